@@ -1,0 +1,130 @@
+// sfroute: routing state of stateful services, kept in Redis.
+//
+// Start here. An Executor runs the operations of the contract (SPEC.md §2)
+// against one Redis deployment. Every operation validates its arguments
+// first (a violation is INVALID_ARGUMENT naming the field, and nothing is
+// sent), then does one round trip: one command, one Lua script, or one
+// pipeline. Failures are returned as absl::Status values; nothing is thrown.
+//
+// Error codes: INVALID_ARGUMENT (bad input), UNAVAILABLE (cannot reach the
+// server, or it refuses work for now), DEADLINE_EXCEEDED (no answer within
+// the command timeout: a mutation may or may not have been applied; re-read),
+// PERMISSION_DENIED (NOAUTH, WRONGPASS, NOPERM), DATA_LOSS (a stored value is
+// corrupt), INTERNAL (anything else).
+//
+// Thread safety: an Executor is safe to share between threads.
+//
+//   auto executor = sfroute::Executor::Open({.redis_url = "redis://127.0.0.1:6379"});
+//   if (!executor.ok()) return executor.status();
+//   auto previous = (*executor)->SetLinkedPod("prod", "u1", "scene", 3,
+//                                             sfroute::Ttl::Persistent());
+#ifndef SFROUTE_SFROUTE_H_
+#define SFROUTE_SFROUTE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sfroute/options.h"
+#include "sfroute/types.h"
+
+namespace sfroute {
+
+class Executor {
+ public:
+  // Checks the options and prepares the connection pool. Connections are
+  // opened on first use, so Open succeeds while the server is down.
+  static absl::StatusOr<std::unique_ptr<Executor>> Open(const Options& options);
+
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // --- Pod states: sf:{<ns>:state:<svc>}, a hash pod -> state -------------
+  absl::Status SetServiceState(std::string_view ns, std::string_view svc,
+                               PodIndex pod, std::string_view state);
+  // Fields that are not pod indices are skipped. A missing hash is empty.
+  absl::StatusOr<PodStates> GetServiceState(std::string_view ns,
+                                            std::string_view svc);
+  // Every service asked for is in the answer (empty when it has no states).
+  absl::StatusOr<ServicePodStates> GetServiceStates(
+      std::string_view ns, const std::vector<std::string>& svcs);
+  absl::Status SetServiceStates(std::string_view ns,
+                                const ServicePodStates& states);
+
+  // --- Workload state: sf:{<ns>:workload:<svc>}, a string without TTL ------
+  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc,
+                                std::string_view state);
+  absl::StatusOr<std::optional<std::string>> GetWorkloadState(
+      std::string_view ns, std::string_view svc);
+  // Services without a state are left out.
+  absl::StatusOr<WorkloadStates> GetWorkloadStates(
+      std::string_view ns, const std::vector<std::string>& svcs);
+
+  // --- Links: sf:{<ns>:lk:<uid>}<svc> (string) and sf:{<ns>:lk:<uid>} -----
+  // Links uid to pod, whatever was there. Returns the previous pod.
+  absl::StatusOr<std::optional<PodIndex>> SetLinkedPod(
+      std::string_view ns, std::string_view uid, std::string_view svc,
+      PodIndex pod, Ttl ttl);
+  // Links uid to pod unless a different pod holds a persistent link.
+  absl::StatusOr<TrySetResult> TrySetLinkedPod(std::string_view ns,
+                                               std::string_view uid,
+                                               std::string_view svc,
+                                               PodIndex pod, Ttl ttl);
+  // Links uid to pod only if it has no link; returns the pod linked after
+  // the call. An existing link is left as it is (its TTL is not refreshed).
+  absl::StatusOr<PodIndex> SetLinkedPodIfAbsent(std::string_view ns,
+                                                std::string_view uid,
+                                                std::string_view svc,
+                                                PodIndex pod, Ttl ttl);
+  // The linked pod, temporary or persistent.
+  absl::StatusOr<std::optional<PodIndex>> GetLinkedPod(std::string_view ns,
+                                                       std::string_view uid,
+                                                       std::string_view svc);
+  // The linked pod only if the link is persistent.
+  absl::StatusOr<std::optional<PodIndex>> GetLinkedPodIfPersist(
+      std::string_view ns, std::string_view uid, std::string_view svc);
+  // pod -> uids for many uids of one service, in input order; unlinked uids
+  // and corrupt values (logged) are left out.
+  absl::StatusOr<PodUids> BatchGetLinkedPod(std::string_view ns,
+                                            const std::vector<std::string>& uids,
+                                            std::string_view svc);
+  // Removes the link. keep_seconds > 0 leaves it as a temporary link that
+  // expires after that many seconds (a grace period for reconnects); 0 or -1
+  // deletes it now. Either way it leaves the links hash. Returns whether a
+  // link existed.
+  absl::StatusOr<bool> RemoveLinkedPod(std::string_view ns, std::string_view uid,
+                                       std::string_view svc,
+                                       std::int64_t keep_seconds = 0);
+  // The same, only if the link is to `pod`. Returns whether it was removed.
+  absl::StatusOr<bool> RemoveLinkedPodWithId(std::string_view ns,
+                                             std::string_view uid,
+                                             std::string_view svc,
+                                             std::int64_t keep_seconds,
+                                             PodIndex pod);
+  // The uid's persistent links: service -> pod.
+  absl::StatusOr<ServicePods> GetLinkService(std::string_view ns,
+                                             std::string_view uid);
+  // Returns the existing link if there is one. Otherwise places the uid on
+  // the least-loaded pod whose state is "<weight>-<number>" with
+  // number >= threshold (smallest weight, ties to the lowest pod), links it
+  // with SetLinkedPodIfAbsent semantics, and returns the pod linked after the
+  // call; empty when no pod qualifies.
+  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(
+      std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
+      std::int64_t threshold);
+
+ private:
+  class Impl;
+  explicit Executor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sfroute
+
+#endif  // SFROUTE_SFROUTE_H_

@@ -1,0 +1,57 @@
+// Value types of the sfroute API: pod indices, TTLs and operation results.
+#ifndef SFROUTE_TYPES_H_
+#define SFROUTE_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sfroute {
+
+// Index of a pod within a service: 0 ... 2^31-1. Pod 0 is a real pod; "no pod"
+// is always an empty std::optional, never a magic number.
+using PodIndex = std::int32_t;
+
+// Lifetime of a link. Persistent links have no TTL in Redis and are also
+// recorded in the uid's links hash; temporary ones expire after `seconds`.
+// Valid values are Persistent() and Seconds(n) with n > 0; anything else is
+// rejected with INVALID_ARGUMENT (field "ttl") before any I/O.
+class Ttl {
+ public:
+  static constexpr Ttl Persistent() { return Ttl(-1); }
+  static constexpr Ttl Seconds(std::int64_t seconds) { return Ttl(seconds); }
+
+  // -1 for persistent, else the number of seconds (the wire value).
+  constexpr std::int64_t seconds() const { return seconds_; }
+  constexpr bool is_persistent() const { return seconds_ == -1; }
+  constexpr bool operator==(const Ttl&) const = default;
+
+ private:
+  constexpr explicit Ttl(std::int64_t seconds) : seconds_(seconds) {}
+  std::int64_t seconds_;
+};
+
+// Result of TrySetLinkedPod.
+struct TrySetResult {
+  bool applied = false;               // the link now points at the asked pod
+  PodIndex pod = 0;                   // the pod linked after the call
+  std::optional<PodIndex> previous;   // the pod linked before the call
+  bool operator==(const TrySetResult&) const = default;
+};
+
+// pod -> state string, as reported by the pods of one service.
+using PodStates = std::map<PodIndex, std::string>;
+// service -> its pod states.
+using ServicePodStates = std::map<std::string, PodStates>;
+// pod -> uids linked to it, in the order the uids were asked for.
+using PodUids = std::map<PodIndex, std::vector<std::string>>;
+// service -> pod, the persistent links of one uid.
+using ServicePods = std::map<std::string, PodIndex>;
+// service -> workload state.
+using WorkloadStates = std::map<std::string, std::string>;
+
+}  // namespace sfroute
+
+#endif  // SFROUTE_TYPES_H_

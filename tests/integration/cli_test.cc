@@ -1,0 +1,565 @@
+// End-to-end tests of the sfroute CLI (SPEC.md §5): the built binary runs as
+// a child process against a real redis-server; its stdout, stderr and exit
+// code are checked, and the keys it wrote are read back with a plain hiredis
+// client.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "raw_redis.h"
+#include "redis_server.h"
+
+extern char** environ;
+
+namespace sfroute::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// A temp file the child writes one stream to; files (rather than pipes)
+// cannot fill up and block the child while the parent waits.
+class CaptureFile {
+ public:
+  CaptureFile() {
+    char path[] = "/tmp/sfroute-cli-test-XXXXXX";
+    fd_ = mkstemp(path);
+    if (fd_ >= 0) unlink(path);
+  }
+  ~CaptureFile() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int fd() const { return fd_; }
+  std::string Read() const {
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    for (off_t offset = 0; (n = pread(fd_, buffer, sizeof(buffer), offset)) > 0;
+         offset += n) {
+      text.append(buffer, n);
+    }
+    return text;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The environment of the child: ours without $SFROUTE_REDIS (which the
+// machine running the tests might set), plus `sfroute_redis` when given.
+std::vector<std::string> ChildEnvironment(
+    const std::optional<std::string>& sfroute_redis) {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::string_view(*entry).starts_with("SFROUTE_REDIS=")) continue;
+    env.emplace_back(*entry);
+  }
+  if (sfroute_redis.has_value())
+    env.push_back("SFROUTE_REDIS=" + *sfroute_redis);
+  return env;
+}
+
+std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Runs the CLI with exactly `args` (no --redis added).
+CliResult RunCliRaw(std::vector<std::string> args,
+                    const std::optional<std::string>& sfroute_redis = {}) {
+  args.insert(args.begin(), SFROUTE_CLI_PATH);
+  std::vector<std::string> env = ChildEnvironment(sfroute_redis);
+  // Built before fork: the child only calls async-signal-safe functions.
+  std::vector<char*> argv = NullTerminated(args);
+  std::vector<char*> envp = NullTerminated(env);
+  CaptureFile out, err;
+  CliResult result;
+  if (out.fd() < 0 || err.fd() < 0) {
+    ADD_FAILURE() << "cannot create capture files";
+    return result;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out.fd(), STDOUT_FILENO);
+    dup2(err.fd(), STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    ADD_FAILURE() << "the CLI did not run to an exit (status " << status << ")";
+    return result;
+  }
+  result.exit_code = WEXITSTATUS(status);
+  result.out = out.Read();
+  result.err = err.Read();
+  return result;
+}
+
+// Checks a failed run: nothing on stdout, one JSON error line on stderr with
+// `code` and a message containing `message_part`, and exit code `exit_code`.
+void ExpectError(const CliResult& result, int exit_code,
+                 const std::string& code, const std::string& message_part) {
+  EXPECT_EQ(result.exit_code, exit_code) << result.err;
+  EXPECT_EQ(result.out, "");
+  ASSERT_FALSE(result.err.empty());
+  EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
+  nlohmann::json error = nlohmann::json::parse(result.err, nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << result.err;
+  ASSERT_TRUE(error.contains("error")) << result.err;
+  EXPECT_EQ(error["error"].value("code", ""), code) << result.err;
+  EXPECT_THAT(error["error"].value("message", ""), HasSubstr(message_part));
+}
+
+void ExpectUsageError(const CliResult& result,
+                      const std::string& message_part) {
+  ExpectError(result, 2, "INVALID_ARGUMENT", message_part);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs the CLI against the shared server.
+  CliResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--redis", url_});
+    return RunCliRaw(std::move(args));
+  }
+
+  // Runs a command that must succeed and print exactly `expected_json`.
+  void ExpectOutput(std::vector<std::string> args,
+                    const std::string& expected_json) {
+    CliResult result = Run(std::move(args));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, expected_json + "\n");
+    EXPECT_EQ(result.err, "");
+  }
+
+  void SetLink(const std::string& uid, const std::string& svc, int pod,
+               int ttl) {
+    ExpectSuccess({"link", "set", "--ns", ns_, "--uid", uid, "--svc", svc,
+                   "--pod", std::to_string(pod), "--ttl", std::to_string(ttl)});
+  }
+
+  void SetState(const std::string& svc, int pod, const std::string& state) {
+    ExpectOutput({"state", "set", "--ns", ns_, "--svc", svc, "--pod",
+                  std::to_string(pod), "--state", state},
+                 R"({"ok":true})");
+  }
+
+  void ExpectSuccess(std::vector<std::string> args) {
+    CliResult result = Run(std::move(args));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+
+  std::string LinkKey(const std::string& uid, const std::string& svc) const {
+    return "sf:{" + ns_ + ":lk:" + uid + "}" + svc;
+  }
+  std::string LinksHashKey(const std::string& uid) const {
+    return "sf:{" + ns_ + ":lk:" + uid + "}";
+  }
+  std::string StateKey(const std::string& svc) const {
+    return "sf:{" + ns_ + ":state:" + svc + "}";
+  }
+  std::string WorkloadKey(const std::string& svc) const {
+    return "sf:{" + ns_ + ":workload:" + svc + "}";
+  }
+  // Every key of this test's namespace.
+  std::vector<std::string> NamespaceKeys() {
+    return raw_.Keys("sf:{" + ns_ + ":*");
+  }
+
+  const std::string url_ = SharedRedisUrl();
+  const std::string ns_ = UniqueNamespace();
+  RawRedis raw_{url_};
+};
+
+// --- state ------------------------------------------------------------------
+
+TEST_F(CliTest, StateSetWritesTheHashField) {
+  SetState("scene", 3, "S3");
+  EXPECT_EQ(raw_.HGetAll(StateKey("scene")),
+            (std::map<std::string, std::string>{{"3", "S3"}}));
+}
+
+TEST_F(CliTest, StateGetListsPodsInNumericOrder) {
+  SetState("scene", 10, "S10");
+  SetState("scene", 0, "S0");
+  SetState("scene", 3, "S3");
+  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "scene"},
+               R"({"pods":{"0":"S0","3":"S3","10":"S10"}})");
+}
+
+TEST_F(CliTest, StateGetOfServiceWithoutStatesIsEmpty) {
+  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "nothing"},
+               R"({"pods":{}})");
+}
+
+// --- workload
+// -----------------------------------------------------------------
+
+TEST_F(CliTest, WorkloadSetWritesStringWithoutTtl) {
+  ExpectOutput(
+      {"workload", "set", "--ns", ns_, "--svc", "chat", "--state", "busy"},
+      R"({"ok":true})");
+  EXPECT_EQ(raw_.Get(WorkloadKey("chat")), "busy");
+  EXPECT_EQ(raw_.Ttl(WorkloadKey("chat")), -1);
+}
+
+TEST_F(CliTest, WorkloadGetLeavesOutServicesWithoutState) {
+  ExpectSuccess({"workload", "set", "--ns", ns_, "--svc", "b", "--state", "B"});
+  ExpectSuccess({"workload", "set", "--ns", ns_, "--svc", "a", "--state", "A"});
+  ExpectOutput({"workload", "get", "--ns", ns_, "--svc", "b", "--svc",
+                "missing", "--svc", "a"},
+               R"({"states":{"a":"A","b":"B"}})");
+}
+
+// --- link set / try-set / set-if-absent -------------------------------------
+
+TEST_F(CliTest, LinkSetPersistentWritesKeyAndHashField) {
+  ExpectOutput({"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                "--pod", "3", "--ttl", "-1"},
+               R"({"previous":null})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+  EXPECT_EQ(raw_.Ttl(LinkKey("u1", "scene")), -1);
+  EXPECT_EQ(raw_.HGetAll(LinksHashKey("u1")),
+            (std::map<std::string, std::string>{{"scene", "3"}}));
+}
+
+TEST_F(CliTest, LinkSetTemporaryReportsPreviousAndLeavesHash) {
+  SetLink("u1", "scene", 3, -1);
+  // "--ttl=N" must work too: it is the other way to pass a negative number.
+  ExpectOutput({"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                "--pod", "5", "--ttl=100"},
+               R"({"previous":3})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "5");
+  EXPECT_GT(raw_.Ttl(LinkKey("u1", "scene")), 0);
+  EXPECT_THAT(raw_.HGetAll(LinksHashKey("u1")), IsEmpty());
+}
+
+TEST_F(CliTest, LinkTrySetReportsAppliedPodAndPrevious) {
+  const std::vector<std::string> base = {"link",  "try-set", "--ns",  ns_,
+                                         "--uid", "u1",      "--svc", "scene"};
+  auto with = [&base](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ExpectOutput(with({"--pod", "6", "--ttl", "60"}),
+               R"({"applied":true,"pod":6,"previous":null})");
+  // A temporary link does not block another pod.
+  ExpectOutput(with({"--pod", "7", "--ttl", "-1"}),
+               R"({"applied":true,"pod":7,"previous":6})");
+  // A persistent link to another pod does.
+  ExpectOutput(with({"--pod", "8", "--ttl", "-1"}),
+               R"({"applied":false,"pod":7,"previous":7})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "7");
+}
+
+TEST_F(CliTest, LinkSetIfAbsentKeepsTheFirstPod) {
+  const std::vector<std::string> args = {
+      "link", "set-if-absent", "--ns", ns_, "--uid", "u1", "--svc", "scene"};
+  std::vector<std::string> first = args, second = args;
+  first.insert(first.end(), {"--pod", "7", "--ttl", "-1"});
+  second.insert(second.end(), {"--pod", "9", "--ttl", "-1"});
+  ExpectOutput(first, R"({"pod":7})");
+  ExpectOutput(second, R"({"pod":7})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "7");
+}
+
+// --- link get / batch-get / services ----------------------------------------
+
+TEST_F(CliTest, LinkGetTellsPodZeroFromNoLink) {
+  const std::vector<std::string> get = {"link",  "get", "--ns",  ns_,
+                                        "--uid", "u1",  "--svc", "scene"};
+  std::vector<std::string> get_persistent = get;
+  get_persistent.push_back("--if-persistent");
+  ExpectOutput(get, R"({"pod":null})");
+  SetLink("u1", "scene", 0, 100);
+  ExpectOutput(get, R"({"pod":0})");
+  ExpectOutput(get_persistent, R"({"pod":null})");
+  SetLink("u1", "scene", 0, -1);
+  ExpectOutput(get_persistent, R"({"pod":0})");
+}
+
+TEST_F(CliTest, LinkBatchGetGroupsUidsByPodInInputOrder) {
+  SetLink("u1", "scene", 10, -1);
+  SetLink("u2", "scene", 9, 100);
+  SetLink("u3", "scene", 10, 100);
+  ExpectOutput({"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid",
+                "u3", "--uid", "nobody", "--uid", "u1", "--uid", "u2"},
+               R"({"pods":{"9":["u2"],"10":["u3","u1"]}})");
+}
+
+TEST_F(CliTest, LinkServicesListsOnlyPersistentLinks) {
+  SetLink("u1", "scene", 3, -1);
+  SetLink("u1", "chat", 0, -1);
+  SetLink("u1", "match", 2, 100);
+  ExpectOutput({"link", "services", "--ns", ns_, "--uid", "u1"},
+               R"({"services":{"chat":0,"scene":3}})");
+}
+
+// --- link remove
+// ----------------------------------------------------------------
+
+TEST_F(CliTest, LinkRemoveDeletesKeyAndHashField) {
+  const std::vector<std::string> remove = {"link",  "remove", "--ns",  ns_,
+                                           "--uid", "u1",     "--svc", "scene"};
+  ExpectOutput(remove, R"({"removed":false})");
+  SetLink("u1", "scene", 3, -1);
+  ExpectOutput(remove, R"({"removed":true})");
+  EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
+  EXPECT_FALSE(raw_.Exists(LinksHashKey("u1")));
+}
+
+TEST_F(CliTest, LinkRemoveWithKeepLeavesATemporaryLink) {
+  SetLink("u1", "scene", 3, -1);
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                "--keep", "100"},
+               R"({"removed":true})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+  const long long ttl = raw_.Ttl(LinkKey("u1", "scene"));
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 100);
+  EXPECT_FALSE(raw_.Exists(LinksHashKey("u1")));
+}
+
+TEST_F(CliTest, LinkRemoveIfPodRemovesOnlyThatPod) {
+  SetLink("u1", "scene", 3, -1);
+  const std::vector<std::string> remove = {"link",  "remove", "--ns",
+                                           ns_,     "--uid",  "u1",
+                                           "--svc", "scene",  "--if-pod"};
+  std::vector<std::string> other_pod = remove, same_pod = remove;
+  other_pod.push_back("4");
+  same_pod.push_back("3");
+  ExpectOutput(other_pod, R"({"removed":false})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+  ExpectOutput(same_pod, R"({"removed":true})");
+  EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
+}
+
+// --- link compute
+// ---------------------------------------------------------------
+
+TEST_F(CliTest, LinkComputePicksTheLeastLoadedQualifyingPod) {
+  SetState("scene", 0, "5-200");
+  SetState("scene", 1, "2-150");
+  SetState("scene", 2, "1-50");  // lightest, but below the threshold
+  SetState("scene", 3, "draining");
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                "--ttl", "-1", "--threshold", "100"},
+               R"({"pod":1})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "1");
+  EXPECT_EQ(raw_.Ttl(LinkKey("u1", "scene")), -1);
+}
+
+TEST_F(CliTest, LinkComputeWithoutCandidatesPrintsNull) {
+  SetState("scene", 0, "1-50");
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                "--ttl", "-1", "--threshold", "100"},
+               R"({"pod":null})");
+  EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
+}
+
+// --- errors
+// -----------------------------------------------------------------------
+
+TEST_F(CliTest, InvalidUidIsInvalidArgumentNamingUid) {
+  CliResult result = Run({"link", "set", "--ns", ns_, "--uid", "a}b", "--svc",
+                          "scene", "--pod", "1", "--ttl", "-1"});
+  ExpectUsageError(result, "uid");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, ZeroTtlIsInvalidArgumentNamingTtl) {
+  CliResult result = Run({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
+                          "scene", "--pod", "1", "--ttl", "0"});
+  ExpectUsageError(result, "ttl");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, MissingRequiredOptionIsUsageError) {
+  ExpectUsageError(Run({"link", "get", "--ns", ns_, "--svc", "scene"}),
+                   "--uid");
+  ExpectUsageError(Run({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
+                        "scene", "--pod", "1"}),
+                   "--ttl");
+}
+
+TEST_F(CliTest, MalformedOrOutOfRangeNumbersAreUsageErrors) {
+  const std::vector<std::string> set = {"link",  "set", "--ns",  ns_,
+                                        "--uid", "u1",  "--svc", "scene"};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--pod", "abc", "--ttl", "-1"}, "--pod"},
+      {{"--pod", "3x", "--ttl", "-1"}, "--pod"},
+      {{"--pod", "-1", "--ttl", "-1"}, "--pod"},
+      {{"--pod", "2147483648", "--ttl", "-1"}, "--pod"},
+      {{"--pod", "0x10", "--ttl", "-1"}, "--pod"},
+      {{"--pod", "1", "--ttl", "1.5"}, "--ttl"},
+      {{"--pod", "1", "--ttl", "99999999999999999999"}, "--ttl"},
+      {{"--pod", "1", "--pod", "2", "--ttl", "-1"}, "--pod"},
+  };
+  for (const auto& [extra, option] : cases) {
+    std::vector<std::string> args = set;
+    args.insert(args.end(), extra.begin(), extra.end());
+    SCOPED_TRACE(::testing::PrintToString(extra));
+    ExpectUsageError(Run(args), option);
+  }
+  ExpectUsageError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc",
+                        "scene", "--keep", "soon"}),
+                   "--keep");
+  ExpectUsageError(
+      RunCliRaw({"--redis", url_, "--timeout-ms", "0", "link", "get", "--ns",
+                 ns_, "--uid", "u1", "--svc", "scene"}),
+      "--timeout-ms");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
+  SetLink("u1", "scene", 3, -1);
+  ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc",
+                   "scene", "--keep", "-2"}),
+              2, "INVALID_ARGUMENT", "keep");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+}
+
+TEST_F(CliTest, UnknownOrMissingCommandIsUsageError) {
+  ExpectUsageError(Run({"link", "frob"}), "frob");
+  ExpectUsageError(Run({"frob"}), "frob");
+  ExpectUsageError(Run({"link"}), "command");
+  ExpectUsageError(Run({}), "command");
+  ExpectUsageError(
+      Run({"link", "services", "--ns", ns_, "--uid", "u1", "extra"}), "extra");
+  ExpectUsageError(
+      Run({"link", "services", "--ns", ns_, "--uid", "u1", "--bogus"}),
+      "--bogus");
+}
+
+TEST_F(CliTest, HelpGoesToStdoutWithExitZero) {
+  CliResult top = RunCliRaw({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_THAT(top.out, HasSubstr("link"));
+  EXPECT_THAT(top.out, HasSubstr("--redis"));
+  EXPECT_EQ(top.err, "");
+  CliResult command = RunCliRaw({"link", "set", "--help"});
+  EXPECT_EQ(command.exit_code, 0);
+  EXPECT_THAT(command.out, HasSubstr("--ttl"));
+  EXPECT_EQ(command.err, "");
+}
+
+TEST_F(CliTest, CorruptStoredPodIsDataLossWithExitOne) {
+  raw_.Command({"SET", LinkKey("u1", "scene"), "abc"});
+  ExpectError(
+      Run({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"}), 1,
+      "DATA_LOSS", LinkKey("u1", "scene"));
+}
+
+// --- connection
+// ---------------------------------------------------------------------
+
+TEST(CliConnectionTest, UnreachableServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there, the connection is refused.
+  ExpectError(RunCliRaw({"--redis", "redis://127.0.0.1:1", "link", "get",
+                         "--ns", "n", "--uid", "u1", "--svc", "scene"}),
+              3, "UNAVAILABLE", "");
+}
+
+TEST(CliConnectionTest, SilentServerIsDeadlineExceeded) {
+  // A socket that listens but never answers: the kernel accepts the
+  // connection, so the command is sent and its reply never comes.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
+  ASSERT_EQ(listen(listener, 8), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url =
+      "redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ExpectError(RunCliRaw({"--redis", url, "--timeout-ms", "200", "link", "get",
+                         "--ns", "n", "--uid", "u1", "--svc", "scene"}),
+              3, "DEADLINE_EXCEEDED", "");
+  close(listener);
+}
+
+TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
+  const std::string password = "s3cret";
+  // The password is set after start: RedisServer::Start waits for a plain
+  // PING reply, which a server started with --requirepass never gives.
+  auto server = RedisServer::Start();
+  RawRedis(server->url()).Command({"CONFIG", "SET", "requirepass", password});
+  const std::string host_port = "127.0.0.1:" + std::to_string(server->port());
+  const std::vector<std::string> get = {"link",  "get", "--ns",  "n",
+                                        "--uid", "u1",  "--svc", "scene"};
+  auto run_with = [&get](const std::string& url,
+                         std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--redis", url};
+    args.insert(args.end(), get.begin(), get.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCliRaw(args);
+  };
+  std::vector<CliResult> runs;
+  runs.push_back(run_with("redis://" + host_port));
+  ExpectError(runs.back(), 4, "PERMISSION_DENIED", "");
+  runs.push_back(run_with("redis://:wr0ng@" + host_port));
+  ExpectError(runs.back(), 4, "PERMISSION_DENIED", "");
+  runs.push_back(run_with("redis://:" + password + "@" + host_port));
+  EXPECT_EQ(runs.back().exit_code, 0) << runs.back().err;
+  EXPECT_EQ(runs.back().out, "{\"pod\":null}\n");
+  // A URL that lands among the arguments is quoted back by the usage error.
+  runs.push_back(run_with("redis://" + host_port,
+                          {"redis://:" + password + "@" + host_port}));
+  ExpectUsageError(runs.back(), "not expected");
+  // An unreachable server with a password in the URL.
+  runs.push_back(
+      RunCliRaw({"--redis", "redis://user:" + password + "@127.0.0.1:1", "link",
+                 "get", "--ns", "n", "--uid", "u1", "--svc", "scene"}));
+  EXPECT_EQ(runs.back().exit_code, 3);
+  for (const CliResult& run : runs) {
+    EXPECT_THAT(run.out, Not(HasSubstr(password)));
+    EXPECT_THAT(run.err, Not(HasSubstr(password)));
+    EXPECT_THAT(run.err, Not(HasSubstr("wr0ng")));
+  }
+}
+
+TEST_F(CliTest, EnvironmentSuppliesTheUrlWhenRedisOptionIsAbsent) {
+  CliResult set = RunCliRaw({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
+                             "scene", "--pod", "4", "--ttl", "-1"},
+                            url_);
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(set.out, "{\"previous\":null}\n");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "4");
+}
+
+TEST_F(CliTest, RedisOptionOverridesTheEnvironment) {
+  CliResult get = RunCliRaw({"--redis", url_, "link", "get", "--ns", ns_,
+                             "--uid", "u1", "--svc", "scene"},
+                            "redis://127.0.0.1:1");
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "{\"pod\":null}\n");
+}
+
+}  // namespace
+}  // namespace sfroute::testing

@@ -1,0 +1,147 @@
+#include "redis_server.h"
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace sfroute::testing {
+namespace {
+
+[[noreturn]] void Die(const std::string& why) {
+  std::fprintf(stderr, "test harness: %s\n", why.c_str());
+  std::abort();
+}
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    Die("cannot find a free loopback port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Answers(int port) {
+  timeval tv{0, 200 * 1000};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  bool ok = false;
+  if (c != nullptr && c->err == 0) {
+    redisSetTimeout(c, tv);
+    auto* reply = static_cast<redisReply*>(redisCommand(c, "PING"));
+    // A server that wants a password answers NOAUTH: it is up all the same.
+    ok = reply != nullptr &&
+         (reply->type == REDIS_REPLY_STATUS ||
+          (reply->type == REDIS_REPLY_ERROR && std::string(reply->str).rfind("NOAUTH", 0) == 0));
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+  if (c != nullptr) redisFree(c);
+  return ok;
+}
+
+}  // namespace
+
+std::unique_ptr<RedisServer> RedisServer::Start(std::vector<std::string> extra_args) {
+  char dir_template[] = "/tmp/sfroute-redis-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) Die("mkdtemp failed");
+  std::unique_ptr<RedisServer> server(
+      new RedisServer(FreeLoopbackPort(), dir_template, std::move(extra_args)));
+  server->Launch();
+  return server;
+}
+
+RedisServer::RedisServer(int port, std::string dir, std::vector<std::string> extra_args)
+    : port_(port), dir_(std::move(dir)), extra_args_(std::move(extra_args)) {}
+
+RedisServer::~RedisServer() {
+  Kill();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
+
+void RedisServer::Launch() {
+  std::vector<std::string> args = {
+      "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+      "--dir", dir_, "--save", "", "--appendonly", "no", "--logfile",
+      dir_ + "/redis.log", "--daemonize", "no"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = fork();
+  if (pid_ < 0) Die("fork failed");
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execvp("redis-server", argv.data());
+    std::perror("exec redis-server");
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!Answers(port_)) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      Die("redis-server exited at start; see " + dir_ + "/redis.log");
+    }
+    if (std::chrono::steady_clock::now() > deadline) Die("redis-server did not answer PING");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void RedisServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void RedisServer::Restart() {
+  Kill();
+  Launch();
+}
+
+std::string SharedRedisUrl() {
+  if (const char* url = std::getenv("SFROUTE_TEST_REDIS"); url != nullptr && *url != '\0') {
+    return url;
+  }
+  static std::unique_ptr<RedisServer> server = RedisServer::Start();
+  return server->url();
+}
+
+std::string UniqueNamespace() {
+  static std::atomic<int> counter{0};
+  std::string name = "t";
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
+    name += "-";
+    name += info->name();
+  }
+  // A namespace may not contain '{', '}', ':' or bytes outside 0x21-0x7E.
+  for (char& c : name) {
+    if (c == '{' || c == '}' || c == ':' || c < 0x21 || c > 0x7e) c = '_';
+  }
+  return name + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace sfroute::testing

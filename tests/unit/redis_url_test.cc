@@ -1,0 +1,52 @@
+#include "redis_url.h"
+
+#include "gtest/gtest.h"
+#include "status_matchers.h"
+
+namespace sfroute::internal {
+namespace {
+
+TEST(RedisUrlTest, Defaults) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://"));
+  EXPECT_EQ(endpoint.host, "127.0.0.1");
+  EXPECT_EQ(endpoint.port, 6379);
+  EXPECT_EQ(endpoint.db, 0);
+  EXPECT_EQ(endpoint.user, "");
+  EXPECT_EQ(endpoint.password, "");
+}
+
+TEST(RedisUrlTest, AllParts) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint,
+                       ParseRedisUrl("redis://alice:p%40ss%3Aword@redis.local:7000/3"));
+  EXPECT_EQ(endpoint.host, "redis.local");
+  EXPECT_EQ(endpoint.port, 7000);
+  EXPECT_EQ(endpoint.db, 3);
+  EXPECT_EQ(endpoint.user, "alice");
+  EXPECT_EQ(endpoint.password, "p@ss:word");
+  EXPECT_EQ(endpoint.Address(), "redis.local:7000");
+}
+
+TEST(RedisUrlTest, PasswordOnlyAndIpv6) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://:secret@[::1]:6380"));
+  EXPECT_EQ(endpoint.user, "");
+  EXPECT_EQ(endpoint.password, "secret");
+  EXPECT_EQ(endpoint.host, "::1");
+  EXPECT_EQ(endpoint.port, 6380);
+  EXPECT_EQ(endpoint.Address(), "[::1]:6380");
+}
+
+TEST(RedisUrlTest, RejectsMalformedUrlsWithoutEchoingThePassword) {
+  for (const char* bad : {"http://x", "redis://h:0", "redis://h:65536", "redis://h:x",
+                          "redis://h:", "redis://h/x", "redis://user@h", "redis://u:%zz@h",
+                          "redis://u:@h", "redis://[::1"}) {
+    auto endpoint = ParseRedisUrl(bad);
+    EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
+    EXPECT_NE(endpoint.status().message().find("redis_url"), std::string::npos);
+  }
+  auto endpoint = ParseRedisUrl("redis://u:topsecret@h:bad");
+  EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
+  EXPECT_EQ(endpoint.status().message().find("topsecret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sfroute::internal

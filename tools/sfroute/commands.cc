@@ -1,0 +1,163 @@
+#include "commands.h"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "int_option.h"
+#include "runners.h"
+
+namespace sfroute::cli {
+namespace {
+
+// The options a command takes, as bits so that the command table below reads
+// like the table of SPEC.md §5.
+enum OptionBits : unsigned {
+  kNs = 1u << 0,
+  kSvc = 1u << 1,
+  kSvcs = 1u << 2,
+  kUid = 1u << 3,
+  kUids = 1u << 4,
+  kState = 1u << 5,
+  kPod = 1u << 6,
+  kTtl = 1u << 7,
+  kKeep = 1u << 8,
+  kIfPod = 1u << 9,
+  kThreshold = 1u << 10,
+  kIfPersistent = 1u << 11,
+};
+
+constexpr unsigned kLinkWrite = kNs | kUid | kSvc | kPod | kTtl;
+
+struct CommandSpec {
+  const char* group;
+  const char* name;
+  const char* description;
+  unsigned options;
+  absl::StatusOr<Json> (*run)(Executor&, const CommandArgs&);
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"state", "set", "Set the state a pod reports", kNs | kSvc | kPod | kState,
+     RunStateSet},
+    {"state", "get", "Get the states of all pods of a service", kNs | kSvc,
+     RunStateGet},
+    {"workload", "set", "Set the workload state of a service",
+     kNs | kSvc | kState, RunWorkloadSet},
+    {"workload", "get", "Get the workload states of services", kNs | kSvcs,
+     RunWorkloadGet},
+    {"link", "set", "Link a uid to a pod, whatever was there", kLinkWrite,
+     RunLinkSet},
+    {"link", "try-set",
+     "Link a uid to a pod unless another pod holds a persistent link",
+     kLinkWrite, RunLinkTrySet},
+    {"link", "set-if-absent", "Link a uid to a pod only if it has no link",
+     kLinkWrite, RunLinkSetIfAbsent},
+    {"link", "get", "Get the pod a uid is linked to",
+     kNs | kUid | kSvc | kIfPersistent, RunLinkGet},
+    {"link", "batch-get", "Get the pods of many uids for one service",
+     kNs | kSvc | kUids, RunLinkBatchGet},
+    {"link", "remove", "Remove the link of a uid to a service",
+     kNs | kUid | kSvc | kKeep | kIfPod, RunLinkRemove},
+    {"link", "services", "Get the persistent links of a uid", kNs | kUid,
+     RunLinkServices},
+    {"link", "compute", "Link a uid to the least-loaded pod unless linked",
+     kNs | kUid | kSvc | kTtl | kThreshold, RunLinkCompute},
+};
+
+constexpr std::int64_t kMaxPod = std::numeric_limits<PodIndex>::max();
+constexpr std::int64_t kMinInt64 = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
+
+// Identifier and state options take any string: the library validates them
+// (and names the field in its error), so the CLI does not duplicate the rules.
+void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
+  if (options & kNs) {
+    command.add_option("--ns", args.ns, "Namespace")->required();
+  }
+  if (options & kUid) {
+    command.add_option("--uid", args.uid, "User id")->required();
+  }
+  if (options & kUids) {
+    command.add_option("--uid", args.uids, "User id (repeat for more)")
+        ->required();
+  }
+  if (options & kSvc) {
+    command.add_option("--svc", args.svc, "Service")->required();
+  }
+  if (options & kSvcs) {
+    command.add_option("--svc", args.svcs, "Service (repeat for more)")
+        ->required();
+  }
+  if (options & kState) {
+    command.add_option("--state", args.state, "State string")->required();
+  }
+}
+
+void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
+  if (options & kPod) {
+    AddIntOption(command, "--pod", &args.pod, 0, kMaxPod, "Pod index")
+        ->required();
+  }
+  if (options & kTtl) {
+    AddIntOption(command, "--ttl", &args.ttl, kMinInt64, kMaxInt64,
+                 "Seconds the link lives; -1 = persistent")
+        ->required();
+  }
+  if (options & kKeep) {
+    AddIntOption(
+        command, "--keep", &args.keep, kMinInt64, kMaxInt64,
+        "Keep the link as temporary for this many seconds (default 0)");
+  }
+  if (options & kIfPod) {
+    AddIntOption(command, "--if-pod", &args.if_pod, 0, kMaxPod,
+                 "Remove only if the link is to this pod");
+  }
+  if (options & kThreshold) {
+    AddIntOption(command, "--threshold", &args.threshold, kMinInt64, kMaxInt64,
+                 "Least number a pod state must carry to qualify")
+        ->required();
+  }
+}
+
+// Returns the group subcommand `name` of `root`, adding it on first use.
+// (CLI11's own lookups throw when a subcommand is missing.)
+CLI::App& Group(CLI::App& root, const std::string& name,
+                std::map<std::string, CLI::App*>& groups) {
+  CLI::App*& group = groups[name];
+  if (group == nullptr) {
+    group = root.add_subcommand(name, name + " commands");
+    group->require_subcommand(1);
+  }
+  return *group;
+}
+
+}  // namespace
+
+std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args) {
+  std::vector<Command> commands;
+  std::map<std::string, CLI::App*> groups;
+  for (const CommandSpec& spec : kCommands) {
+    CLI::App* command = Group(root, spec.group, groups)
+                            .add_subcommand(spec.name, spec.description);
+    AddStringOptions(*command, spec.options, args);
+    AddIntOptions(*command, spec.options, args);
+    if (spec.options & kIfPersistent) {
+      command->add_flag("--if-persistent", args.if_persistent,
+                        "Only a persistent link counts");
+    }
+    commands.push_back({command, spec.run});
+  }
+  return commands;
+}
+
+const Command* SelectedCommand(const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace sfroute::cli

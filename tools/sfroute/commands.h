@@ -1,0 +1,57 @@
+// The commands of the sfroute CLI (SPEC.md §5): their options and how each
+// one calls the library and turns the answer into JSON.
+#ifndef SFROUTE_TOOLS_SFROUTE_COMMANDS_H_
+#define SFROUTE_TOOLS_SFROUTE_COMMANDS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "output.h"
+#include "sfroute/sfroute.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace sfroute::cli {
+
+// The option values of whichever command was given. One struct serves all
+// commands because a run parses exactly one; each command binds only the
+// fields it uses. Integers stay empty until their option is seen.
+struct CommandArgs {
+  std::string ns;
+  std::string svc;
+  std::vector<std::string> svcs;  // workload get: --svc may repeat
+  std::string uid;
+  std::vector<std::string> uids;  // link batch-get: --uid may repeat
+  std::string state;
+  std::optional<std::int64_t> pod;
+  std::optional<std::int64_t> ttl;
+  std::optional<std::int64_t> keep;
+  std::optional<std::int64_t> if_pod;
+  std::optional<std::int64_t> threshold;
+  bool if_persistent = false;
+};
+
+using Runner =
+    std::function<absl::StatusOr<Json>(Executor&, const CommandArgs&)>;
+
+struct Command {
+  const CLI::App* app;  // the leaf subcommand, e.g. "link set"
+  Runner run;
+};
+
+// Adds the groups (state, workload, link) and their commands to `root`,
+// binding their options to `args`. Returns one entry per command.
+std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args);
+
+// The command the parsed command line selected, or nullptr.
+const Command* SelectedCommand(const std::vector<Command>& commands);
+
+}  // namespace sfroute::cli
+
+#endif  // SFROUTE_TOOLS_SFROUTE_COMMANDS_H_

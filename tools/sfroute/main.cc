@@ -1,0 +1,132 @@
+// sfroute: the command-line face of the sfroute library (SPEC.md §5).
+//
+//   sfroute [--redis URL] [--timeout-ms N] <group> <command> [options]
+//
+// Each run does one operation and prints one JSON object on stdout, or one
+// {"error":{...}} object on stderr with exit code 2 (usage, INVALID_ARGUMENT),
+// 3 (UNAVAILABLE, DEADLINE_EXCEEDED), 4 (PERMISSION_DENIED) or 1 (other).
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "commands.h"
+#include "int_option.h"
+#include "output.h"
+#include "sfroute/options.h"
+#include "sfroute/sfroute.h"
+
+namespace sfroute::cli {
+namespace {
+
+constexpr char kDefaultRedisUrl[] = "redis://127.0.0.1:6379";
+
+struct GlobalArgs {
+  std::string redis_url = kDefaultRedisUrl;
+  std::optional<std::int64_t> timeout_ms;
+};
+
+void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
+  // CLI11 reads the environment only when the option is absent, which gives
+  // the precedence --redis > $SFROUTE_REDIS > default. The default is stated
+  // in the text rather than captured, so help never prints a URL that could
+  // carry a password.
+  app.add_option("--redis", global.redis_url,
+                 std::string("Redis URL, redis://[[user]:password@]host[:port]"
+                             "[/db]; default ") +
+                     kDefaultRedisUrl)
+      ->envname("SFROUTE_REDIS");
+  // The upper bound keeps the value meaningful as a socket timeout.
+  AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1,
+               std::numeric_limits<std::int32_t>::max(),
+               "Connect and command timeout in milliseconds (default 1000)");
+}
+
+Options MakeOptions(const GlobalArgs& global) {
+  Options options;
+  options.redis_url = global.redis_url;
+  if (global.timeout_ms.has_value()) {
+    options.connect_timeout = std::chrono::milliseconds(*global.timeout_ms);
+    options.command_timeout = std::chrono::milliseconds(*global.timeout_ms);
+  }
+  options.log_sink = LogToStderr;
+  // One command runs per process; more connections would only be idle.
+  options.pool_size = 1;
+  return options;
+}
+
+// The deepest group or command the command line selected, e.g. "link".
+const CLI::App& DeepestSelected(const CLI::App& app) {
+  const CLI::App* deepest = &app;
+  while (!deepest->get_subcommands().empty()) {
+    deepest = deepest->get_subcommands().front();
+  }
+  return *deepest;
+}
+
+// CLI11 says only "A subcommand is required", even when the user typed an
+// unknown command; say which word was not understood and what would be.
+std::string MissingCommandMessage(const CLI::App& app) {
+  const CLI::App& parent = DeepestSelected(app);
+  std::string where = parent.get_parent() == nullptr
+                          ? std::string("sfroute")
+                          : "sfroute " + parent.get_name();
+  std::vector<std::string> unknown = parent.remaining();
+  std::string message =
+      unknown.empty() ? where + ": a command is required"
+                      : where + ": unknown command \"" + unknown.front() + "\"";
+  std::string choices;
+  for (const CLI::App* command : parent.get_subcommands({})) {
+    choices += (choices.empty() ? "" : ", ") + command->get_name();
+  }
+  return message + " (expected one of: " + choices + ")";
+}
+
+// Help (and CLI11's other "successful" exits) goes to stdout with exit 0;
+// every real parse error becomes the JSON error of a usage error.
+int HandleParseError(const CLI::App& app, const CLI::ParseError& error) {
+  if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+    return app.exit(error, std::cout, std::cerr);
+  }
+  const bool missing_command =
+      dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
+      std::string_view(error.what()).starts_with("A subcommand");
+  return ReportUsageError(missing_command ? MissingCommandMessage(app)
+                                          : error.what());
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app("sfroute: routing state of stateful services, kept in Redis",
+               "sfroute");
+  GlobalArgs global;
+  CommandArgs args;
+  AddGlobalOptions(app, global);
+  std::vector<Command> commands = AddCommands(app, args);
+  app.require_subcommand(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return HandleParseError(app, error);
+  }
+  const Command* command = SelectedCommand(commands);
+  if (command == nullptr) return ReportUsageError("a command is required");
+
+  absl::StatusOr<std::unique_ptr<Executor>> executor =
+      Executor::Open(MakeOptions(global));
+  if (!executor.ok()) return ReportError(executor.status());
+  absl::StatusOr<Json> result = command->run(**executor, args);
+  if (!result.ok()) return ReportError(result.status());
+  PrintResult(*result);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace sfroute::cli
+
+int main(int argc, char** argv) { return sfroute::cli::Run(argc, argv); }

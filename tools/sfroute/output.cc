@@ -1,0 +1,107 @@
+#include "output.h"
+
+#include <iostream>
+#include <mutex>
+
+namespace sfroute::cli {
+namespace {
+
+// Redis values are opaque bytes and may not be valid UTF-8; replacing bad
+// sequences keeps the output valid JSON instead of aborting with an exception.
+std::string Dump(const Json& json) {
+  return json.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                   nlohmann::ordered_json::error_handler_t::replace);
+}
+
+void PrintErrorLine(std::string_view code, std::string_view message) {
+  Json error = {
+      {"error",
+       {{"code", std::string(code)}, {"message", RedactUserInfo(message)}}}};
+  std::cerr << Dump(error) << '\n' << std::flush;
+}
+
+// Where a URL quoted in a message ends. '/' does not end it: the library
+// takes the last '@' of the whole URL as the end of the user info, so a
+// password may contain '/' (over-redacting a path is harmless).
+bool IsUrlEnd(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' ||
+         c == ',';
+}
+
+}  // namespace
+
+int ExitCodeFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    case absl::StatusCode::kPermissionDenied:
+      return kExitPermissionDenied;
+    default:
+      return kExitFailure;
+  }
+}
+
+std::string RedactUserInfo(std::string_view text) {
+  std::string redacted;
+  size_t pos = 0;
+  while (true) {
+    size_t scheme_end = text.find("://", pos);
+    if (scheme_end == std::string_view::npos) break;
+    size_t authority = scheme_end + 3;
+    size_t end = authority;
+    while (end < text.size() && !IsUrlEnd(text[end])) ++end;
+    // The last '@' ends the user info, as in the library's URL parser.
+    std::string_view user_info = text.substr(authority, end - authority);
+    size_t at = user_info.rfind('@');
+    if (at != std::string_view::npos) user_info = user_info.substr(0, at);
+    redacted.append(text.substr(pos, authority - pos));
+    // RFC 3986 forbids raw brackets in user info, so "[[user]:password@]" is
+    // the URL syntax quoted in a help or error text, not a credential.
+    if (at != std::string_view::npos &&
+        user_info.find_first_of("[]") == std::string_view::npos) {
+      redacted.append("***");
+      redacted.append(text.substr(authority + at, end - authority - at));
+    } else {
+      redacted.append(text.substr(authority, end - authority));
+    }
+    pos = end;
+  }
+  redacted.append(text.substr(pos));
+  return redacted;
+}
+
+void PrintResult(const Json& result) {
+  std::cout << Dump(result) << '\n' << std::flush;
+}
+
+int ReportError(const absl::Status& status) {
+  // Debian's Abseil has its own string_view type, not std::string_view.
+  const absl::string_view message = status.message();
+  PrintErrorLine(absl::StatusCodeToString(status.code()),
+                 std::string_view(message.data(), message.size()));
+  return ExitCodeFor(status.code());
+}
+
+int ReportUsageError(std::string_view message) {
+  PrintErrorLine(absl::StatusCodeToString(absl::StatusCode::kInvalidArgument),
+                 message);
+  return kExitUsage;
+}
+
+void LogToStderr(LogLevel level, std::string_view message) {
+  if (level != LogLevel::kWarning && level != LogLevel::kError) return;
+  const char* level_name = level == LogLevel::kWarning ? "WARNING" : "ERROR";
+  Json line = {
+      {"log", {{"level", level_name}, {"message", RedactUserInfo(message)}}}};
+  // The library may log from several threads; keep lines whole.
+  static std::mutex* const mutex = new std::mutex;
+  std::lock_guard<std::mutex> lock(*mutex);
+  std::cerr << Dump(line) << '\n' << std::flush;
+}
+
+}  // namespace sfroute::cli
