@@ -6,8 +6,7 @@
 #include "str_cat.h"
 #include "backend.h"
 #include "keys.h"
-#include "redis/standalone_backend.h"
-#include "redis_url.h"
+#include "backend_factory.h"
 #include "reply.h"
 #include "scripts.h"
 #include "sfroute/sfroute.h"
@@ -85,7 +84,7 @@ std::optional<Load> ParseLoad(std::string_view state) {
 
 class Executor::Impl {
  public:
-  Impl(std::unique_ptr<Backend> backend, LogSink log_sink)
+  Impl(std::shared_ptr<Backend> backend, LogSink log_sink)
       : backend_(std::move(backend)),
         log_sink_(log_sink ? std::move(log_sink) : LogSink(LogToStderr)),
         set_link_(internal::GetScript("set_link")),
@@ -199,7 +198,7 @@ class Executor::Impl {
 
   void Log(LogLevel level, std::string_view message) { log_sink_(level, message); }
 
-  const std::unique_ptr<Backend> backend_;
+  const std::shared_ptr<Backend> backend_;
   const LogSink log_sink_;
   const internal::EmbeddedScript& set_link_;
   const internal::EmbeddedScript& remove_link_;
@@ -207,20 +206,10 @@ class Executor::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
-  auto endpoint = internal::ParseRedisUrl(options.redis_url);
-  if (!endpoint.ok()) return internal::Annotate(endpoint.status(), "Open");
-  if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
-    return absl::InvalidArgumentError("Open: invalid timeout: must be > 0 ms");
-  }
-  if (options.pool_size < 1) {
-    return absl::InvalidArgumentError("Open: invalid pool_size: must be 1 or more");
-  }
-  internal::ConnectionOptions connection{*std::move(endpoint), options.connect_timeout,
-                                         options.command_timeout};
-  auto backend = std::make_unique<internal::StandaloneBackend>(std::move(connection),
-                                                               options.pool_size);
+  auto backend = internal::OpenBackend(options);
+  if (!backend.ok()) return internal::Annotate(backend.status(), "Open");
   return std::unique_ptr<Executor>(
-      new Executor(std::make_unique<Impl>(std::move(backend), options.log_sink)));
+      new Executor(std::make_unique<Impl>(*std::move(backend), options.log_sink)));
 }
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

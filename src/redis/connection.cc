@@ -75,9 +75,8 @@ class ScopedSigpipeBlock {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOptions& options) {
-  const std::string address = options.endpoint.Address();
-  redisContext* context = redisConnectWithTimeout(options.endpoint.host.c_str(),
-                                                  options.endpoint.port,
+  const std::string address = options.node.Address();
+  redisContext* context = redisConnectWithTimeout(options.node.host.c_str(), options.node.port,
                                                   ToTimeval(options.connect_timeout));
   if (context == nullptr) {
     return absl::UnavailableError(StrCat("cannot connect to ", address, ": out of memory"));
@@ -93,13 +92,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
   std::unique_ptr<Connection> connection(new Connection(context, address));
 
   std::vector<Command> handshake;
-  const RedisEndpoint& endpoint = options.endpoint;
-  if (!endpoint.password.empty()) {
-    handshake.push_back(endpoint.user.empty()
-                            ? Command{{"AUTH", endpoint.password}}
-                            : Command{{"AUTH", endpoint.user, endpoint.password}});
+  if (!options.password.empty()) {
+    handshake.push_back(options.user.empty()
+                            ? Command{{"AUTH", options.password}}
+                            : Command{{"AUTH", options.user, options.password}});
   }
-  if (endpoint.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(endpoint.db)}});
+  if (options.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options.db)}});
   if (handshake.empty()) return connection;
 
   auto replies = connection->Execute(handshake);

@@ -17,8 +17,12 @@ struct redisContext;
 
 namespace sfroute::internal {
 
+// How to reach and log in to one Redis node.
 struct ConnectionOptions {
-  RedisEndpoint endpoint;
+  HostPort node;
+  std::string user;      // empty: the default user
+  std::string password;  // empty: no AUTH
+  int db = 0;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
 };

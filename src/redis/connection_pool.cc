@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
     const absl::Duration wait = absl::FromChrono(options_.command_timeout);
     if (!mutex_.AwaitWithTimeout(absl::Condition(&can_proceed), wait)) {
       return absl::DeadlineExceededError(StrCat(
-          "all ", max_connections_, " connections to ", options_.endpoint.Address(),
+          "all ", max_connections_, " connections to ", options_.node.Address(),
           " stayed busy for the command timeout (raise Options::pool_size?)"));
     }
     while (!idle_.empty()) {

@@ -8,8 +8,8 @@ namespace {
 
 TEST(RedisUrlTest, Defaults) {
   ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://"));
-  EXPECT_EQ(endpoint.host, "127.0.0.1");
-  EXPECT_EQ(endpoint.port, 6379);
+  EXPECT_EQ(endpoint.nodes.at(0).host, "127.0.0.1");
+  EXPECT_EQ(endpoint.nodes.at(0).port, 6379);
   EXPECT_EQ(endpoint.db, 0);
   EXPECT_EQ(endpoint.user, "");
   EXPECT_EQ(endpoint.password, "");
@@ -18,8 +18,8 @@ TEST(RedisUrlTest, Defaults) {
 TEST(RedisUrlTest, AllParts) {
   ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint,
                        ParseRedisUrl("redis://alice:p%40ss%3Aword@redis.local:7000/3"));
-  EXPECT_EQ(endpoint.host, "redis.local");
-  EXPECT_EQ(endpoint.port, 7000);
+  EXPECT_EQ(endpoint.nodes.at(0).host, "redis.local");
+  EXPECT_EQ(endpoint.nodes.at(0).port, 7000);
   EXPECT_EQ(endpoint.db, 3);
   EXPECT_EQ(endpoint.user, "alice");
   EXPECT_EQ(endpoint.password, "p@ss:word");
@@ -30,8 +30,8 @@ TEST(RedisUrlTest, PasswordOnlyAndIpv6) {
   ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://:secret@[::1]:6380"));
   EXPECT_EQ(endpoint.user, "");
   EXPECT_EQ(endpoint.password, "secret");
-  EXPECT_EQ(endpoint.host, "::1");
-  EXPECT_EQ(endpoint.port, 6380);
+  EXPECT_EQ(endpoint.nodes.at(0).host, "::1");
+  EXPECT_EQ(endpoint.nodes.at(0).port, 6380);
   EXPECT_EQ(endpoint.Address(), "[::1]:6380");
 }
 
@@ -46,6 +46,25 @@ TEST(RedisUrlTest, RejectsMalformedUrlsWithoutEchoingThePassword) {
   auto endpoint = ParseRedisUrl("redis://u:topsecret@h:bad");
   EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
   EXPECT_EQ(endpoint.status().message().find("topsecret"), std::string::npos);
+}
+
+TEST(RedisUrlTest, ClusterSeeds) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint,
+                       ParseRedisUrl("redis-cluster://u:pw@10.0.0.1:7000,[::1]:7001,h"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kCluster);
+  EXPECT_EQ(endpoint.nodes, (std::vector<HostPort>{{"10.0.0.1", 7000}, {"::1", 7001}, {"h", 6379}}));
+  EXPECT_EQ(endpoint.user, "u");
+  EXPECT_EQ(endpoint.password, "pw");
+  EXPECT_STATUS_CODE(ParseRedisUrl("redis-cluster://h:1,,h:2"), INVALID_ARGUMENT);
+  EXPECT_STATUS_CODE(ParseRedisUrl("redis-cluster://h:1/0"), INVALID_ARGUMENT);
+}
+
+TEST(RedisUrlTest, Memory) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("memory://"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kMemory);
+  EXPECT_EQ(endpoint.memory_name, "");
+  ASSERT_OK_AND_ASSIGN(endpoint, ParseRedisUrl("memory://shared"));
+  EXPECT_EQ(endpoint.memory_name, "shared");
 }
 
 }  // namespace
