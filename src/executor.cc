@@ -112,9 +112,8 @@ class Executor::Impl {
   }
 
   absl::StatusOr<Reply> Script(std::string_view context, const internal::EmbeddedScript& script,
-                               const std::vector<std::string>& keys,
-                               const std::vector<std::string>& args) {
-    auto reply = internal::RunScript(*backend_, script, keys, args);
+                               std::vector<std::string> keys, std::vector<std::string> args) {
+    auto reply = internal::RunScript(*backend_, script, std::move(keys), std::move(args));
     if (!reply.ok()) return internal::Annotate(reply.status(), context);
     if (reply->is_error()) return internal::StatusFromErrorReply(context, reply->str);
     return reply;
@@ -125,6 +124,29 @@ class Executor::Impl {
     std::optional<PodIndex> previous;
   };
 
+  internal::ScriptCall SetLinkCall(std::string_view ns, std::string_view uid,
+                                   std::string_view svc, PodIndex pod, Ttl ttl,
+                                   const char* mode) const {
+    return {&set_link_,
+            {internal::LinkKey(ns, uid, svc), internal::LinksHashKey(ns, uid)},
+            {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode}};
+  }
+
+  // The reply of set_link.lua: {applied, previous pod or -1}.
+  absl::StatusOr<LinkOutcome> ParseSetLink(std::string_view context, const Reply& reply) {
+    if (reply.type != Reply::Type::kArray || reply.elements.size() != 2 ||
+        reply.elements[0].type != Reply::Type::kInteger) {
+      return internal::UnexpectedReply(context, reply);
+    }
+    const bool applied = reply.elements[0].integer == 1;
+    auto previous = StoredPod(context, reply.elements[1]);
+    if (previous.ok()) return LinkOutcome{applied, *previous};
+    if (!applied) return previous.status();  // the link that stays is corrupt
+    // The write went through and replaced a corrupt value: report the write.
+    Log(LogLevel::kWarning, internal::StrCat(previous.status().message(), "; overwritten"));
+    return LinkOutcome{true, std::nullopt};
+  }
+
   // set_link.lua in one of its modes ("set", "try", "absent").
   absl::StatusOr<LinkOutcome> SetLink(std::string_view operation, std::string_view ns,
                                       std::string_view uid, std::string_view svc, PodIndex pod,
@@ -132,23 +154,11 @@ class Executor::Impl {
     SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
     SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
     SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
-    const std::string link_key = internal::LinkKey(ns, uid, svc);
-    const std::string context = Context(operation, link_key);
-    auto reply = Script(context, set_link_, {link_key, internal::LinksHashKey(ns, uid)},
-                        {std::string(svc), internal::PodText(pod),
-                         std::to_string(ttl.seconds()), mode});
+    internal::ScriptCall call = SetLinkCall(ns, uid, svc, pod, ttl, mode);
+    const std::string context = Context(operation, call.keys[0]);
+    auto reply = Script(context, *call.script, std::move(call.keys), std::move(call.args));
     if (!reply.ok()) return reply.status();
-    if (reply->type != Reply::Type::kArray || reply->elements.size() != 2 ||
-        reply->elements[0].type != Reply::Type::kInteger) {
-      return internal::UnexpectedReply(context, *reply);
-    }
-    const bool applied = reply->elements[0].integer == 1;
-    auto previous = StoredPod(context, reply->elements[1]);
-    if (previous.ok()) return LinkOutcome{applied, *previous};
-    if (!applied) return previous.status();  // the link that stays is corrupt
-    // The write went through and replaced a corrupt value: report the write.
-    Log(LogLevel::kWarning, internal::StrCat(previous.status().message(), "; overwritten"));
-    return LinkOutcome{true, std::nullopt};
+    return ParseSetLink(context, *reply);
   }
 
   absl::StatusOr<bool> RemoveLink(std::string_view operation, std::string_view ns,
@@ -347,6 +357,42 @@ absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns,
   auto outcome = impl_->SetLink("SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl, "absent");
   if (!outcome.ok()) return outcome.status();
   return outcome->applied ? pod : *outcome->previous;
+}
+
+absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(std::string_view ns,
+                                                               std::string_view svc,
+                                                               const std::vector<UidPod>& links,
+                                                               Ttl ttl) {
+  constexpr std::string_view kOp = "SetLinkedPods";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
+  std::vector<internal::ScriptCall> calls;
+  calls.reserve(links.size());
+  for (const UidPod& link : links) {
+    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(link.uid)));
+    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(link.pod)));
+    calls.push_back(impl_->SetLinkCall(ns, link.uid, svc, link.pod, ttl, "set"));
+  }
+  if (calls.empty()) return std::vector<LinkWrite>{};
+  auto replies = internal::RunScripts(*impl_->backend_, calls);
+  if (!replies.ok()) {
+    return internal::Annotate(replies.status(), internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"));
+  }
+  std::vector<LinkWrite> results(links.size());
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const std::string context = Context(kOp, calls[i].keys[0]);
+    const Reply& reply = (*replies)[i];
+    auto outcome = reply.is_error() ? absl::StatusOr<Impl::LinkOutcome>(
+                                          internal::StatusFromErrorReply(context, reply.str))
+                                    : impl_->ParseSetLink(context, reply);
+    if (outcome.ok()) {
+      results[i].previous = outcome->previous;
+    } else {
+      results[i].status = outcome.status();
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::GetLinkedPod(std::string_view ns,

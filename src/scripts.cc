@@ -3,8 +3,27 @@
 #include <cstdio>
 #include <cstdlib>
 
-
 namespace sfroute::internal {
+namespace {
+
+// EVALSHA <sha> or EVAL <source>, then numkeys, keys and args.
+Command ScriptCommand(const ScriptCall& call, bool by_sha) {
+  Command command;
+  command.args.reserve(3 + call.keys.size() + call.args.size());
+  command.args.push_back(by_sha ? "EVALSHA" : "EVAL");
+  command.args.push_back(by_sha ? std::string(call.script->sha1)
+                                : std::string(call.script->source));
+  command.args.push_back(std::to_string(call.keys.size()));
+  command.args.insert(command.args.end(), call.keys.begin(), call.keys.end());
+  command.args.insert(command.args.end(), call.args.begin(), call.args.end());
+  return command;
+}
+
+bool IsNoScript(const Reply& reply) {
+  return reply.is_error() && reply.str.starts_with("NOSCRIPT");
+}
+
+}  // namespace
 
 const EmbeddedScript& GetScript(std::string_view name) {
   for (int i = 0; i < kEmbeddedScriptCount; ++i) {
@@ -15,28 +34,41 @@ const EmbeddedScript& GetScript(std::string_view name) {
   std::abort();
 }
 
+absl::StatusOr<std::vector<Reply>> RunScripts(Backend& backend,
+                                              const std::vector<ScriptCall>& calls,
+                                              const std::vector<Command>& trailing) {
+  std::vector<Command> commands;
+  commands.reserve(calls.size() + trailing.size());
+  for (const ScriptCall& call : calls) commands.push_back(ScriptCommand(call, /*by_sha=*/true));
+  commands.insert(commands.end(), trailing.begin(), trailing.end());
+  auto replies = backend.Execute(commands);
+  if (!replies.ok()) return replies;
+
+  std::vector<std::size_t> not_loaded;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (IsNoScript((*replies)[i])) not_loaded.push_back(i);
+  }
+  if (not_loaded.empty()) return replies;
+
+  commands.clear();
+  for (std::size_t i : not_loaded) commands.push_back(ScriptCommand(calls[i], /*by_sha=*/false));
+  commands.insert(commands.end(), trailing.begin(), trailing.end());
+  auto retried = backend.Execute(commands);
+  if (!retried.ok()) return retried.status();
+  for (std::size_t j = 0; j < not_loaded.size(); ++j) {
+    (*replies)[not_loaded[j]] = std::move((*retried)[j]);
+  }
+  for (std::size_t t = 0; t < trailing.size(); ++t) {
+    (*replies)[calls.size() + t] = std::move((*retried)[not_loaded.size() + t]);
+  }
+  return replies;
+}
+
 absl::StatusOr<Reply> RunScript(Backend& backend, const EmbeddedScript& script,
-                                const std::vector<std::string>& keys,
-                                const std::vector<std::string>& args) {
-  Command evalsha;
-  evalsha.args.reserve(3 + keys.size() + args.size());
-  evalsha.args.push_back("EVALSHA");
-  evalsha.args.push_back(script.sha1);
-  evalsha.args.push_back(std::to_string(keys.size()));
-  evalsha.args.insert(evalsha.args.end(), keys.begin(), keys.end());
-  evalsha.args.insert(evalsha.args.end(), args.begin(), args.end());
-
-  auto replies = backend.Execute({evalsha});
+                                std::vector<std::string> keys, std::vector<std::string> args) {
+  auto replies = RunScripts(backend, {ScriptCall{&script, std::move(keys), std::move(args)}});
   if (!replies.ok()) return replies.status();
-  Reply& reply = replies->front();
-  if (!reply.is_error() || !reply.str.starts_with("NOSCRIPT")) return std::move(reply);
-
-  // NOSCRIPT: the script did not run. Load it and run it in one round trip.
-  Command load{{"SCRIPT", "LOAD", std::string(script.source)}};
-  replies = backend.Execute({load, evalsha});
-  if (!replies.ok()) return replies.status();
-  if ((*replies)[0].is_error()) return std::move((*replies)[0]);
-  return std::move((*replies)[1]);
+  return std::move(replies->front());
 }
 
 }  // namespace sfroute::internal

@@ -1,6 +1,7 @@
 // The Lua scripts (src/lua/*.lua, embedded at build time) and how they run:
-// EVALSHA on the hot path; after NOSCRIPT (server restart, failover, SCRIPT
-// FLUSH) the script is loaded and run again in one more round trip.
+// EVALSHA on the hot path; a call answered NOSCRIPT (server restart,
+// failover, SCRIPT FLUSH) is sent again as EVAL with the script's text, which
+// runs it and loads it for the next EVALSHA, on whichever node holds its keys.
 #ifndef SFROUTE_SRC_SCRIPTS_H_
 #define SFROUTE_SRC_SCRIPTS_H_
 
@@ -26,12 +27,24 @@ extern const int kEmbeddedScriptCount;
 // build error, not a runtime condition).
 const EmbeddedScript& GetScript(std::string_view name);
 
-// Runs `script` with EVALSHA. NOSCRIPT proves the script did not run, so it
-// is then loaded (SCRIPT LOAD) and run once more in the same round trip.
-// Returns the script's reply, which may be an error reply.
+struct ScriptCall {
+  const EmbeddedScript* script;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+// Runs the calls in one pipeline, followed by `trailing` commands (for
+// example WAIT, which must follow a write on the same connection). NOSCRIPT
+// proves a call did not run, so those calls are sent once more as EVAL,
+// followed by `trailing` again. Returns one reply per call, then one per
+// trailing command; replies may be error replies.
+absl::StatusOr<std::vector<Reply>> RunScripts(Backend& backend,
+                                              const std::vector<ScriptCall>& calls,
+                                              const std::vector<Command>& trailing = {});
+
+// One call, no trailing commands.
 absl::StatusOr<Reply> RunScript(Backend& backend, const EmbeddedScript& script,
-                                const std::vector<std::string>& keys,
-                                const std::vector<std::string>& args);
+                                std::vector<std::string> keys, std::vector<std::string> args);
 
 }  // namespace sfroute::internal
 

@@ -82,6 +82,20 @@ class Executor {
                                                 std::string_view uid,
                                                 std::string_view svc,
                                                 PodIndex pod, Ttl ttl);
+  // The outcome of one link of SetLinkedPods.
+  struct LinkWrite {
+    absl::Status status;               // OK, or why this one link failed
+    std::optional<PodIndex> previous;  // as SetLinkedPod returns it
+  };
+  // SetLinkedPod for many uids of one service in one pipeline (one per node
+  // on a cluster). Each link is atomic on its own, the batch is not: the
+  // answer has one LinkWrite per link, in order. Invalid input rejects the
+  // whole call before anything is sent; a failed round trip fails the call
+  // (links may then have been written: re-read).
+  absl::StatusOr<std::vector<LinkWrite>> SetLinkedPods(std::string_view ns,
+                                                       std::string_view svc,
+                                                       const std::vector<UidPod>& links,
+                                                       Ttl ttl);
   // The linked pod, temporary or persistent.
   absl::StatusOr<std::optional<PodIndex>> GetLinkedPod(std::string_view ns,
                                                        std::string_view uid,

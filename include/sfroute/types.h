@@ -41,6 +41,12 @@ struct TrySetResult {
   bool operator==(const TrySetResult&) const = default;
 };
 
+// One link of SetLinkedPods.
+struct UidPod {
+  std::string uid;
+  PodIndex pod = 0;
+};
+
 // pod -> state string, as reported by the pods of one service.
 using PodStates = std::map<PodIndex, std::string>;
 // service -> its pod states.

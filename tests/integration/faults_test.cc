@@ -46,6 +46,13 @@ TEST(FaultsTest, ScriptFlushBetweenCallsIsInvisibleToTheCaller) {
     EXPECT_EQ(persistent, 1);
   }
   ASSERT_EQ(raw.Command({"SCRIPT", "FLUSH"}).str, "OK");
+  ASSERT_OK_AND_ASSIGN(auto batch, executor->SetLinkedPods(ns, "svc", {{"a", 1}, {"b", 2}},
+                                                           Ttl::Persistent()));
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_OK(batch[0].status);
+  EXPECT_OK(batch[1].status);
+  EXPECT_EQ(raw.Get("sf:{" + ns + ":lk:b}svc"), "2");
+  ASSERT_EQ(raw.Command({"SCRIPT", "FLUSH"}).str, "OK");
   ASSERT_OK_AND_ASSIGN(bool removed, executor->RemoveLinkedPod(ns, "u", "svc", 0));
   EXPECT_TRUE(removed);
   EXPECT_FALSE(raw.Exists("sf:{" + ns + ":lk:u}svc"));

@@ -936,4 +936,42 @@ TEST_F(OperationsTest, ComputeTreatsAbsentMarkerAsNoLink) {
   ExpectPersistent("u1", "scene", 4);
 }
 
+TEST_F(OperationsTest, SetLinkedPodsWritesEveryLinkAndReportsEachOutcome) {
+  ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, Ttl::Seconds(100)));
+  raw().Command({"HSET", LinkKey("u-bad-type", "scene"), "f", "v"});  // not a string
+  const std::vector<sfroute::UidPod> links = {
+      {"u0", 0}, {"u1", 7}, {"u-bad-type", 2}, {"u2", 2}};
+  ASSERT_OK_AND_ASSIGN(auto results, ex().SetLinkedPods(ns_, "scene", links, kPersistent));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_OK(results[0].status);
+  EXPECT_EQ(results[0].previous, std::nullopt);
+  EXPECT_OK(results[1].status);
+  EXPECT_THAT(results[1].previous, Optional(3));
+  EXPECT_STATUS_CODE(results[2].status, DATA_LOSS);
+  EXPECT_THAT(std::string(results[2].status.message()), HasSubstr(LinkKey("u-bad-type", "scene")));
+  EXPECT_OK(results[3].status);
+  ExpectPersistent("u0", "scene", 0);
+  ExpectPersistent("u1", "scene", 7);
+  ExpectPersistent("u2", "scene", 2);
+
+  ASSERT_OK_AND_ASSIGN(results, ex().SetLinkedPods(ns_, "scene", {{"u0", 5}}, Ttl::Seconds(50)));
+  EXPECT_THAT(results.at(0).previous, Optional(0));
+  EXPECT_LE(raw().Ttl(LinkKey("u0", "scene")), 50);
+  EXPECT_GT(raw().Ttl(LinkKey("u0", "scene")), 0);
+  EXPECT_EQ(raw().HGetAll(LinksHashKey("u0")).count("scene"), 0u);
+}
+
+TEST_F(OperationsTest, SetLinkedPodsRejectsTheWholeBatchOnOneBadLink) {
+  const auto before = NamespaceKeys();
+  EXPECT_STATUS_CODE(ex().SetLinkedPods(ns_, "scene", {{"ok", 1}, {"bad}", 2}}, kPersistent),
+                     INVALID_ARGUMENT);
+  EXPECT_STATUS_CODE(ex().SetLinkedPods(ns_, "scene", {{"ok", 1}, {"ok2", -1}}, kPersistent),
+                     INVALID_ARGUMENT);
+  EXPECT_STATUS_CODE(ex().SetLinkedPods(ns_, "scene", {{"ok", 1}}, Ttl::Seconds(0)),
+                     INVALID_ARGUMENT);
+  EXPECT_EQ(NamespaceKeys(), before);
+  ASSERT_OK_AND_ASSIGN(auto results, ex().SetLinkedPods(ns_, "scene", {}, kPersistent));
+  EXPECT_TRUE(results.empty());
+}
+
 }  // namespace
