@@ -68,3 +68,62 @@ stop_redis() {
   rm -rf "$REDIS_DIR"
   REDIS_DIR=""
 }
+
+# Starts a local Redis Cluster of 3 primaries and 3 replicas on free loopback
+# ports (CLUSTER_DIR, CLUSTER_PORTS, CLUSTER_URL). stop_cluster undoes it.
+start_cluster() {
+  CLUSTER_DIR="$(mktemp -d /tmp/sfroute-cluster.XXXXXX)"
+  CLUSTER_PORTS=()
+  local base=$((20000 + RANDOM % 20000)) port i
+  for i in 0 1 2 3 4 5; do
+    port=$((base + i))
+    while redis-cli -p "$port" ping >/dev/null 2>&1 || \
+          redis-cli -p $((port + 10000)) ping >/dev/null 2>&1; do
+      port=$((port + 7))
+    done
+    mkdir -p "$CLUSTER_DIR/$port"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$CLUSTER_DIR/$port" --save "" \
+      --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 1000 --daemonize yes --pidfile "$CLUSTER_DIR/$port/redis.pid" \
+      --logfile "$CLUSTER_DIR/$port/redis.log" >/dev/null
+    CLUSTER_PORTS+=("$port")
+  done
+  local nodes=()
+  for port in "${CLUSTER_PORTS[@]}"; do
+    local wait
+    for wait in $(seq 100); do
+      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.05
+    done
+    nodes+=("127.0.0.1:$port")
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$CLUSTER_DIR/create.log" 2>&1 || {
+    echo "redis-cli --cluster create failed; see $CLUSTER_DIR/create.log" >&2
+    return 1
+  }
+  local wait
+  for wait in $(seq 200); do
+    local ok=0
+    for port in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q "cluster_state:ok" && ok=$((ok + 1))
+    done
+    if [ "$ok" -eq 6 ]; then
+      CLUSTER_URL="redis-cluster://$(IFS=,; echo "${nodes[*]}")"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the cluster did not reach cluster_state:ok" >&2
+  return 1
+}
+
+stop_cluster() {
+  [ -n "${CLUSTER_DIR:-}" ] || return 0
+  local pidfile
+  for pidfile in "$CLUSTER_DIR"/*/redis.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  sleep 0.2
+  rm -rf "$CLUSTER_DIR"
+  CLUSTER_DIR=""
+}

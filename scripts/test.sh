@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, starts a throwaway
-# redis-server, runs the whole suite with ctest, then runs it once more
-# under AddressSanitizer + UndefinedBehaviorSanitizer, and stops the server.
+# redis-server and a throwaway 6-node Redis Cluster, runs the whole suite
+# with ctest, then runs it once more under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and stops the servers.
 #
 #   scripts/test.sh            everything (what CI runs)
 #   scripts/test.sh --quick    skip the sanitizer build
@@ -13,10 +14,13 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 install_deps
-trap stop_redis EXIT
+trap 'stop_redis; stop_cluster' EXIT
 start_redis
 export SFROUTE_TEST_REDIS="$REDIS_URL"
 echo "== redis-server on $REDIS_URL"
+start_cluster
+export SFROUTE_TEST_CLUSTER="$CLUSTER_URL"
+echo "== redis cluster on $CLUSTER_URL"
 
 run_suite() {
   local dir="$1"

@@ -1,10 +1,36 @@
 #include "backend_factory.h"
 
+#include <map>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "cluster/cluster_backend.h"
+#include "memory/memory_backend.h"
 #include "redis/standalone_backend.h"
 #include "redis_url.h"
 #include "reply.h"
 
 namespace sfroute::internal {
+namespace {
+
+// memory://<name> stores live as long as an executor uses them; every
+// executor of the process that opens the same name shares one store (the
+// first one's clock is the store's clock). memory:// alone is private.
+std::shared_ptr<Backend> OpenMemoryBackend(const std::string& name,
+                                           std::shared_ptr<const Clock> clock) {
+  if (clock == nullptr) clock = SystemClock();
+  if (name.empty()) return std::make_shared<MemoryBackend>(std::move(clock));
+  static absl::Mutex mutex;
+  static auto* stores = new std::map<std::string, std::weak_ptr<MemoryBackend>>;
+  absl::MutexLock lock(&mutex);
+  std::weak_ptr<MemoryBackend>& store = (*stores)[name];
+  if (auto existing = store.lock()) return existing;
+  auto created = std::make_shared<MemoryBackend>(std::move(clock));
+  store = created;
+  return created;
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
   auto endpoint = ParseRedisUrl(options.redis_url);
@@ -13,6 +39,14 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
     return absl::InvalidArgumentError("invalid timeout: must be > 0 ms");
   }
   if (options.pool_size < 1) return absl::InvalidArgumentError("invalid pool_size: must be >= 1");
+  // WAIT blocks the connection for up to replica_ack_timeout: past the
+  // command timeout the call would fail with DEADLINE_EXCEEDED instead.
+  if (options.replica_ack_timeout.count() < 0 ||
+      (options.replica_ack_timeout.count() > 0 &&
+       options.replica_ack_timeout >= options.command_timeout)) {
+    return absl::InvalidArgumentError(
+        "invalid replica_ack_timeout: must be 0 (off) or > 0 ms and below command_timeout");
+  }
 
   ConnectionOptions connection{endpoint->nodes.front(), endpoint->user,
                                endpoint->password,      endpoint->db,
@@ -21,10 +55,16 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
     case RedisEndpoint::Kind::kStandalone:
       return std::make_shared<StandaloneBackend>(std::move(connection), options.pool_size);
     case RedisEndpoint::Kind::kCluster:
+      return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
+                                              options.pool_size);
     case RedisEndpoint::Kind::kMemory:
-      break;
+      if (options.replica_ack_timeout.count() > 0) {
+        return absl::InvalidArgumentError(
+            "invalid replica_ack_timeout: a memory:// store has no replicas to wait for");
+      }
+      return OpenMemoryBackend(endpoint->memory_name, options.clock);
   }
-  return absl::InvalidArgumentError("invalid redis_url: this kind of deployment is not built in yet");
+  return absl::InternalError("unknown kind of deployment");
 }
 
 }  // namespace sfroute::internal

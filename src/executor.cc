@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "keys.h"
 #include "backend_factory.h"
+#include "executor_factory.h"
 #include "reply.h"
 #include "scripts.h"
 #include "sfroute/sfroute.h"
@@ -156,9 +157,34 @@ class Executor::Impl {
     SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
     internal::ScriptCall call = SetLinkCall(ns, uid, svc, pod, ttl, mode);
     const std::string context = Context(operation, call.keys[0]);
+    if (ttl.is_persistent() && replica_ack_timeout_.count() > 0) {
+      return SetLinkAwaitingReplica(context, call);
+    }
     auto reply = Script(context, *call.script, std::move(call.keys), std::move(call.args));
     if (!reply.ok()) return reply.status();
     return ParseSetLink(context, *reply);
+  }
+
+  // Options::replica_ack_timeout: WAIT counts the replicas that have the
+  // last write of its connection, so it follows the script in one pipeline.
+  // It returns at once when the script wrote nothing.
+  absl::StatusOr<LinkOutcome> SetLinkAwaitingReplica(const std::string& context,
+                                                     const internal::ScriptCall& call) {
+    const std::string timeout_ms = std::to_string(replica_ack_timeout_.count());
+    auto replies =
+        internal::RunScripts(*backend_, {call}, {Command{{"WAIT", "1", timeout_ms}}});
+    if (!replies.ok()) return internal::Annotate(replies.status(), context);
+    const Reply& reply = (*replies)[0];
+    if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
+    auto outcome = ParseSetLink(context, reply);
+    if (!outcome.ok() || !outcome->applied) return outcome;
+    const Reply& acks = (*replies)[1];
+    if (acks.type == Reply::Type::kInteger && acks.integer >= 1) return outcome;
+    return absl::UnavailableError(internal::StrCat(
+        context, ": the link was written on the primary, but no replica confirmed it within ",
+        timeout_ms, " ms (WAIT answered ",
+        acks.type == Reply::Type::kInteger ? std::to_string(acks.integer) : acks.str,
+        "); a failover now may lose it"));
   }
 
   absl::StatusOr<bool> RemoveLink(std::string_view operation, std::string_view ns,
@@ -213,14 +239,25 @@ class Executor::Impl {
   const internal::EmbeddedScript& set_link_;
   const internal::EmbeddedScript& remove_link_;
   const internal::EmbeddedScript& get_link_if_persist_;
+  std::chrono::milliseconds replica_ack_timeout_{0};  // Options::replica_ack_timeout
 };
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
   auto backend = internal::OpenBackend(options);
   if (!backend.ok()) return internal::Annotate(backend.status(), "Open");
-  return std::unique_ptr<Executor>(
-      new Executor(std::make_unique<Impl>(*std::move(backend), options.log_sink)));
+  return internal::ExecutorFactory::Make(*std::move(backend), options);
 }
+
+namespace internal {
+
+std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend,
+                                                const Options& options) {
+  auto impl = std::make_unique<Executor::Impl>(std::move(backend), options.log_sink);
+  impl->replica_ack_timeout_ = options.replica_ack_timeout;
+  return std::unique_ptr<Executor>(new Executor(std::move(impl)));
+}
+
+}  // namespace internal
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Executor::~Executor() = default;

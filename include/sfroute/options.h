@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "sfroute/clock.h"
 
 namespace sfroute {
 
@@ -16,8 +19,12 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 using LogSink = std::function<void(LogLevel, std::string_view message)>;
 
 struct Options {
-  // Where Redis is: redis://[[user]:password@]host[:port][/db].
-  // Default: redis://127.0.0.1:6379 (db 0). User and password may be
+  // Where the routing state lives. Default: redis://127.0.0.1:6379 (db 0).
+  //   redis://[[user]:password@]host[:port][/db]            a standalone Redis
+  //   redis-cluster://[[user]:password@]host:port[,...]      a Redis Cluster (seed nodes)
+  //   memory://[name]   in this process, no server: same keys, TTLs and scripts;
+  //                     executors opening the same name share one store.
+  // User and password may be
   // percent-encoded; a user is sent with AUTH <user> <password> (ACL).
   std::string redis_url = "redis://127.0.0.1:6379";
 
@@ -34,8 +41,24 @@ struct Options {
   // command_timeout (then DEADLINE_EXCEEDED). Default 16.
   int pool_size = 16;
 
+  // When > 0, a call that writes a persistent link (SetLinkedPod,
+  // TrySetLinkedPod, SetLinkedPodIfAbsent with Ttl::Persistent()) waits until
+  // at least one replica has the write: WAIT 1 <ms> is sent in the same
+  // pipeline right after the script, so on the same connection. If no
+  // replica confirms in time the call fails with UNAVAILABLE, although the
+  // write itself did happen on the primary (the message says so). Only a
+  // link the call applied is checked. Must be below command_timeout.
+  // Default 0: do not wait (replication is asynchronous, so a failover may
+  // lose the last writes).
+  std::chrono::milliseconds replica_ack_timeout{0};
+
   // Where log lines go. Default (empty): warnings and errors to stderr.
   LogSink log_sink;
+
+  // Time as memory:// stores see it (for TTL expiry). Default (null): the
+  // steady clock. Tests pass a ManualClock to expire links without sleeping.
+  // Redis deployments keep time on the server and ignore it.
+  std::shared_ptr<const Clock> clock;
 };
 
 }  // namespace sfroute

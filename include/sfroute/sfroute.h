@@ -35,6 +35,11 @@
 
 namespace sfroute {
 
+namespace internal {
+class Backend;
+struct ExecutorFactory;
+}  // namespace internal
+
 class Executor {
  public:
   // Checks the options and prepares the connection pool. Connections are
@@ -134,6 +139,7 @@ class Executor {
       std::int64_t threshold);
 
  private:
+  friend struct internal::ExecutorFactory;  // builds executors over a backend
   class Impl;
   explicit Executor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

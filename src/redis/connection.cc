@@ -117,6 +117,11 @@ Connection::Connection(redisContext* context, std::string address)
 Connection::~Connection() { redisFree(context_); }
 
 absl::StatusOr<std::vector<Reply>> Connection::Execute(const std::vector<Command>& commands) {
+  if (absl::Status sent = Send(commands); !sent.ok()) return sent;
+  return Receive(commands.size());
+}
+
+absl::Status Connection::Send(const std::vector<Command>& commands) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (const Command& command : commands) {
@@ -138,9 +143,13 @@ absl::StatusOr<std::vector<Reply>> Connection::Execute(const std::vector<Command
       if (redisBufferWrite(context_, &done) != REDIS_OK) return TransportError("sending", errno);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Reply>> Connection::Receive(std::size_t count) {
   std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  replies.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
       return TransportError("waiting for the reply", errno);

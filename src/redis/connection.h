@@ -41,6 +41,14 @@ class Connection {
   // protocol error) leaves the connection broken().
   absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands);
 
+  // The two halves of Execute, so that one caller can have pipelines in
+  // flight on several connections at once (a cluster sends to every node,
+  // then reads from each). Send writes every command; Receive reads `count`
+  // replies. A failure leaves the connection broken(); after a failed Send
+  // the commands may have reached the server.
+  absl::Status Send(const std::vector<Command>& commands);
+  absl::StatusOr<std::vector<Reply>> Receive(std::size_t count);
+
   // True after a failed round trip, or when the server has closed the
   // connection while it sat idle (seen without a round trip, so a pooled
   // connection to a restarted server is replaced before it is used).

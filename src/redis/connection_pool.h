@@ -25,10 +25,14 @@ class ConnectionPool {
 
   const ConnectionOptions& options() const { return options_; }
 
- private:
+  // For a caller that splits the round trip (Connection::Send, then
+  // Receive): takes a connection as Execute does (UNAVAILABLE or
+  // PERMISSION_DENIED when a new one cannot be opened, DEADLINE_EXCEEDED
+  // when all stay busy), and gives it back; a broken one is dropped.
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   void Release(std::unique_ptr<Connection> connection);
 
+ private:
   const ConnectionOptions options_;
   const int max_connections_;
   absl::Mutex mutex_;

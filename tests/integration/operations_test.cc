@@ -1,7 +1,8 @@
-// Every operation of SPEC.md §2 through sfroute::Executor, against a real
-// redis-server. Each test works in its own namespace; RawRedis looks at the
-// keys from outside where the result alone would not prove the behaviour
-// (TTLs, the links hash).
+// Every operation of SPEC.md §2 through sfroute::Executor, on every
+// deployment (memory, standalone Redis, Redis Cluster: see deployment.h).
+// Each test works in its own namespace; raw() looks at the keys from outside
+// where the result alone would not prove the behaviour (TTLs, the links
+// hash).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -18,8 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "raw_redis.h"
-#include "redis_server.h"
+#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -49,48 +49,17 @@ using ::sfroute::ServicePodStates;
 using ::sfroute::TrySetResult;
 using ::sfroute::Ttl;
 using ::sfroute::WorkloadStates;
-using ::sfroute::testing::RawRedis;
-using ::sfroute::testing::SharedRedisUrl;
-using ::sfroute::testing::UniqueNamespace;
+using ::sfroute::testing::DeploymentParamName;
+using ::sfroute::testing::Deployments;
+using ::sfroute::testing::DeploymentTest;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
 
 constexpr Ttl kPersistent = Ttl::Persistent();
 
-class OperationsTest : public ::testing::Test {
+class OperationsTest : public DeploymentTest {
  protected:
-  void SetUp() override {
-    auto executor = Executor::Open(Options{.redis_url = SharedRedisUrl()});
-    ASSERT_OK(executor);
-    executor_ = std::move(executor).value();
-    raw_ = std::make_unique<RawRedis>(SharedRedisUrl());
-    ns_ = UniqueNamespace();
-  }
-
-  Executor& ex() { return *executor_; }
-  RawRedis& raw() { return *raw_; }
-
-  std::string LinkKey(const std::string& uid, const std::string& svc) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}" + svc;
-  }
-  std::string LinksHashKey(const std::string& uid) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}";
-  }
-  std::string StateKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":state:" + svc + "}";
-  }
-  std::string WorkloadKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":workload:" + svc + "}";
-  }
-
-  // Every key of this test's namespace, sorted.
-  std::vector<std::string> NamespaceKeys() {
-    auto keys = raw().Keys("sf:{" + ns_ + ":*");
-    std::sort(keys.begin(), keys.end());
-    return keys;
-  }
-
   // Writes a value the way another service would, optionally with a TTL.
   void RawSet(const std::string& key, const std::string& value, int ttl = 0) {
     std::vector<std::string> args = {"SET", key, value};
@@ -122,17 +91,13 @@ class OperationsTest : public ::testing::Test {
     ASSERT_EQ(fields.count(svc), 1u) << "a persistent link must be in the links hash";
     EXPECT_EQ(fields.at(svc), std::to_string(pod));
   }
-
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<RawRedis> raw_;
-  std::string ns_;
 };
 
 // ---------------------------------------------------------------------------
 // Pod states
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, ServiceStateSetThenGet) {
+TEST_P(OperationsTest, ServiceStateSetThenGet) {
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 0, "1-100"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 17, "2-200"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 3, "opaque state {with} : spaces"));
@@ -149,12 +114,12 @@ TEST_F(OperationsTest, ServiceStateSetThenGet) {
   EXPECT_THAT(other, IsEmpty());
 }
 
-TEST_F(OperationsTest, ServiceStateOfMissingServiceIsEmpty) {
+TEST_P(OperationsTest, ServiceStateOfMissingServiceIsEmpty) {
   ASSERT_OK_AND_ASSIGN(PodStates states, ex().GetServiceState(ns_, "nothing"));
   EXPECT_THAT(states, IsEmpty());
 }
 
-TEST_F(OperationsTest, ServiceStateSkipsNonIntegerFields) {
+TEST_P(OperationsTest, ServiceStateSkipsNonIntegerFields) {
   RawHSet(StateKey("scene"), "abc", "1-1");
   RawHSet(StateKey("scene"), "1.5", "1-1");
   RawHSet(StateKey("scene"), "3x", "1-1");
@@ -165,7 +130,7 @@ TEST_F(OperationsTest, ServiceStateSkipsNonIntegerFields) {
   EXPECT_EQ(states, (PodStates{{0, "zero"}, {2, "kept"}}));
 }
 
-TEST_F(OperationsTest, GetServiceStatesReturnsEveryServiceAskedFor) {
+TEST_P(OperationsTest, GetServiceStatesReturnsEveryServiceAskedFor) {
   ASSERT_OK(ex().SetServiceState(ns_, "a", 0, "x"));
   ASSERT_OK(ex().SetServiceState(ns_, "b", 1, "y"));
   ASSERT_OK(ex().SetServiceState(ns_, "b", 2, "z"));
@@ -176,12 +141,12 @@ TEST_F(OperationsTest, GetServiceStatesReturnsEveryServiceAskedFor) {
                         {"a", {{0, "x"}}}, {"b", {{1, "y"}, {2, "z"}}}, {"missing", {}}}));
 }
 
-TEST_F(OperationsTest, GetServiceStatesOfNoServicesIsEmpty) {
+TEST_P(OperationsTest, GetServiceStatesOfNoServicesIsEmpty) {
   ASSERT_OK_AND_ASSIGN(ServicePodStates states, ex().GetServiceStates(ns_, {}));
   EXPECT_THAT(states, IsEmpty());
 }
 
-TEST_F(OperationsTest, SetServiceStatesWritesEveryServiceAndKeepsOtherPods) {
+TEST_P(OperationsTest, SetServiceStatesWritesEveryServiceAndKeepsOtherPods) {
   ASSERT_OK(ex().SetServiceState(ns_, "a", 9, "old-untouched"));
   ASSERT_OK(ex().SetServiceState(ns_, "a", 5, "old"));
   const ServicePodStates input = {{"a", {{0, "x"}, {5, "y"}}}, {"b", {{1, "z"}}}};
@@ -192,7 +157,7 @@ TEST_F(OperationsTest, SetServiceStatesWritesEveryServiceAndKeepsOtherPods) {
   EXPECT_EQ(raw().HGetAll(StateKey("b")), (std::map<std::string, std::string>{{"1", "z"}}));
 }
 
-TEST_F(OperationsTest, SetServiceStatesWithNothingWritesNothing) {
+TEST_P(OperationsTest, SetServiceStatesWithNothingWritesNothing) {
   ASSERT_OK(ex().SetServiceStates(ns_, {}));
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
@@ -201,7 +166,7 @@ TEST_F(OperationsTest, SetServiceStatesWithNothingWritesNothing) {
 // Workload state
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, WorkloadStateSetGetOverwrite) {
+TEST_P(OperationsTest, WorkloadStateSetGetOverwrite) {
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> state, ex().GetWorkloadState(ns_, "scene"));
   EXPECT_EQ(state, std::nullopt);
   ASSERT_OK(ex().SetWorkloadState(ns_, "scene", "running"));
@@ -212,7 +177,7 @@ TEST_F(OperationsTest, WorkloadStateSetGetOverwrite) {
   EXPECT_THAT(state, Optional(std::string("draining")));
 }
 
-TEST_F(OperationsTest, SetWorkloadStateClearsTtl) {
+TEST_P(OperationsTest, SetWorkloadStateClearsTtl) {
   RawSet(WorkloadKey("scene"), "old", 1000);
   ASSERT_GT(raw().Ttl(WorkloadKey("scene")), 0);
   ASSERT_OK(ex().SetWorkloadState(ns_, "scene", "new"));
@@ -220,7 +185,7 @@ TEST_F(OperationsTest, SetWorkloadStateClearsTtl) {
   EXPECT_EQ(raw().Get(WorkloadKey("scene")), "new");
 }
 
-TEST_F(OperationsTest, WorkloadAbsentMarkersReadAsAbsent) {
+TEST_P(OperationsTest, WorkloadAbsentMarkersReadAsAbsent) {
   RawSet(WorkloadKey("empty"), "");
   RawSet(WorkloadKey("null"), "null");
   RawSet(WorkloadKey("nil"), "nil");
@@ -234,7 +199,7 @@ TEST_F(OperationsTest, WorkloadAbsentMarkersReadAsAbsent) {
   EXPECT_EQ(states, (WorkloadStates{{"real", "up"}}));
 }
 
-TEST_F(OperationsTest, GetWorkloadStatesReturnsThosePresent) {
+TEST_P(OperationsTest, GetWorkloadStatesReturnsThosePresent) {
   ASSERT_OK(ex().SetWorkloadState(ns_, "a", "sa"));
   ASSERT_OK(ex().SetWorkloadState(ns_, "c", "sc"));
   ASSERT_OK_AND_ASSIGN(WorkloadStates states, ex().GetWorkloadStates(ns_, {"c", "b", "a"}));
@@ -247,7 +212,7 @@ TEST_F(OperationsTest, GetWorkloadStatesReturnsThosePresent) {
 // SetLinkedPod
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, SetLinkedPodNewLinkHasNoPrevious) {
+TEST_P(OperationsTest, SetLinkedPodNewLinkHasNoPrevious) {
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> previous,
                        ex().SetLinkedPod(ns_, "u1", "scene", 4, kPersistent));
   EXPECT_EQ(previous, std::nullopt);
@@ -258,7 +223,7 @@ TEST_F(OperationsTest, SetLinkedPodNewLinkHasNoPrevious) {
   ExpectPersistent("u1", "scene", 4);
 }
 
-TEST_F(OperationsTest, SetLinkedPodOverwritesAndReturnsPrevious) {
+TEST_P(OperationsTest, SetLinkedPodOverwritesAndReturnsPrevious) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 4, kPersistent));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> previous,
                        ex().SetLinkedPod(ns_, "u1", "scene", 7, kPersistent));
@@ -268,7 +233,7 @@ TEST_F(OperationsTest, SetLinkedPodOverwritesAndReturnsPrevious) {
   ExpectPersistent("u1", "scene", 7);
 }
 
-TEST_F(OperationsTest, SetLinkedPodPersistentToTemporary) {
+TEST_P(OperationsTest, SetLinkedPodPersistentToTemporary) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 1, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 4, kPersistent));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> previous,
@@ -283,7 +248,7 @@ TEST_F(OperationsTest, SetLinkedPodPersistentToTemporary) {
   EXPECT_EQ(links, (ServicePods{{"chat", 1}}));
 }
 
-TEST_F(OperationsTest, SetLinkedPodTemporaryToPersistent) {
+TEST_P(OperationsTest, SetLinkedPodTemporaryToPersistent) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 4, Ttl::Seconds(100)));
   ExpectTemporary("u1", "scene", 100);
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, "u1"));
@@ -300,7 +265,7 @@ TEST_F(OperationsTest, SetLinkedPodTemporaryToPersistent) {
   EXPECT_EQ(links, (ServicePods{{"scene", 4}}));
 }
 
-TEST_F(OperationsTest, SetLinkedPodTemporaryTakesTheNewTtl) {
+TEST_P(OperationsTest, SetLinkedPodTemporaryTakesTheNewTtl) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 4, Ttl::Seconds(1000)));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> previous,
                        ex().SetLinkedPod(ns_, "u1", "scene", 6, Ttl::Seconds(50)));
@@ -313,7 +278,7 @@ TEST_F(OperationsTest, SetLinkedPodTemporaryTakesTheNewTtl) {
 // TrySetLinkedPod
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, TrySetLinkedPodWithoutLinkApplies) {
+TEST_P(OperationsTest, TrySetLinkedPodWithoutLinkApplies) {
   ASSERT_OK_AND_ASSIGN(TrySetResult result,
                        ex().TrySetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   EXPECT_EQ(result, (TrySetResult{.applied = true, .pod = 3, .previous = std::nullopt}));
@@ -325,7 +290,7 @@ TEST_F(OperationsTest, TrySetLinkedPodWithoutLinkApplies) {
   EXPECT_EQ(raw().Get(LinkKey("u2", "scene")), "8");
 }
 
-TEST_F(OperationsTest, TrySetLinkedPodSamePodAppliesAndChangesPersistence) {
+TEST_P(OperationsTest, TrySetLinkedPodSamePodAppliesAndChangesPersistence) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
 
   ASSERT_OK_AND_ASSIGN(TrySetResult result,
@@ -348,7 +313,7 @@ TEST_F(OperationsTest, TrySetLinkedPodSamePodAppliesAndChangesPersistence) {
   EXPECT_EQ(links, (ServicePods{{"scene", 3}}));
 }
 
-TEST_F(OperationsTest, TrySetLinkedPodDifferentPodVsPersistentIsNotApplied) {
+TEST_P(OperationsTest, TrySetLinkedPodDifferentPodVsPersistentIsNotApplied) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
 
   ASSERT_OK_AND_ASSIGN(TrySetResult result,
@@ -363,7 +328,7 @@ TEST_F(OperationsTest, TrySetLinkedPodDifferentPodVsPersistentIsNotApplied) {
   EXPECT_THAT(pod, Optional(3));
 }
 
-TEST_F(OperationsTest, TrySetLinkedPodDifferentPodVsTemporaryApplies) {
+TEST_P(OperationsTest, TrySetLinkedPodDifferentPodVsTemporaryApplies) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, Ttl::Seconds(100)));
   ASSERT_OK_AND_ASSIGN(TrySetResult result,
                        ex().TrySetLinkedPod(ns_, "u1", "scene", 5, kPersistent));
@@ -381,7 +346,7 @@ TEST_F(OperationsTest, TrySetLinkedPodDifferentPodVsTemporaryApplies) {
 // SetLinkedPodIfAbsent
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, SetLinkedPodIfAbsentWithoutLinkLinks) {
+TEST_P(OperationsTest, SetLinkedPodIfAbsentWithoutLinkLinks) {
   ASSERT_OK_AND_ASSIGN(PodIndex pod,
                        ex().SetLinkedPodIfAbsent(ns_, "u1", "scene", 6, Ttl::Seconds(50)));
   EXPECT_EQ(pod, 6);
@@ -393,7 +358,7 @@ TEST_F(OperationsTest, SetLinkedPodIfAbsentWithoutLinkLinks) {
   ExpectPersistent("u2", "scene", 2);
 }
 
-TEST_F(OperationsTest, SetLinkedPodIfAbsentKeepsExistingPersistentLink) {
+TEST_P(OperationsTest, SetLinkedPodIfAbsentKeepsExistingPersistentLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 2, kPersistent));
   ASSERT_OK_AND_ASSIGN(PodIndex pod,
                        ex().SetLinkedPodIfAbsent(ns_, "u1", "scene", 6, Ttl::Seconds(100)));
@@ -404,7 +369,7 @@ TEST_F(OperationsTest, SetLinkedPodIfAbsentKeepsExistingPersistentLink) {
   ExpectPersistent("u1", "scene", 2);
 }
 
-TEST_F(OperationsTest, SetLinkedPodIfAbsentDoesNotRefreshTemporaryLink) {
+TEST_P(OperationsTest, SetLinkedPodIfAbsentDoesNotRefreshTemporaryLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 2, Ttl::Seconds(100)));
 
   ASSERT_OK_AND_ASSIGN(PodIndex pod,
@@ -428,7 +393,7 @@ TEST_F(OperationsTest, SetLinkedPodIfAbsentDoesNotRefreshTemporaryLink) {
 // GetLinkedPod / GetLinkedPodIfPersist / GetLinkService
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, GetLinkedPodWithoutLinkIsEmpty) {
+TEST_P(OperationsTest, GetLinkedPodWithoutLinkIsEmpty) {
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPod(ns_, "u1", "scene"));
   EXPECT_EQ(pod, std::nullopt);
   ASSERT_OK_AND_ASSIGN(pod, ex().GetLinkedPodIfPersist(ns_, "u1", "scene"));
@@ -439,7 +404,7 @@ TEST_F(OperationsTest, GetLinkedPodWithoutLinkIsEmpty) {
   EXPECT_EQ(pod, std::nullopt);
 }
 
-TEST_F(OperationsTest, GetLinkedPodIfPersistIgnoresTemporaryLink) {
+TEST_P(OperationsTest, GetLinkedPodIfPersistIgnoresTemporaryLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 4, Ttl::Seconds(100)));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPod(ns_, "u1", "scene"));
   EXPECT_THAT(pod, Optional(4));
@@ -447,7 +412,7 @@ TEST_F(OperationsTest, GetLinkedPodIfPersistIgnoresTemporaryLink) {
   EXPECT_EQ(pod, std::nullopt);
 }
 
-TEST_F(OperationsTest, GetLinkServiceListsPersistentLinksOnly) {
+TEST_P(OperationsTest, GetLinkServiceListsPersistentLinksOnly) {
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, "u1"));
   EXPECT_THAT(links, IsEmpty());
 
@@ -464,7 +429,7 @@ TEST_F(OperationsTest, GetLinkServiceListsPersistentLinksOnly) {
 // Pod 0 is a real pod
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, PodZeroWorksEverywhere) {
+TEST_P(OperationsTest, PodZeroWorksEverywhere) {
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> previous,
                        ex().SetLinkedPod(ns_, "u1", "scene", 0, kPersistent));
   EXPECT_EQ(previous, std::nullopt);
@@ -532,7 +497,7 @@ TEST_F(OperationsTest, PodZeroWorksEverywhere) {
 // BatchGetLinkedPod
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, BatchGetLinkedPodGroupsByPodInInputOrder) {
+TEST_P(OperationsTest, BatchGetLinkedPodGroupsByPodInInputOrder) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 2, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u2", "scene", 0, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u4", "scene", 2, Ttl::Seconds(100)));
@@ -545,14 +510,14 @@ TEST_F(OperationsTest, BatchGetLinkedPodGroupsByPodInInputOrder) {
   EXPECT_EQ(uids, (PodUids{{0, {"u5", "u2"}}, {2, {"u4", "u1"}}}));
 }
 
-TEST_F(OperationsTest, BatchGetLinkedPodOfNoUidsIsEmpty) {
+TEST_P(OperationsTest, BatchGetLinkedPodOfNoUidsIsEmpty) {
   ASSERT_OK_AND_ASSIGN(PodUids uids, ex().BatchGetLinkedPod(ns_, {}, "scene"));
   EXPECT_THAT(uids, IsEmpty());
   ASSERT_OK_AND_ASSIGN(uids, ex().BatchGetLinkedPod(ns_, {"a", "b"}, "scene"));
   EXPECT_THAT(uids, IsEmpty());
 }
 
-TEST_F(OperationsTest, BatchGetLinkedPodKeepsDuplicatesInInputOrder) {
+TEST_P(OperationsTest, BatchGetLinkedPodKeepsDuplicatesInInputOrder) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 2, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u2", "scene", 2, kPersistent));
   ASSERT_OK_AND_ASSIGN(PodUids uids,
@@ -564,7 +529,7 @@ TEST_F(OperationsTest, BatchGetLinkedPodKeepsDuplicatesInInputOrder) {
 // RemoveLinkedPod
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, RemoveLinkedPodKeepZeroDeletesNow) {
+TEST_P(OperationsTest, RemoveLinkedPodKeepZeroDeletesNow) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 1, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 0));
@@ -582,14 +547,14 @@ TEST_F(OperationsTest, RemoveLinkedPodKeepZeroDeletesNow) {
   EXPECT_FALSE(existed);
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodDefaultKeepDeletesNow) {
+TEST_P(OperationsTest, RemoveLinkedPodDefaultKeepDeletesNow) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene"));
   EXPECT_TRUE(existed);
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodKeepMinusOneDeletesNow) {
+TEST_P(OperationsTest, RemoveLinkedPodKeepMinusOneDeletesNow) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u2", "scene", 4, Ttl::Seconds(100)));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", -1));
@@ -602,7 +567,7 @@ TEST_F(OperationsTest, RemoveLinkedPodKeepMinusOneDeletesNow) {
   EXPECT_EQ(pod, std::nullopt);
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodWithoutLinkReturnsFalseAndWritesNothing) {
+TEST_P(OperationsTest, RemoveLinkedPodWithoutLinkReturnsFalseAndWritesNothing) {
   for (std::int64_t keep : {0, -1, 100}) {
     ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", keep));
     EXPECT_FALSE(existed) << "keep=" << keep;
@@ -610,7 +575,7 @@ TEST_F(OperationsTest, RemoveLinkedPodWithoutLinkReturnsFalseAndWritesNothing) {
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodKeepPositiveLeavesGraceLink) {
+TEST_P(OperationsTest, RemoveLinkedPodKeepPositiveLeavesGraceLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 1, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 100));
@@ -636,14 +601,14 @@ TEST_F(OperationsTest, RemoveLinkedPodKeepPositiveLeavesGraceLink) {
   EXPECT_EQ(result, (TrySetResult{.applied = true, .pod = 8, .previous = 3}));
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodKeepShortensLongerTemporaryLink) {
+TEST_P(OperationsTest, RemoveLinkedPodKeepShortensLongerTemporaryLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, Ttl::Seconds(1000)));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 10));
   EXPECT_TRUE(existed);
   ExpectTemporary("u1", "scene", 10);
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodGraceLinkExpires) {
+TEST_P(OperationsTest, RemoveLinkedPodGraceLinkExpires) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 1));
   EXPECT_TRUE(existed);
@@ -664,7 +629,7 @@ TEST_F(OperationsTest, RemoveLinkedPodGraceLinkExpires) {
 // RemoveLinkedPodWithId
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, RemoveLinkedPodWithIdMatching) {
+TEST_P(OperationsTest, RemoveLinkedPodWithIdMatching) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool removed, ex().RemoveLinkedPodWithId(ns_, "u1", "scene", 0, 3));
   EXPECT_TRUE(removed);
@@ -678,7 +643,7 @@ TEST_F(OperationsTest, RemoveLinkedPodWithIdMatching) {
   EXPECT_FALSE(raw().Exists(LinkKey("u2", "scene")));
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodWithIdNonMatchingLeavesLink) {
+TEST_P(OperationsTest, RemoveLinkedPodWithIdNonMatchingLeavesLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool removed, ex().RemoveLinkedPodWithId(ns_, "u1", "scene", 0, 4));
   EXPECT_FALSE(removed);
@@ -694,7 +659,7 @@ TEST_F(OperationsTest, RemoveLinkedPodWithIdNonMatchingLeavesLink) {
   EXPECT_EQ(raw().Get(LinkKey("u2", "scene")), "3");
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodWithIdMissingNeverMatches) {
+TEST_P(OperationsTest, RemoveLinkedPodWithIdMissingNeverMatches) {
   for (PodIndex pod : {0, 3}) {
     for (std::int64_t keep : {0, -1, 100}) {
       ASSERT_OK_AND_ASSIGN(bool removed,
@@ -705,7 +670,7 @@ TEST_F(OperationsTest, RemoveLinkedPodWithIdMissingNeverMatches) {
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
-TEST_F(OperationsTest, RemoveLinkedPodWithIdKeepPositiveLeavesGraceLink) {
+TEST_P(OperationsTest, RemoveLinkedPodWithIdKeepPositiveLeavesGraceLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool removed, ex().RemoveLinkedPodWithId(ns_, "u1", "scene", 100, 3));
   EXPECT_TRUE(removed);
@@ -722,7 +687,7 @@ TEST_F(OperationsTest, RemoveLinkedPodWithIdKeepPositiveLeavesGraceLink) {
 // ComputeLinkedPodIfAbsent
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, ComputePicksSmallestWeightAmongQualifyingPods) {
+TEST_P(OperationsTest, ComputePicksSmallestWeightAmongQualifyingPods) {
   const std::int64_t threshold = 1732590000000;
   // Inserted so that "first seen" or string comparison would pick wrongly.
   RawHSet(StateKey("scene"), "5", "10-1732590000001");  // "10" < "3" as text
@@ -739,7 +704,7 @@ TEST_F(OperationsTest, ComputePicksSmallestWeightAmongQualifyingPods) {
   EXPECT_EQ(links, (ServicePods{{"scene", 2}}));
 }
 
-TEST_F(OperationsTest, ComputeComparesWeightsAsNumbers) {
+TEST_P(OperationsTest, ComputeComparesWeightsAsNumbers) {
   RawHSet(StateKey("scene"), "0", "10-5");
   RawHSet(StateKey("scene"), "1", "9-5");
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
@@ -747,7 +712,7 @@ TEST_F(OperationsTest, ComputeComparesWeightsAsNumbers) {
   EXPECT_THAT(pod, Optional(1));
 }
 
-TEST_F(OperationsTest, ComputeThresholdIsInclusive) {
+TEST_P(OperationsTest, ComputeThresholdIsInclusive) {
   RawHSet(StateKey("scene"), "0", "1-99");
   RawHSet(StateKey("scene"), "1", "2-100");
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
@@ -755,7 +720,7 @@ TEST_F(OperationsTest, ComputeThresholdIsInclusive) {
   EXPECT_THAT(pod, Optional(1));
 }
 
-TEST_F(OperationsTest, ComputeSkipsMalformedStates) {
+TEST_P(OperationsTest, ComputeSkipsMalformedStates) {
   // Each malformed state has a weight below 50 if misread; threshold 0 lets
   // any misread number qualify. Only pod 20 is well formed.
   const std::vector<std::string> malformed = {"x",   "1-2-3", "-1-5",  "3-",  "",
@@ -771,7 +736,7 @@ TEST_F(OperationsTest, ComputeSkipsMalformedStates) {
   ExpectPersistent("u1", "scene", 20);
 }
 
-TEST_F(OperationsTest, ComputeWithoutQualifyingPodReturnsEmptyAndWritesNothing) {
+TEST_P(OperationsTest, ComputeWithoutQualifyingPodReturnsEmptyAndWritesNothing) {
   // No states at all.
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
                        ex().ComputeLinkedPodIfAbsent(ns_, "u1", "scene", kPersistent, 0));
@@ -788,7 +753,7 @@ TEST_F(OperationsTest, ComputeWithoutQualifyingPodReturnsEmptyAndWritesNothing) 
   EXPECT_EQ(NamespaceKeys(), std::vector<std::string>{StateKey("scene")});
 }
 
-TEST_F(OperationsTest, ComputeReturnsExistingTemporaryLinkUnchanged) {
+TEST_P(OperationsTest, ComputeReturnsExistingTemporaryLinkUnchanged) {
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 0, "1-100"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 1, "9-100"));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 1, Ttl::Seconds(100)));
@@ -799,7 +764,7 @@ TEST_F(OperationsTest, ComputeReturnsExistingTemporaryLinkUnchanged) {
   EXPECT_EQ(raw().Get(LinkKey("u1", "scene")), "1");
 }
 
-TEST_F(OperationsTest, ComputeReturnsExistingPersistentLinkUnchanged) {
+TEST_P(OperationsTest, ComputeReturnsExistingPersistentLinkUnchanged) {
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 0, "1-100"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 1, "9-100"));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 1, kPersistent));
@@ -815,7 +780,7 @@ TEST_F(OperationsTest, ComputeReturnsExistingPersistentLinkUnchanged) {
   EXPECT_THAT(pod, Optional(42));
 }
 
-TEST_F(OperationsTest, ComputeLinksWithTheTtlAsked) {
+TEST_P(OperationsTest, ComputeLinksWithTheTtlAsked) {
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 7, "1-100"));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
                        ex().ComputeLinkedPodIfAbsent(ns_, "u1", "scene", Ttl::Seconds(60), 100));
@@ -834,7 +799,7 @@ TEST_F(OperationsTest, ComputeLinksWithTheTtlAsked) {
 // Values written by other clients: corrupt values and "absent" markers
 // ---------------------------------------------------------------------------
 
-TEST_F(OperationsTest, GetLinkedPodOfCorruptValueIsDataLossNamingTheKey) {
+TEST_P(OperationsTest, GetLinkedPodOfCorruptValueIsDataLossNamingTheKey) {
   const std::vector<std::string> corrupt = {"abc", "007", "-1",  "2147483648", "1.5",
                                             " 3",  "3 ",  "+3",  "3abc",       "99999999999999999999"};
   for (size_t i = 0; i < corrupt.size(); ++i) {
@@ -848,7 +813,7 @@ TEST_F(OperationsTest, GetLinkedPodOfCorruptValueIsDataLossNamingTheKey) {
   }
 }
 
-TEST_F(OperationsTest, GetLinkedPodIfPersistOfCorruptValueIsDataLoss) {
+TEST_P(OperationsTest, GetLinkedPodIfPersistOfCorruptValueIsDataLoss) {
   RawSet(LinkKey("u1", "scene"), "abc");
   auto pod = ex().GetLinkedPodIfPersist(ns_, "u1", "scene");
   EXPECT_STATUS_CODE(pod, DATA_LOSS);
@@ -856,13 +821,13 @@ TEST_F(OperationsTest, GetLinkedPodIfPersistOfCorruptValueIsDataLoss) {
   EXPECT_THAT(std::string(pod.status().message()), HasSubstr("GetLinkedPodIfPersist"));
 }
 
-TEST_F(OperationsTest, BatchGetLinkedPodSkipsCorruptValuesAndLogsWarning) {
+TEST_P(OperationsTest, BatchGetLinkedPodSkipsCorruptValuesAndLogsWarning) {
   struct Logged {
     absl::Mutex mu;
     std::vector<std::pair<LogLevel, std::string>> lines;
   };
   auto logged = std::make_shared<Logged>();
-  Options options{.redis_url = SharedRedisUrl()};
+  Options options = ExecutorOptions();
   options.log_sink = [logged](LogLevel level, std::string_view message) {
     absl::MutexLock lock(&logged->mu);
     logged->lines.emplace_back(level, std::string(message));
@@ -888,7 +853,7 @@ TEST_F(OperationsTest, BatchGetLinkedPodSkipsCorruptValuesAndLogsWarning) {
                                 << "; got " << logged->lines.size() << " log line(s)";
 }
 
-TEST_F(OperationsTest, AbsentMarkersAtLinkKeyReadAsNoLink) {
+TEST_P(OperationsTest, AbsentMarkersAtLinkKeyReadAsNoLink) {
   const std::vector<std::string> markers = {"", "null", "nil"};
   std::vector<std::string> uids;
   for (const auto& marker : markers) {
@@ -918,7 +883,7 @@ TEST_F(OperationsTest, AbsentMarkersAtLinkKeyReadAsNoLink) {
   ExpectPersistent("u-nil", "scene", 6);
 }
 
-TEST_F(OperationsTest, RemoveOfAbsentMarkerReportsNoLink) {
+TEST_P(OperationsTest, RemoveOfAbsentMarkerReportsNoLink) {
   RawSet(LinkKey("u1", "scene"), "null");
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 0));
   EXPECT_FALSE(existed);
@@ -927,7 +892,7 @@ TEST_F(OperationsTest, RemoveOfAbsentMarkerReportsNoLink) {
   EXPECT_FALSE(existed);
 }
 
-TEST_F(OperationsTest, ComputeTreatsAbsentMarkerAsNoLink) {
+TEST_P(OperationsTest, ComputeTreatsAbsentMarkerAsNoLink) {
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 4, "1-100"));
   RawSet(LinkKey("u1", "scene"), "nil");
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
@@ -936,7 +901,7 @@ TEST_F(OperationsTest, ComputeTreatsAbsentMarkerAsNoLink) {
   ExpectPersistent("u1", "scene", 4);
 }
 
-TEST_F(OperationsTest, SetLinkedPodsWritesEveryLinkAndReportsEachOutcome) {
+TEST_P(OperationsTest, SetLinkedPodsWritesEveryLinkAndReportsEachOutcome) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, Ttl::Seconds(100)));
   raw().Command({"HSET", LinkKey("u-bad-type", "scene"), "f", "v"});  // not a string
   const std::vector<sfroute::UidPod> links = {
@@ -961,7 +926,7 @@ TEST_F(OperationsTest, SetLinkedPodsWritesEveryLinkAndReportsEachOutcome) {
   EXPECT_EQ(raw().HGetAll(LinksHashKey("u0")).count("scene"), 0u);
 }
 
-TEST_F(OperationsTest, SetLinkedPodsRejectsTheWholeBatchOnOneBadLink) {
+TEST_P(OperationsTest, SetLinkedPodsRejectsTheWholeBatchOnOneBadLink) {
   const auto before = NamespaceKeys();
   EXPECT_STATUS_CODE(ex().SetLinkedPods(ns_, "scene", {{"ok", 1}, {"bad}", 2}}, kPersistent),
                      INVALID_ARGUMENT);
@@ -973,5 +938,8 @@ TEST_F(OperationsTest, SetLinkedPodsRejectsTheWholeBatchOnOneBadLink) {
   ASSERT_OK_AND_ASSIGN(auto results, ex().SetLinkedPods(ns_, "scene", {}, kPersistent));
   EXPECT_TRUE(results.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(, OperationsTest, ::testing::ValuesIn(Deployments()),
+                         DeploymentParamName());
 
 }  // namespace

@@ -1,4 +1,6 @@
-// Concurrent callers on one uid (SPEC.md §3): atomic link mutations.
+// Concurrent callers on one uid (SPEC.md §3): atomic link mutations, on
+// every deployment (memory, standalone Redis, Redis Cluster: see
+// deployment.h).
 #include <atomic>
 #include <barrier>
 #include <memory>
@@ -7,8 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "raw_redis.h"
-#include "redis_server.h"
+#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -18,14 +19,8 @@ namespace {
 constexpr int kThreads = 16;
 constexpr int kRounds = 100;
 
-class RacesTest : public ::testing::Test {
+class RacesTest : public testing::DeploymentTest {
  protected:
-  void SetUp() override {
-    auto executor = Executor::Open({.redis_url = testing::SharedRedisUrl()});
-    ASSERT_OK(executor);
-    executor_ = *std::move(executor);
-  }
-
   // Runs body(thread, round) on kThreads threads that start each round
   // together, kRounds times.
   template <typename Body>
@@ -42,12 +37,9 @@ class RacesTest : public ::testing::Test {
     }
     for (auto& thread : threads) thread.join();
   }
-
-  std::unique_ptr<Executor> executor_;
-  const std::string ns_ = testing::UniqueNamespace();
 };
 
-TEST_F(RacesTest, ExactlyOneTrySetWinsEachRound) {
+TEST_P(RacesTest, ExactlyOneTrySetWinsEachRound) {
   std::vector<std::vector<TrySetResult>> results(kRounds, std::vector<TrySetResult>(kThreads));
   std::atomic<int> failures{0};
   RunRounds([&](int thread, int round) {
@@ -61,7 +53,7 @@ TEST_F(RacesTest, ExactlyOneTrySetWinsEachRound) {
   });
   ASSERT_EQ(failures.load(), 0);
 
-  testing::RawRedis raw(testing::SharedRedisUrl());
+  testing::RawStore& raw = this->raw();
   for (int round = 0; round < kRounds; ++round) {
     const std::string uid = "u" + std::to_string(round);
     const auto stored = raw.Get("sf:{" + ns_ + ":lk:" + uid + "}svc");
@@ -79,7 +71,7 @@ TEST_F(RacesTest, ExactlyOneTrySetWinsEachRound) {
   }
 }
 
-TEST_F(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
+TEST_P(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
   std::vector<std::vector<PodIndex>> results(kRounds, std::vector<PodIndex>(kThreads, -1));
   std::atomic<int> failures{0};
   RunRounds([&](int thread, int round) {
@@ -93,7 +85,7 @@ TEST_F(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
   });
   ASSERT_EQ(failures.load(), 0);
 
-  testing::RawRedis raw(testing::SharedRedisUrl());
+  testing::RawStore& raw = this->raw();
   for (int round = 0; round < kRounds; ++round) {
     const auto stored = raw.Get("sf:{" + ns_ + ":lk:u" + std::to_string(round) + "}svc");
     ASSERT_TRUE(stored.has_value());
@@ -103,8 +95,10 @@ TEST_F(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
   }
 }
 
-TEST_F(RacesTest, ASmallPoolServesManyThreads) {
-  auto executor = Executor::Open({.redis_url = testing::SharedRedisUrl(), .pool_size = 2});
+TEST_P(RacesTest, ASmallPoolServesManyThreads) {
+  Options options = ExecutorOptions();
+  options.pool_size = 2;
+  auto executor = Executor::Open(options);
   ASSERT_OK(executor);
   std::atomic<int> failures{0};
   RunRounds([&](int thread, int round) {
@@ -115,6 +109,9 @@ TEST_F(RacesTest, ASmallPoolServesManyThreads) {
   });
   EXPECT_EQ(failures.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(, RacesTest, ::testing::ValuesIn(testing::Deployments()),
+                         testing::DeploymentParamName());
 
 }  // namespace
 }  // namespace sfroute

@@ -1,7 +1,8 @@
 // The identifier and TTL rules of SPEC.md §1: every violation is rejected
 // with INVALID_ARGUMENT naming the field, by every operation that takes the
 // argument, before any I/O and without changing the database. Valid
-// boundary values go through.
+// boundary values go through. The tests with data run on every deployment
+// (memory, standalone Redis, Redis Cluster: see deployment.h).
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -19,8 +20,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "raw_redis.h"
-#include "redis_server.h"
+#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -34,9 +34,9 @@ using ::sfroute::PodUids;
 using ::sfroute::ServicePods;
 using ::sfroute::ServicePodStates;
 using ::sfroute::Ttl;
-using ::sfroute::testing::RawRedis;
-using ::sfroute::testing::SharedRedisUrl;
-using ::sfroute::testing::UniqueNamespace;
+using ::sfroute::testing::DeploymentParamName;
+using ::sfroute::testing::Deployments;
+using ::sfroute::testing::DeploymentTest;
 using ::testing::Optional;
 
 using namespace std::string_literals;
@@ -187,18 +187,16 @@ std::string Show(std::string_view value) {
   return "\"" + out + "\"";
 }
 
-class ValidationTest : public ::testing::Test {
+class ValidationTest : public DeploymentTest {
  protected:
   void SetUp() override {
-    auto executor = Executor::Open(Options{.redis_url = SharedRedisUrl()});
-    ASSERT_OK(executor);
-    executor_ = std::move(executor).value();
-    raw_ = std::make_unique<RawRedis>(SharedRedisUrl());
+    DeploymentTest::SetUp();
+    if (HasFatalFailure()) return;
 
     // Every key a call of this test could write contains the marker: the
     // namespace starts with it and the uid and svc contain it (for calls
     // with an empty or otherwise broken namespace).
-    marker_ = UniqueNamespace();
+    marker_ = ns_;
     valid_.ns = marker_;
     valid_.uid = "p-" + marker_;
     valid_.svc = "q-" + marker_;
@@ -212,19 +210,17 @@ class ValidationTest : public ::testing::Test {
     ASSERT_EQ(Snapshot().size(), 4u);
   }
 
-  Executor& ex() { return *executor_; }
-
   // key -> type, value and whether it has a TTL, for every key that holds
   // the marker.
   std::map<std::string, std::string> Snapshot() {
     std::map<std::string, std::string> snapshot;
-    for (const auto& key : raw_->Keys("*" + marker_ + "*")) {
-      std::string description = raw_->Type(key) + "|";
-      if (auto value = raw_->Get(key)) description += *value;
-      for (const auto& [field, value] : raw_->HGetAll(key)) {
+    for (const auto& key : raw().Keys("*" + marker_ + "*")) {
+      std::string description = raw().Type(key) + "|";
+      if (auto value = raw().Get(key)) description += *value;
+      for (const auto& [field, value] : raw().HGetAll(key)) {
         description += field + "=" + value + ";";
       }
-      description += raw_->Ttl(key) == -1 ? "|persistent" : "|ttl";
+      description += raw().Ttl(key) == -1 ? "|persistent" : "|ttl";
       snapshot[key] = description;
     }
     return snapshot;
@@ -270,8 +266,6 @@ class ValidationTest : public ::testing::Test {
     ExpectRejected(Field::kUid, args, Show(uid));
   }
 
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<RawRedis> raw_;
   std::string marker_;
   Args valid_;
 };
@@ -305,7 +299,7 @@ TEST(NamesFieldTest, MatchesWholeWordsOnly) {
 // ns and svc: 1-253 bytes of 0x21-0x7E without '{', '}', ':'
 // ---------------------------------------------------------------------------
 
-TEST_F(ValidationTest, RejectsBadNamespace) {
+TEST_P(ValidationTest, RejectsBadNamespace) {
   ExpectNsRejected("");
   ExpectNsRejected(marker_ + std::string(254 - marker_.size(), 'n'));
   ExpectNsRejected(marker_ + " x");
@@ -319,7 +313,7 @@ TEST_F(ValidationTest, RejectsBadNamespace) {
   ExpectNsRejected(marker_ + "\0x"s);
 }
 
-TEST_F(ValidationTest, RejectsBadService) {
+TEST_P(ValidationTest, RejectsBadService) {
   ExpectSvcRejected("");
   ExpectSvcRejected(std::string(254, 's'));
   ExpectSvcRejected(" ");
@@ -338,7 +332,7 @@ TEST_F(ValidationTest, RejectsBadService) {
 // uid: 1-512 bytes, no '{' or '}', no ASCII control characters or spaces
 // ---------------------------------------------------------------------------
 
-TEST_F(ValidationTest, RejectsBadUid) {
+TEST_P(ValidationTest, RejectsBadUid) {
   ExpectUidRejected("");
   ExpectUidRejected(std::string(513, 'u'));
   ExpectUidRejected("\n");
@@ -361,7 +355,7 @@ TEST_F(ValidationTest, RejectsBadUid) {
 // state: 1-4096 bytes
 // ---------------------------------------------------------------------------
 
-TEST_F(ValidationTest, RejectsBadState) {
+TEST_P(ValidationTest, RejectsBadState) {
   for (const std::string& state : {""s, std::string(4097, 'x')}) {
     Args args = valid_;
     args.state = state;
@@ -373,7 +367,7 @@ TEST_F(ValidationTest, RejectsBadState) {
 // pod >= 0; ttl -1 or > 0; keep >= -1
 // ---------------------------------------------------------------------------
 
-TEST_F(ValidationTest, RejectsNegativePod) {
+TEST_P(ValidationTest, RejectsNegativePod) {
   for (PodIndex pod : {-1, -2, std::numeric_limits<PodIndex>::min()}) {
     Args args = valid_;
     args.pod = pod;
@@ -381,7 +375,7 @@ TEST_F(ValidationTest, RejectsNegativePod) {
   }
 }
 
-TEST_F(ValidationTest, RejectsBadTtl) {
+TEST_P(ValidationTest, RejectsBadTtl) {
   for (std::int64_t ttl : {std::int64_t{0}, std::int64_t{-2}, std::int64_t{-100},
                            std::numeric_limits<std::int64_t>::min()}) {
     Args args = valid_;
@@ -390,7 +384,7 @@ TEST_F(ValidationTest, RejectsBadTtl) {
   }
 }
 
-TEST_F(ValidationTest, RejectsBadKeep) {
+TEST_P(ValidationTest, RejectsBadKeep) {
   for (std::int64_t keep : {std::int64_t{-2}, std::int64_t{-100},
                             std::numeric_limits<std::int64_t>::min()}) {
     Args args = valid_;
@@ -462,7 +456,7 @@ void ExpectAllAccepted(Executor& ex, const Args& args, const std::string& what) 
   }
 }
 
-TEST_F(ValidationTest, AcceptsBoundaryIdentifiers) {
+TEST_P(ValidationTest, AcceptsBoundaryIdentifiers) {
   Args args = valid_;
   args.ns = marker_ + std::string(253 - marker_.size(), 'n');
   args.svc = std::string(253, 's');
@@ -480,7 +474,7 @@ TEST_F(ValidationTest, AcceptsBoundaryIdentifiers) {
   EXPECT_EQ(states.at(3), args.state);
 }
 
-TEST_F(ValidationTest, AcceptsShortestIdentifiers) {
+TEST_P(ValidationTest, AcceptsShortestIdentifiers) {
   Args args = valid_;
   args.svc = "s";
   args.uid = "u";
@@ -496,7 +490,7 @@ TEST_F(ValidationTest, AcceptsShortestIdentifiers) {
   }
 }
 
-TEST_F(ValidationTest, AcceptsPrintableAsciiAndUtf8) {
+TEST_P(ValidationTest, AcceptsPrintableAsciiAndUtf8) {
   Args args = valid_;
   args.ns = marker_ + "!\"#$%&'()*+,-./;<=>?@[\\]^_`|~";
   args.svc = "!\"#$%&'()*+,-./;<=>?@[\\]^_`|~09AZaz";
@@ -513,7 +507,7 @@ TEST_F(ValidationTest, AcceptsPrintableAsciiAndUtf8) {
   ExpectAllAccepted(ex(), args, "a 512-byte UTF-8 uid");
 }
 
-TEST_F(ValidationTest, AcceptsValidPodTtlAndKeep) {
+TEST_P(ValidationTest, AcceptsValidPodTtlAndKeep) {
   for (PodIndex pod : {0, 1, std::numeric_limits<PodIndex>::max()}) {
     Args args = valid_;
     args.pod = pod;
@@ -531,5 +525,8 @@ TEST_F(ValidationTest, AcceptsValidPodTtlAndKeep) {
     ExpectAllAccepted(ex(), args, "keep " + std::to_string(keep));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(, ValidationTest, ::testing::ValuesIn(Deployments()),
+                         DeploymentParamName());
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The wire format of SPEC.md §1, checked from outside with a plain Redis
-// connection, as a Java or Go service sharing the Redis would see it: exact
+// The wire format of SPEC.md §1 on every deployment (memory, standalone
+// Redis, Redis Cluster: see deployment.h), checked from outside with plain
+// commands, as a Java or Go service sharing the Redis would see it: exact
 // key names, Redis types, values and TTLs, no other keys; and the reverse
 // direction, keys written raw by another service read by the library.
 //
@@ -15,25 +16,22 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "raw_redis.h"
-#include "redis_server.h"
+#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
 namespace {
 
-using ::sfroute::Executor;
-using ::sfroute::Options;
 using ::sfroute::PodIndex;
 using ::sfroute::PodStates;
 using ::sfroute::PodUids;
 using ::sfroute::ServicePods;
 using ::sfroute::TrySetResult;
 using ::sfroute::Ttl;
-using ::sfroute::testing::RawRedis;
+using ::sfroute::testing::DeploymentParamName;
+using ::sfroute::testing::Deployments;
+using ::sfroute::testing::DeploymentTest;
 using ::sfroute::testing::RawReply;
-using ::sfroute::testing::SharedRedisUrl;
-using ::sfroute::testing::UniqueNamespace;
 using ::testing::IsEmpty;
 using ::testing::Optional;
 
@@ -44,19 +42,8 @@ constexpr Ttl kPersistent = Ttl::Persistent();
 // "玩家-1" in UTF-8, spelled as bytes so the source encoding does not matter.
 const std::string kUtf8Uid = "\xe7\x8e\xa9\xe5\xae\xb6-1";
 
-class WireFormatTest : public ::testing::Test {
+class WireFormatTest : public DeploymentTest {
  protected:
-  void SetUp() override {
-    auto executor = Executor::Open(Options{.redis_url = SharedRedisUrl()});
-    ASSERT_OK(executor);
-    executor_ = std::move(executor).value();
-    raw_ = std::make_unique<RawRedis>(SharedRedisUrl());
-    ns_ = UniqueNamespace();
-  }
-
-  Executor& ex() { return *executor_; }
-  RawRedis& raw() { return *raw_; }
-
   // Every key that mentions this test's namespace anywhere, sorted: a key
   // the library wrote outside the sf:{<ns>:...} scheme shows up here too.
   std::vector<std::string> KeysOfNamespace() {
@@ -73,13 +60,9 @@ class WireFormatTest : public ::testing::Test {
     auto reply = raw().Command(args);
     ASSERT_NE(reply.type, RawReply::Type::kError) << reply.str;
   }
-
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<RawRedis> raw_;
-  std::string ns_;
 };
 
-TEST_F(WireFormatTest, PersistentLink) {
+TEST_P(WireFormatTest, PersistentLink) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 17, kPersistent));
   const std::string link_key = "sf:{" + ns_ + ":lk:u1}chat";
   const std::string hash_key = "sf:{" + ns_ + ":lk:u1}";
@@ -92,7 +75,7 @@ TEST_F(WireFormatTest, PersistentLink) {
   EXPECT_EQ(raw().Ttl(hash_key), -1);
 }
 
-TEST_F(WireFormatTest, TemporaryLinkHasTtlAndNoHashField) {
+TEST_P(WireFormatTest, TemporaryLinkHasTtlAndNoHashField) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 4, Ttl::Seconds(60)));
   const std::string link_key = "sf:{" + ns_ + ":lk:u1}chat";
   EXPECT_EQ(KeysOfNamespace(), std::vector<std::string>{link_key});
@@ -103,7 +86,7 @@ TEST_F(WireFormatTest, TemporaryLinkHasTtlAndNoHashField) {
   EXPECT_LE(ttl, 60);
 }
 
-TEST_F(WireFormatTest, TemporaryLinkBesidePersistentOnes) {
+TEST_P(WireFormatTest, TemporaryLinkBesidePersistentOnes) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 1, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 2, Ttl::Seconds(60)));
   const std::string hash_key = "sf:{" + ns_ + ":lk:u1}";
@@ -113,7 +96,7 @@ TEST_F(WireFormatTest, TemporaryLinkBesidePersistentOnes) {
             Sorted({hash_key, hash_key + "chat", hash_key + "scene"}));
 }
 
-TEST_F(WireFormatTest, PersistentToTemporaryRemovesHashField) {
+TEST_P(WireFormatTest, PersistentToTemporaryRemovesHashField) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 3, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 3, Ttl::Seconds(60)));
   const std::string link_key = "sf:{" + ns_ + ":lk:u1}chat";
@@ -128,7 +111,7 @@ TEST_F(WireFormatTest, PersistentToTemporaryRemovesHashField) {
   EXPECT_EQ(raw().HGetAll("sf:{" + ns_ + ":lk:u1}"), (Fields{{"chat", "3"}}));
 }
 
-TEST_F(WireFormatTest, PodValuesAreCanonicalDecimal) {
+TEST_P(WireFormatTest, PodValuesAreCanonicalDecimal) {
   const std::string prefix = "sf:{" + ns_ + ":lk:u1}";
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "a", 0, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "b", 10, kPersistent));
@@ -149,7 +132,7 @@ TEST_F(WireFormatTest, PodValuesAreCanonicalDecimal) {
   EXPECT_THAT(pod, Optional(2147483647));
 }
 
-TEST_F(WireFormatTest, ComputeWritesTheLinkLikeSetLinkedPod) {
+TEST_P(WireFormatTest, ComputeWritesTheLinkLikeSetLinkedPod) {
   ASSERT_OK(ex().SetServiceState(ns_, "chat", 0, "1-100"));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
                        ex().ComputeLinkedPodIfAbsent(ns_, "u1", "chat", kPersistent, 100));
@@ -162,7 +145,7 @@ TEST_F(WireFormatTest, ComputeWritesTheLinkLikeSetLinkedPod) {
   EXPECT_EQ(raw().HGetAll(hash_key), (Fields{{"chat", "0"}}));
 }
 
-TEST_F(WireFormatTest, ServiceStateHash) {
+TEST_P(WireFormatTest, ServiceStateHash) {
   const std::string binary_state = "a b{c}:\0\xe7\x8e\xa9\n"s;
   ASSERT_OK(ex().SetServiceState(ns_, "chat", 3, "1-100"));
   ASSERT_OK(ex().SetServiceState(ns_, "chat", 0, binary_state));
@@ -180,7 +163,7 @@ TEST_F(WireFormatTest, ServiceStateHash) {
   EXPECT_EQ(states, (PodStates{{0, binary_state}, {3, "1-100"}, {12, "x"}}));
 }
 
-TEST_F(WireFormatTest, WorkloadString) {
+TEST_P(WireFormatTest, WorkloadString) {
   const std::string binary_state = "run\0ning {x}"s;
   ASSERT_OK(ex().SetWorkloadState(ns_, "chat", binary_state));
   const std::string key = "sf:{" + ns_ + ":workload:chat}";
@@ -192,7 +175,7 @@ TEST_F(WireFormatTest, WorkloadString) {
   EXPECT_THAT(state, Optional(binary_state));
 }
 
-TEST_F(WireFormatTest, RemoveWithKeepLeavesTemporaryStringOnly) {
+TEST_P(WireFormatTest, RemoveWithKeepLeavesTemporaryStringOnly) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "chat", 5, kPersistent));
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "chat", 30));
   EXPECT_TRUE(existed);
@@ -209,7 +192,7 @@ TEST_F(WireFormatTest, RemoveWithKeepLeavesTemporaryStringOnly) {
   EXPECT_THAT(KeysOfNamespace(), IsEmpty());
 }
 
-TEST_F(WireFormatTest, NoOtherKeysAreCreated) {
+TEST_P(WireFormatTest, NoOtherKeysAreCreated) {
   // Every operation once; reads and no-op writes must create nothing.
   ASSERT_OK(ex().SetServiceState(ns_, "chat", 0, "1-100"));
   ASSERT_OK(ex().GetServiceState(ns_, "chat"));
@@ -248,7 +231,7 @@ TEST_F(WireFormatTest, NoOtherKeysAreCreated) {
   EXPECT_EQ(Sorted(raw().Keys(prefix + "*")), KeysOfNamespace());
 }
 
-TEST_F(WireFormatTest, ReadsPersistentLinkWrittenByAnotherService) {
+TEST_P(WireFormatTest, ReadsPersistentLinkWrittenByAnotherService) {
   // What the Java scripts write for a persistent link.
   const std::string hash_key = "sf:{" + ns_ + ":lk:u1}";
   RawCommand({"HSET", hash_key, "chat", "5"});
@@ -275,7 +258,7 @@ TEST_F(WireFormatTest, ReadsPersistentLinkWrittenByAnotherService) {
   EXPECT_EQ(raw().HGetAll(hash_key), (Fields{{"scene", "0"}}));
 }
 
-TEST_F(WireFormatTest, ReadsTemporaryLinkWrittenByAnotherService) {
+TEST_P(WireFormatTest, ReadsTemporaryLinkWrittenByAnotherService) {
   const std::string link_key = "sf:{" + ns_ + ":lk:u1}chat";
   RawCommand({"SET", link_key, "7", "EX", "300"});
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPod(ns_, "u1", "chat"));
@@ -292,7 +275,7 @@ TEST_F(WireFormatTest, ReadsTemporaryLinkWrittenByAnotherService) {
   EXPECT_EQ(raw().HGetAll("sf:{" + ns_ + ":lk:u1}"), (Fields{{"chat", "8"}}));
 }
 
-TEST_F(WireFormatTest, ReadsStatesWrittenByAnotherService) {
+TEST_P(WireFormatTest, ReadsStatesWrittenByAnotherService) {
   const std::string state_key = "sf:{" + ns_ + ":state:chat}";
   RawCommand({"HSET", state_key, "0", "5-100", "2", "1-100", "3", "0-1"});
   RawCommand({"SET", "sf:{" + ns_ + ":workload:chat}", "ready"});
@@ -305,7 +288,7 @@ TEST_F(WireFormatTest, ReadsStatesWrittenByAnotherService) {
   EXPECT_THAT(pod, Optional(2));
 }
 
-TEST_F(WireFormatTest, Utf8UidIsByteExactInTheKey) {
+TEST_P(WireFormatTest, Utf8UidIsByteExactInTheKey) {
   ASSERT_OK(ex().SetLinkedPod(ns_, kUtf8Uid, "chat", 3, kPersistent));
   const std::string hash_key = "sf:{" + ns_ + ":lk:" + kUtf8Uid + "}";
   EXPECT_EQ(KeysOfNamespace(), Sorted({hash_key, hash_key + "chat"}));
@@ -321,14 +304,14 @@ TEST_F(WireFormatTest, Utf8UidIsByteExactInTheKey) {
   EXPECT_THAT(KeysOfNamespace(), IsEmpty());
 }
 
-TEST_F(WireFormatTest, Utf8UidWrittenByAnotherServiceIsRead) {
+TEST_P(WireFormatTest, Utf8UidWrittenByAnotherServiceIsRead) {
   const std::string uid = "\xd0\xb8\xd0\xb3\xd1\x80\xd0\xbe\xd0\xba:7";  // "игрок:7"
   RawCommand({"SET", "sf:{" + ns_ + ":lk:" + uid + "}chat", "9"});
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPod(ns_, uid, "chat"));
   EXPECT_THAT(pod, Optional(9));
 }
 
-TEST_F(WireFormatTest, PunctuationInIdentifiersIsKeptAsIs) {
+TEST_P(WireFormatTest, PunctuationInIdentifiersIsKeptAsIs) {
   const std::string uid = "user@example.com:42/a";
   const std::string svc = "game.scene-v2_!~#$%&'()*+,/;<=>?@[]^`|";
   ASSERT_OK(ex().SetLinkedPod(ns_, uid, svc, 1, kPersistent));
@@ -342,5 +325,8 @@ TEST_F(WireFormatTest, PunctuationInIdentifiersIsKeptAsIs) {
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, uid));
   EXPECT_EQ(links, (ServicePods{{svc, 1}}));
 }
+
+INSTANTIATE_TEST_SUITE_P(, WireFormatTest, ::testing::ValuesIn(Deployments()),
+                         DeploymentParamName());
 
 }  // namespace

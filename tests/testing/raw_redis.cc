@@ -8,31 +8,30 @@
 #include "gtest/gtest.h"
 
 namespace sfroute::testing {
-namespace {
 
-RawReply Convert(const redisReply* reply) {
+RawReply FromHiredisReply(const redisReply& reply) {
   RawReply out;
-  switch (reply->type) {
+  switch (reply.type) {
     case REDIS_REPLY_INTEGER:
       out.type = RawReply::Type::kInteger;
-      out.integer = reply->integer;
+      out.integer = reply.integer;
       break;
     case REDIS_REPLY_STRING:
       out.type = RawReply::Type::kString;
-      out.str.assign(reply->str, reply->len);
+      out.str.assign(reply.str, reply.len);
       break;
     case REDIS_REPLY_STATUS:
       out.type = RawReply::Type::kStatus;
-      out.str.assign(reply->str, reply->len);
+      out.str.assign(reply.str, reply.len);
       break;
     case REDIS_REPLY_ERROR:
       out.type = RawReply::Type::kError;
-      out.str.assign(reply->str, reply->len);
+      out.str.assign(reply.str, reply.len);
       break;
     case REDIS_REPLY_ARRAY:
       out.type = RawReply::Type::kArray;
-      for (size_t i = 0; i < reply->elements; ++i) {
-        out.elements.push_back(Convert(reply->element[i]));
+      for (size_t i = 0; i < reply.elements; ++i) {
+        out.elements.push_back(FromHiredisReply(*reply.element[i]));
       }
       break;
     default:
@@ -40,8 +39,6 @@ RawReply Convert(const redisReply* reply) {
   }
   return out;
 }
-
-}  // namespace
 
 RawRedis::RawRedis(const std::string& url, const std::string& user,
                    const std::string& password) {
@@ -84,18 +81,18 @@ RawReply RawRedis::Command(const std::vector<std::string>& args) {
     ADD_FAILURE() << "RawRedis: connection error: " << context_->errstr;
     return {};
   }
-  RawReply out = Convert(reply);
+  RawReply out = FromHiredisReply(*reply);
   freeReplyObject(reply);
   return out;
 }
 
-std::optional<std::string> RawRedis::Get(const std::string& key) {
+std::optional<std::string> RawStore::Get(const std::string& key) {
   auto reply = Command({"GET", key});
   if (reply.type != RawReply::Type::kString) return std::nullopt;
   return reply.str;
 }
 
-std::map<std::string, std::string> RawRedis::HGetAll(const std::string& key) {
+std::map<std::string, std::string> RawStore::HGetAll(const std::string& key) {
   auto reply = Command({"HGETALL", key});
   std::map<std::string, std::string> fields;
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
@@ -104,15 +101,15 @@ std::map<std::string, std::string> RawRedis::HGetAll(const std::string& key) {
   return fields;
 }
 
-std::string RawRedis::Type(const std::string& key) { return Command({"TYPE", key}).str; }
+std::string RawStore::Type(const std::string& key) { return Command({"TYPE", key}).str; }
 
-long long RawRedis::Ttl(const std::string& key) { return Command({"TTL", key}).integer; }
+long long RawStore::Ttl(const std::string& key) { return Command({"TTL", key}).integer; }
 
-bool RawRedis::Exists(const std::string& key) {
+bool RawStore::Exists(const std::string& key) {
   return Command({"EXISTS", key}).integer == 1;
 }
 
-std::vector<std::string> RawRedis::Keys(const std::string& pattern) {
+std::vector<std::string> RawStore::Keys(const std::string& pattern) {
   std::vector<std::string> keys;
   for (const auto& element : Command({"KEYS", pattern}).elements) keys.push_back(element.str);
   return keys;

@@ -1,0 +1,131 @@
+// Client CPU per call (issue 5): what sfroute itself costs around one round
+// trip — validation, keys, argument vectors, reply parsing — measured with
+// Google Benchmark against in-process backends, so no network or server
+// time is counted.
+//
+// CannedBackend answers every command with a fixed reply: the figures are
+// sfroute's own overhead. MemoryBackend runs the real scripts in embedded
+// Lua: the figures add the cost of an in-process "server".
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "executor_factory.h"
+#include "reply.h"
+#include "sfroute/sfroute.h"
+
+namespace sfroute {
+namespace {
+
+using internal::Reply;
+
+// Replies like Redis would to what the executor sends, without doing work.
+class CannedBackend : public internal::Backend {
+ public:
+  absl::StatusOr<std::vector<Reply>> Execute(
+      const std::vector<internal::Command>& commands) override {
+    std::vector<Reply> replies;
+    replies.reserve(commands.size());
+    for (const auto& command : commands) replies.push_back(Answer(command));
+    return replies;
+  }
+
+ private:
+  static Reply Answer(const internal::Command& command) {
+    const std::string& name = command.args[0];
+    if (name == "GET") return Reply::String("7");
+    if (name == "MGET") {
+      std::vector<Reply> values(command.args.size() - 1, Reply::String("7"));
+      return Reply::Array(std::move(values));
+    }
+    // EVALSHA set_link: {applied, previous}.
+    return Reply::Array({Reply::Integer(1), Reply::String("6")});
+  }
+};
+
+std::vector<std::string> Uids(int count) {
+  std::vector<std::string> uids;
+  for (int i = 0; i < count; ++i) uids.push_back("player-" + std::to_string(100000 + i));
+  return uids;
+}
+
+std::unique_ptr<Executor> OpenMemory() {
+  auto executor = Executor::Open({.redis_url = "memory://"});
+  return executor.ok() ? *std::move(executor) : nullptr;
+}
+
+std::unique_ptr<Executor> OpenCanned() {
+  return internal::ExecutorFactory::Make(std::make_shared<CannedBackend>(), Options{});
+}
+
+void BM_SetLinkedPod(benchmark::State& state, std::unique_ptr<Executor> (*open)()) {
+  auto executor = open();
+  const auto uids = Uids(1024);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = executor->SetLinkedPod("bench", uids[i++ & 1023], "scene", 7,
+                                         Ttl::Persistent());
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+void BM_TrySetLinkedPod(benchmark::State& state, std::unique_ptr<Executor> (*open)()) {
+  auto executor = open();
+  const auto uids = Uids(1024);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = executor->TrySetLinkedPod("bench", uids[i++ & 1023], "scene", 7,
+                                            Ttl::Seconds(300));
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+void BM_GetLinkedPod(benchmark::State& state, std::unique_ptr<Executor> (*open)()) {
+  auto executor = open();
+  const auto uids = Uids(1024);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto result = executor->GetLinkedPod("bench", uids[i++ & 1023], "scene");
+    benchmark::DoNotOptimize(result);
+  }
+}
+
+void BM_BatchGetLinkedPod100(benchmark::State& state, std::unique_ptr<Executor> (*open)()) {
+  auto executor = open();
+  const auto uids = Uids(100);
+  for (auto _ : state) {
+    auto result = executor->BatchGetLinkedPod("bench", uids, "scene");
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+
+void BM_SetLinkedPods100(benchmark::State& state, std::unique_ptr<Executor> (*open)()) {
+  auto executor = open();
+  std::vector<UidPod> links;
+  for (const auto& uid : Uids(100)) links.push_back({uid, 7});
+  for (auto _ : state) {
+    auto result = executor->SetLinkedPods("bench", "scene", links, Ttl::Persistent());
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations() * 100);
+}
+
+BENCHMARK_CAPTURE(BM_SetLinkedPod, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_TrySetLinkedPod, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_GetLinkedPod, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_SetLinkedPod, memory, OpenMemory);
+BENCHMARK_CAPTURE(BM_TrySetLinkedPod, memory, OpenMemory);
+BENCHMARK_CAPTURE(BM_GetLinkedPod, memory, OpenMemory);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, memory, OpenMemory);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, memory, OpenMemory);
+
+}  // namespace
+}  // namespace sfroute
+
+BENCHMARK_MAIN();

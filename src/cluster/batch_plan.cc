@@ -1,0 +1,79 @@
+#include "cluster/batch_plan.h"
+
+#include <strings.h>
+
+#include <map>
+#include <utility>
+
+#include "cluster/slot.h"
+
+namespace sfroute::internal {
+namespace {
+
+// One MGET per slot, in the order the slots first appear.
+void SplitMget(const Command& mget, std::size_t origin, BatchPlan& plan) {
+  std::map<int, std::size_t> part_of_slot;  // slot -> index into plan.parts
+  for (std::size_t i = 1; i < mget.args.size(); ++i) {
+    const int slot = KeySlot(mget.args[i]);
+    auto [it, inserted] = part_of_slot.emplace(slot, plan.parts.size());
+    if (inserted) plan.parts.push_back(BatchPart{Command{{mget.args[0]}}, slot, origin, {}});
+    BatchPart& part = plan.parts[it->second];
+    part.command.args.push_back(mget.args[i]);
+    part.positions.push_back(i - 1);
+  }
+}
+
+}  // namespace
+
+BatchPlan PlanBatch(const std::vector<Command>& commands) {
+  BatchPlan plan;
+  plan.split_keys.assign(commands.size(), 0);
+  for (std::size_t origin = 0; origin < commands.size(); ++origin) {
+    const Command& command = commands[origin];
+    const std::vector<std::size_t> keys = KeyPositions(command);
+    const int slot = keys.empty() ? -1 : KeySlot(command.args[keys.front()]);
+    bool one_slot = true;
+    for (std::size_t position : keys) {
+      one_slot = one_slot && KeySlot(command.args[position]) == slot;
+    }
+    // Only MGET is split: the keys of a script must share a slot, and the
+    // node says so (CROSSSLOT) if they do not.
+    if (!one_slot && strcasecmp(command.args[0].c_str(), "MGET") == 0) {
+      plan.split_keys[origin] = keys.size();
+      if (!plan.anchor) plan.anchor = plan.parts.size();
+      SplitMget(command, origin, plan);
+      continue;
+    }
+    if (slot >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
+    plan.parts.push_back(BatchPart{command, slot, origin, {}});
+  }
+  return plan;
+}
+
+std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies) {
+  std::vector<Reply> replies(plan.split_keys.size());
+  std::vector<bool> failed(plan.split_keys.size(), false);
+  for (std::size_t i = 0; i < plan.parts.size(); ++i) {
+    const BatchPart& part = plan.parts[i];
+    Reply& reply = part_replies[i];
+    const std::size_t keys = plan.split_keys[part.origin];
+    if (keys == 0) {
+      replies[part.origin] = std::move(reply);
+      continue;
+    }
+    Reply& merged = replies[part.origin];
+    if (failed[part.origin]) continue;
+    if (reply.type != Reply::Type::kArray || reply.elements.size() != part.positions.size()) {
+      merged = std::move(reply);
+      failed[part.origin] = true;
+      continue;
+    }
+    if (merged.type != Reply::Type::kArray) merged = Reply::Array(std::vector<Reply>(keys));
+    for (std::size_t k = 0; k < part.positions.size(); ++k) {
+      merged.elements[part.positions[k]] = std::move(reply.elements[k]);
+    }
+  }
+  return replies;
+}
+
+}  // namespace sfroute::internal

@@ -1,0 +1,43 @@
+// How a batch of commands is cut up for a cluster, and put back together:
+// each command goes to the slot of its keys; an MGET whose keys live in
+// several slots is split into one MGET per slot (a node refuses keys of
+// different slots in one command, CROSSSLOT) and its replies are merged in
+// the input order; keyless commands (SCRIPT LOAD, WAIT) follow the batch's
+// first keyed command, so that they run on the same connection as it.
+#ifndef SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_
+#define SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "backend.h"
+#include "reply.h"
+
+namespace sfroute::internal {
+
+struct BatchPart {
+  Command command;
+  int slot = -1;           // the slot of its keys; -1: keyless
+  std::size_t origin = 0;  // index of the input command it came from
+  // For a part of a split MGET: where each of its keys is in the input.
+  std::vector<std::size_t> positions;
+};
+
+struct BatchPlan {
+  std::vector<BatchPart> parts;       // in input order
+  std::optional<std::size_t> anchor;  // the first keyed part
+  // Per input command: the number of keys of a split MGET, 0 if not split.
+  std::vector<std::size_t> split_keys;
+};
+
+BatchPlan PlanBatch(const std::vector<Command>& commands);
+
+// One reply per input command from one reply per part. A split MGET whose
+// parts all answered arrays becomes one array; else its first part reply
+// that is not an array (an error) stands for it.
+std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies);
+
+}  // namespace sfroute::internal
+
+#endif  // SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_

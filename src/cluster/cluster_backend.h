@@ -1,0 +1,44 @@
+// The backend of a Redis Cluster: each command goes to the primary that
+// serves its slot, one pipeline per node, the nodes in parallel; redirects
+// (MOVED, ASK) and refusals (TRYAGAIN, CLUSTERDOWN) are followed with
+// bounded retries. hiredis 0.14 has no cluster support; this is ours.
+#ifndef SFROUTE_SRC_CLUSTER_CLUSTER_BACKEND_H_
+#define SFROUTE_SRC_CLUSTER_CLUSTER_BACKEND_H_
+
+#include <chrono>
+#include <vector>
+
+#include "backend.h"
+#include "cluster/topology.h"
+#include "redis/connection.h"
+#include "redis_url.h"
+
+namespace sfroute::internal {
+
+// Thread-safe. Never resends a command that may have run: a connection lost
+// or a timeout after sending is returned (UNAVAILABLE, DEADLINE_EXCEEDED)
+// and the slot map is reloaded on the next call, which is how calls find
+// the new primary after a failover. Only commands the cluster refused
+// (redirects, TRYAGAIN, CLUSTERDOWN) or that never left (the node could not
+// be reached) are sent again: at most kMaxAttempts times in all, and no
+// pause between attempts ends later than the command timeout after the call
+// began. Past that the call fails with UNAVAILABLE naming the last node
+// tried and what it said.
+class ClusterBackend : public Backend {
+ public:
+  static constexpr int kMaxAttempts = 16;
+
+  // `seeds`: where to load the slot map from first. `node_options`: user,
+  // password and timeouts for every node. `pool_size`: per node.
+  ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int pool_size);
+
+  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) override;
+
+ private:
+  const std::chrono::milliseconds retry_budget_;
+  Topology topology_;
+};
+
+}  // namespace sfroute::internal
+
+#endif  // SFROUTE_SRC_CLUSTER_CLUSTER_BACKEND_H_

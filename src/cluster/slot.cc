@@ -1,0 +1,83 @@
+#include "cluster/slot.h"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <string>
+
+namespace sfroute::internal {
+namespace {
+
+constexpr std::array<std::uint16_t, 256> MakeCrc16Table() {
+  std::array<std::uint16_t, 256> table{};
+  for (int byte = 0; byte < 256; ++byte) {
+    std::uint16_t crc = static_cast<std::uint16_t>(byte << 8);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021)
+                                : static_cast<std::uint16_t>(crc << 1);
+    }
+    table[byte] = crc;
+  }
+  return table;
+}
+
+constexpr std::array<std::uint16_t, 256> kCrc16Table = MakeCrc16Table();
+
+std::string UpperName(const Command& command) {
+  std::string name = command.args.empty() ? std::string() : command.args[0];
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+bool IsSingleKeyCommand(std::string_view name) {
+  // The commands sfroute sends, and the few a test or tool may add.
+  static constexpr std::string_view kNames[] = {"GET",    "SET",    "HSET",   "HGETALL", "HDEL",
+                                                "HGET",   "EXPIRE", "TTL",    "PTTL",    "DEL",
+                                                "EXISTS", "TYPE",   "PERSIST"};
+  for (std::string_view known : kNames) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::uint16_t Crc16(std::string_view data) {
+  std::uint16_t crc = 0;
+  for (unsigned char byte : data) {
+    crc = static_cast<std::uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ byte) & 0xff]);
+  }
+  return crc;
+}
+
+std::string_view HashTag(std::string_view key) {
+  const std::size_t open = key.find('{');
+  if (open == std::string_view::npos) return key;
+  const std::size_t close = key.find('}', open + 1);
+  // "{}" (an empty tag) or no '}' at all: the whole key is hashed.
+  if (close == std::string_view::npos || close == open + 1) return key;
+  return key.substr(open + 1, close - open - 1);
+}
+
+int KeySlot(std::string_view key) { return Crc16(HashTag(key)) % kClusterSlots; }
+
+std::vector<std::size_t> KeyPositions(const Command& command) {
+  const std::string name = UpperName(command);
+  const std::size_t size = command.args.size();
+  std::vector<std::size_t> positions;
+  if (IsSingleKeyCommand(name)) {
+    if (size > 1) positions.push_back(1);
+  } else if (name == "MGET") {
+    for (std::size_t i = 1; i < size; ++i) positions.push_back(i);
+  } else if ((name == "EVALSHA" || name == "EVAL") && size > 2) {
+    const std::string& text = command.args[2];
+    std::size_t numkeys = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);
+    if (error == std::errc() && end == text.data() + text.size() && 3 + numkeys <= size) {
+      for (std::size_t i = 3; i < 3 + numkeys; ++i) positions.push_back(i);
+    }
+  }
+  return positions;
+}
+
+}  // namespace sfroute::internal

@@ -1,0 +1,22 @@
+// Builds an Executor over a given backend: Executor::Open uses it after
+// choosing the backend by URL, and benchmarks use it with backends of
+// their own.
+#ifndef SFROUTE_SRC_EXECUTOR_FACTORY_H_
+#define SFROUTE_SRC_EXECUTOR_FACTORY_H_
+
+#include <memory>
+
+#include "backend.h"
+#include "sfroute/options.h"
+#include "sfroute/sfroute.h"
+
+namespace sfroute::internal {
+
+struct ExecutorFactory {
+  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend,
+                                        const Options& options);
+};
+
+}  // namespace sfroute::internal
+
+#endif  // SFROUTE_SRC_EXECUTOR_FACTORY_H_

@@ -1,0 +1,165 @@
+// The pure parts of the cluster layer: key slots, key positions, how a
+// batch is cut up and put together, CLUSTER SLOTS and redirect parsing.
+#include <string>
+#include <vector>
+
+#include "cluster/batch_plan.h"
+#include "cluster/slot.h"
+#include "cluster/slot_map.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keys.h"
+
+namespace sfroute::internal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(ClusterSlotTest, Crc16MatchesTheSpecCheckValue) {
+  // The Redis Cluster spec: CRC16/XMODEM of "123456789" is 0x31C3.
+  EXPECT_EQ(Crc16("123456789"), 0x31C3);
+  EXPECT_EQ(Crc16(""), 0);
+}
+
+TEST(ClusterSlotTest, KnownSlots) {
+  // As CLUSTER KEYSLOT answers them.
+  EXPECT_EQ(KeySlot("foo"), 12182);
+  EXPECT_EQ(KeySlot("bar"), 5061);
+  EXPECT_EQ(KeySlot("hello"), 866);
+  EXPECT_EQ(KeySlot(""), 0);
+}
+
+TEST(ClusterSlotTest, HashTagsPutKeysInOneSlot) {
+  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("{user1000}.followers"));
+  EXPECT_EQ(KeySlot("{user1000}.following"), KeySlot("user1000"));
+  EXPECT_EQ(HashTag("{user1000}.following"), "user1000");
+  // Only the first '{' and the first '}' after it count.
+  EXPECT_EQ(HashTag("foo{bar}{zap}"), "bar");
+  EXPECT_EQ(HashTag("foo{{bar}}zap"), "{bar");
+  EXPECT_EQ(HashTag("a}b{c}"), "c");
+}
+
+TEST(ClusterSlotTest, EmptyOrUnclosedTagHashesTheWholeKey) {
+  EXPECT_EQ(HashTag("foo{}{bar}"), "foo{}{bar}");
+  EXPECT_EQ(KeySlot("foo{}{bar}"), Crc16("foo{}{bar}") % kClusterSlots);
+  EXPECT_EQ(HashTag("{}"), "{}");
+  EXPECT_EQ(HashTag("{}x"), "{}x");
+  EXPECT_EQ(HashTag("foo{bar"), "foo{bar");
+  EXPECT_EQ(HashTag("foo}bar{"), "foo}bar{");
+}
+
+TEST(ClusterSlotTest, TheKeysOfAUidShareASlot) {
+  EXPECT_EQ(KeySlot(LinkKey("ns", "u1", "chat")), KeySlot(LinksHashKey("ns", "u1")));
+  EXPECT_EQ(KeySlot(LinkKey("ns", "u1", "chat")), KeySlot(LinkKey("ns", "u1", "game")));
+  EXPECT_EQ(KeySlot(StateKey("ns", "chat")), KeySlot("ns:state:chat"));
+}
+
+TEST(ClusterSlotTest, KeyPositionsByCommandName) {
+  EXPECT_THAT(KeyPositions({{"GET", "k"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"set", "k", "v"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"HSET", "k", "f", "v"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"HGETALL", "k"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"HDEL", "k", "f"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"EXPIRE", "k", "5"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"TTL", "k"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"DEL", "k"}}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions({{"MGET", "a", "b", "c"}}), ElementsAre(1, 2, 3));
+  EXPECT_THAT(KeyPositions({{"EVALSHA", "sha", "2", "k1", "k2", "arg"}}), ElementsAre(3, 4));
+  EXPECT_THAT(KeyPositions({{"EVAL", "return 1", "1", "k", "arg"}}), ElementsAre(3));
+  EXPECT_THAT(KeyPositions({{"EVALSHA", "sha", "0", "arg"}}), IsEmpty());
+  EXPECT_THAT(KeyPositions({{"EVALSHA", "sha", "3", "k1"}}), IsEmpty());  // malformed
+  EXPECT_THAT(KeyPositions({{"SCRIPT", "LOAD", "return 1"}}), IsEmpty());
+  EXPECT_THAT(KeyPositions({{"WAIT", "1", "100"}}), IsEmpty());
+  EXPECT_THAT(KeyPositions({{"GET"}}), IsEmpty());
+}
+
+TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
+  const std::vector<std::string> keys = {"foo", "bar", "{foo}x", "hello"};
+  BatchPlan plan = PlanBatch({{{"MGET", keys[0], keys[1], keys[2], keys[3]}}});
+  ASSERT_EQ(plan.parts.size(), 3u);  // foo and {foo}x share a slot
+  EXPECT_THAT(plan.parts[0].command.args, ElementsAre("MGET", "foo", "{foo}x"));
+  EXPECT_THAT(plan.parts[0].positions, ElementsAre(0, 2));
+  EXPECT_EQ(plan.parts[1].slot, KeySlot("bar"));
+  EXPECT_EQ(plan.split_keys, std::vector<std::size_t>{4});
+
+  std::vector<Reply> part_replies = {
+      Reply::Array({Reply::String("v-foo"), Reply::Nil()}),
+      Reply::Array({Reply::String("v-bar")}),
+      Reply::Array({Reply::String("v-hello")}),
+  };
+  std::vector<Reply> merged = MergeReplies(plan, std::move(part_replies));
+  ASSERT_EQ(merged.size(), 1u);
+  ASSERT_EQ(merged[0].elements.size(), 4u);
+  EXPECT_EQ(merged[0].elements[0].str, "v-foo");
+  EXPECT_EQ(merged[0].elements[1].str, "v-bar");
+  EXPECT_TRUE(merged[0].elements[2].is_nil());
+  EXPECT_EQ(merged[0].elements[3].str, "v-hello");
+}
+
+TEST(ClusterSlotTest, AnErrorInOnePartStandsForTheWholeMget) {
+  BatchPlan plan = PlanBatch({{{"MGET", "foo", "bar"}}});
+  ASSERT_EQ(plan.parts.size(), 2u);
+  std::vector<Reply> merged = MergeReplies(
+      plan, {Reply::Array({Reply::Nil()}), Reply::Error("CLUSTERDOWN The cluster is down")});
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_TRUE(merged[0].is_error());
+}
+
+TEST(ClusterSlotTest, KeylessCommandsFollowTheFirstKeyedCommand) {
+  BatchPlan plan = PlanBatch({{{"SCRIPT", "LOAD", "return 1"}},
+                              {{"EVALSHA", "sha", "2", "{a}1", "{a}2"}},
+                              {{"WAIT", "1", "100"}},
+                              {{"GET", "other"}}});
+  ASSERT_EQ(plan.parts.size(), 4u);
+  ASSERT_TRUE(plan.anchor.has_value());
+  EXPECT_EQ(*plan.anchor, 1u);
+  EXPECT_EQ(plan.parts[0].slot, -1);
+  EXPECT_EQ(plan.parts[1].slot, KeySlot("a"));
+  EXPECT_EQ(plan.parts[2].slot, -1);
+  EXPECT_EQ(plan.parts[3].slot, KeySlot("other"));
+}
+
+TEST(ClusterSlotTest, ParsesRedirects) {
+  const HostPort replier{"10.0.0.1", 7000};
+  auto moved = ParseRedirect("MOVED 3999 127.0.0.1:6381", replier);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->kind, Redirect::Kind::kMoved);
+  EXPECT_EQ(moved->slot, 3999);
+  EXPECT_EQ(moved->target, (HostPort{"127.0.0.1", 6381}));
+  auto ask = ParseRedirect("ASK 12 :7002", replier);
+  ASSERT_TRUE(ask.has_value());
+  EXPECT_EQ(ask->kind, Redirect::Kind::kAsk);
+  EXPECT_EQ(ask->target, (HostPort{"10.0.0.1", 7002}));  // empty host: the replier's
+  EXPECT_FALSE(ParseRedirect("MOVED 16384 127.0.0.1:1", replier).has_value());
+  EXPECT_FALSE(ParseRedirect("MOVED 1 127.0.0.1", replier).has_value());
+  EXPECT_FALSE(ParseRedirect("TRYAGAIN Multiple keys", replier).has_value());
+}
+
+Reply Node(const std::string& host, int port) {
+  return Reply::Array({Reply::String(host), Reply::Integer(port), Reply::String("id")});
+}
+
+TEST(ClusterSlotTest, ParsesClusterSlots) {
+  const HostPort asked{"127.0.0.1", 7000};
+  Reply reply = Reply::Array({
+      Reply::Array({Reply::Integer(0), Reply::Integer(5460), Node("127.0.0.1", 7000),
+                    Node("127.0.0.1", 7003)}),
+      Reply::Array({Reply::Integer(5461), Reply::Integer(10922), Node("", 7001)}),
+      Reply::Array({Reply::Integer(10923), Reply::Integer(16000), Node("?", 7002)}),
+  });
+  auto map = SlotMap::FromClusterSlots(reply, asked);
+  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_EQ(map->primaries().size(), 3u);
+  EXPECT_EQ(*map->PrimaryOf(0), (HostPort{"127.0.0.1", 7000}));
+  EXPECT_EQ(*map->PrimaryOf(5461), (HostPort{"127.0.0.1", 7001}));
+  EXPECT_EQ(*map->PrimaryOf(16000), (HostPort{"127.0.0.1", 7002}));
+  EXPECT_EQ(map->PrimaryOf(16001), nullptr);
+  EXPECT_EQ(map->PrimaryOf(-1), nullptr);
+
+  EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Array({}), asked).ok());
+  EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Error("ERR cluster support disabled"), asked).ok());
+}
+
+}  // namespace
+}  // namespace sfroute::internal
