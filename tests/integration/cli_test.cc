@@ -19,7 +19,9 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "raw_redis.h"
+#include "redis_cluster.h"
 #include "redis_server.h"
+#include "sfroute/sfroute.h"
 
 extern char** environ;
 
@@ -70,7 +72,10 @@ std::vector<std::string> ChildEnvironment(
     const std::optional<std::string>& sfroute_redis) {
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (std::string_view(*entry).starts_with("SFROUTE_REDIS=")) continue;
+    const std::string_view variable = *entry;
+    if (variable.starts_with("SFROUTE_REDIS=") || variable.starts_with("SFROUTE_CLUSTER=")) {
+      continue;
+    }
     env.emplace_back(*entry);
   }
   if (sfroute_redis.has_value())
@@ -562,4 +567,36 @@ TEST_F(CliTest, RedisOptionOverridesTheEnvironment) {
 }
 
 }  // namespace
+// --- batch writes and the cluster -------------------------------------------
+
+TEST_F(CliTest, LinkSetManyReportsEachLink) {
+  SetLink("u1", "scene", 4, -1);
+  ExpectOutput({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u1=5", "--link",
+                "u2=0", "--ttl", "-1"},
+               R"({"results":[{"uid":"u1","previous":4},{"uid":"u2","previous":null}]})");
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "5");
+  EXPECT_EQ(raw_.HGetAll(LinksHashKey("u2")).at("scene"), "0");
+  ExpectUsageError(Run({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u3",
+                        "--ttl", "-1"}),
+                   "--link");
+  EXPECT_FALSE(raw_.Exists(LinkKey("u3", "scene")));
+}
+
+TEST_F(CliTest, ClusterOptionTalksToTheCluster) {
+  const std::string url = sfroute::testing::SharedClusterUrl();
+  const std::string seeds = url.substr(std::string("redis-cluster://").size());
+  CliResult set = RunCliRaw({"--cluster", seeds, "link", "set", "--ns", ns_, "--uid", "c1",
+                             "--svc", "scene", "--pod", "6", "--ttl", "-1"});
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(set.out, "{\"previous\":null}\n");
+  // Read back through the library on the cluster, not through the CLI.
+  auto executor = sfroute::Executor::Open({.redis_url = url});
+  ASSERT_TRUE(executor.ok()) << executor.status();
+  auto pod = (*executor)->GetLinkedPod(ns_, "c1", "scene");
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ(*pod, std::optional<sfroute::PodIndex>(6));
+  // The standalone server was not written to.
+  EXPECT_FALSE(raw_.Exists(LinkKey("c1", "scene")));
+}
+
 }  // namespace sfroute::testing

@@ -27,6 +27,7 @@ enum OptionBits : unsigned {
   kIfPod = 1u << 9,
   kThreshold = 1u << 10,
   kIfPersistent = 1u << 11,
+  kLinks = 1u << 12,
 };
 
 constexpr unsigned kLinkWrite = kNs | kUid | kSvc | kPod | kTtl;
@@ -63,6 +64,8 @@ constexpr CommandSpec kCommands[] = {
      kNs | kUid | kSvc | kKeep | kIfPod, RunLinkRemove},
     {"link", "services", "Get the persistent links of a uid", kNs | kUid,
      RunLinkServices},
+    {"link", "set-many", "Link many uids of one service in one pipeline",
+     kNs | kSvc | kLinks | kTtl, RunLinkSetMany},
     {"link", "compute", "Link a uid to the least-loaded pod unless linked",
      kNs | kUid | kSvc | kTtl | kThreshold, RunLinkCompute},
 };
@@ -89,6 +92,10 @@ void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
   }
   if (options & kSvcs) {
     command.add_option("--svc", args.svcs, "Service (repeat for more)")
+        ->required();
+  }
+  if (options & kLinks) {
+    command.add_option("--link", args.links, "uid=pod (repeat for more)")
         ->required();
   }
   if (options & kState) {

@@ -28,6 +28,7 @@ struct CommandArgs {
   std::vector<std::string> svcs;  // workload get: --svc may repeat
   std::string uid;
   std::vector<std::string> uids;  // link batch-get: --uid may repeat
+  std::vector<std::string> links;  // link set-many: --link uid=pod, repeated
   std::string state;
   std::optional<std::int64_t> pod;
   std::optional<std::int64_t> ttl;

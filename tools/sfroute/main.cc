@@ -5,8 +5,12 @@
 // Each run does one operation and prints one JSON object on stdout, or one
 // {"error":{...}} object on stderr with exit code 2 (usage, INVALID_ARGUMENT),
 // 3 (UNAVAILABLE, DEADLINE_EXCEEDED), 4 (PERMISSION_DENIED) or 1 (other).
+// `sfroute demo` is the exception: a simulated day with a human-readable
+// report, exit 1 when an invariant fails (demo_command.h). `sfroute bench`
+// runs a load and prints one JSON report (bench_command.h).
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -16,7 +20,9 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "bench_command.h"
 #include "commands.h"
+#include "demo_command.h"
 #include "int_option.h"
 #include "output.h"
 #include "sfroute/options.h"
@@ -29,7 +35,9 @@ constexpr char kDefaultRedisUrl[] = "redis://127.0.0.1:6379";
 
 struct GlobalArgs {
   std::string redis_url = kDefaultRedisUrl;
+  std::string cluster;  // host:port[,host:port...] or a redis-cluster:// URL
   std::optional<std::int64_t> timeout_ms;
+  bool redis_flag = false;  // --redis was on the command line (not only in $SFROUTE_REDIS)
 };
 
 void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
@@ -42,15 +50,39 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
                              "[/db]; default ") +
                      kDefaultRedisUrl)
       ->envname("SFROUTE_REDIS");
+  app.add_option("--cluster", global.cluster,
+                 "Redis Cluster seed nodes, host:port[,host:port...] (or a "
+                 "redis-cluster://[[user]:password@]... URL); default $SFROUTE_CLUSTER; "
+                 "wins over --redis");
   // The upper bound keeps the value meaningful as a socket timeout.
   AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1,
                std::numeric_limits<std::int32_t>::max(),
                "Connect and command timeout in milliseconds (default 1000)");
 }
 
+// Where to connect: --cluster, then --redis, then $SFROUTE_CLUSTER, then
+// $SFROUTE_REDIS, then the default. A flag on the command line beats any
+// variable of the environment.
+std::string DeploymentUrl(const GlobalArgs& global) {
+  std::string cluster = global.cluster;
+  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
+  if (cluster.empty() && !global.redis_flag && cluster_env != nullptr) {
+    cluster = cluster_env;
+  }
+  if (cluster.empty()) return global.redis_url;
+  return cluster.starts_with("redis-cluster://") ? cluster : "redis-cluster://" + cluster;
+}
+
+// True when the command line or the environment names a deployment.
+bool DeploymentGiven(const CLI::App& app, const GlobalArgs& global) {
+  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
+  return app.get_option("--redis")->count() > 0 || !global.cluster.empty() ||
+         (cluster_env != nullptr && *cluster_env != '\0');
+}
+
 Options MakeOptions(const GlobalArgs& global) {
   Options options;
-  options.redis_url = global.redis_url;
+  options.redis_url = DeploymentUrl(global);
   if (global.timeout_ms.has_value()) {
     options.connect_timeout = std::chrono::milliseconds(*global.timeout_ms);
     options.command_timeout = std::chrono::milliseconds(*global.timeout_ms);
@@ -108,12 +140,28 @@ int Run(int argc, char** argv) {
   CommandArgs args;
   AddGlobalOptions(app, global);
   std::vector<Command> commands = AddCommands(app, args);
+  DemoArgs demo_args;
+  const CLI::App* demo = AddDemoCommand(app, demo_args);
+  BenchArgs bench_args;
+  const CLI::App* bench = AddBenchCommand(app, bench_args);
   app.require_subcommand(1);
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--redis" || arg.starts_with("--redis=")) global.redis_flag = true;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return HandleParseError(app, error);
   }
+  if (demo->parsed()) {
+    Options options = MakeOptions(global);
+    // The demo needs no server unless one is named: --redis, --cluster or
+    // their variables (CLI11 counts $SFROUTE_REDIS as a result of --redis).
+    if (!DeploymentGiven(app, global)) options.redis_url = kDemoDefaultRedisUrl;
+    return RunDemo(demo_args, options);
+  }
+  if (bench->parsed()) return RunBench(bench_args, MakeOptions(global));
   const Command* command = SelectedCommand(commands);
   if (command == nullptr) return ReportUsageError("a command is required");
 

@@ -1,8 +1,12 @@
 #include "runners.h"
 
+#include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+
+#include "int_option.h"
 
 namespace sfroute::cli {
 namespace {
@@ -108,6 +112,39 @@ absl::StatusOr<Json> RunLinkBatchGet(Executor& executor,
       executor.BatchGetLinkedPod(args.ns, args.uids, args.svc);
   if (!uids_by_pod.ok()) return uids_by_pod.status();
   return Json{{"pods", ByPod(*uids_by_pod)}};
+}
+
+absl::StatusOr<Json> RunLinkSetMany(Executor& executor,
+                                    const CommandArgs& args) {
+  std::vector<UidPod> links;
+  for (const std::string& link : args.links) {
+    // uid=pod; a uid may itself contain '=', so split at the last one.
+    const auto equals = link.rfind('=');
+    const std::optional<std::int64_t> pod =
+        equals == std::string::npos ? std::nullopt
+                                    : ParseDecimal(std::string_view(link).substr(equals + 1));
+    if (!pod || *pod < 0 || *pod > std::numeric_limits<PodIndex>::max()) {
+      return absl::InvalidArgumentError("invalid --link \"" + link +
+                                        "\": expected uid=pod with pod 0-2147483647");
+    }
+    links.push_back({link.substr(0, equals), static_cast<PodIndex>(*pod)});
+  }
+  auto results = executor.SetLinkedPods(args.ns, args.svc, links, Ttl::Seconds(*args.ttl));
+  if (!results.ok()) return results.status();
+  Json out = Json::array();
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const Executor::LinkWrite& result = (*results)[i];
+    Json entry = {{"uid", links[i].uid}};
+    if (result.status.ok()) {
+      entry["previous"] = PodOrNull(result.previous);
+    } else {
+      const absl::string_view message = result.status.message();
+      entry["error"] = {{"code", absl::StatusCodeToString(result.status.code())},
+                        {"message", std::string(message.data(), message.size())}};
+    }
+    out.push_back(std::move(entry));
+  }
+  return Json{{"results", std::move(out)}};
 }
 
 absl::StatusOr<Json> RunLinkRemove(Executor& executor,

@@ -27,6 +27,8 @@ absl::StatusOr<Json> RunLinkBatchGet(Executor& executor,
 absl::StatusOr<Json> RunLinkRemove(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunLinkServices(Executor& executor,
                                      const CommandArgs& args);
+absl::StatusOr<Json> RunLinkSetMany(Executor& executor,
+                                    const CommandArgs& args);
 absl::StatusOr<Json> RunLinkCompute(Executor& executor,
                                     const CommandArgs& args);
 

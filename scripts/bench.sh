@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Performance against the reference, in the same run (issue 5): starts a
+# throwaway redis-server, then for each case runs redis-benchmark with the
+# equivalent raw command (the same script by EVALSHA, or GET) at the same
+# concurrency and pipelining, and `sfroute bench`, alternating A and B
+# several times; prints a table of medians.
+#
+#   scripts/bench.sh [--seconds S] [--rounds R]     (defaults: 3 s, 3 rounds)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$SFROUTE_ROOT"
+
+seconds=3
+rounds=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    *) echo "usage: scripts/bench.sh [--seconds S] [--rounds R]" >&2; exit 2 ;;
+  esac
+done
+
+install_deps
+echo "== building (build/)" >&2
+build build >/dev/null
+trap stop_redis EXIT
+start_redis
+echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on $REDIS_URL" >&2
+
+keyspace=100000
+sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat src/lua/set_link.lua)")
+link='sf:{bench:lk:u__rand_int__}scene'
+links_hash='sf:{bench:lk:u__rand_int__}'
+
+# redis-benchmark with a request count that lasts about $seconds; prints
+# "<ops/s> <p50 ms> <p99 ms>".
+reference() {
+  local clients="$1" pipeline="$2" requests="$3"
+  shift 3
+  redis-benchmark -p "$REDIS_PORT" -c "$clients" -P "$pipeline" -n "$requests" \
+    -r "$keyspace" --csv "$@" 2>/dev/null | tail -n 1 |
+    awk -F'","' '{gsub(/"/, ""); print $2, $5, $7}'
+}
+
+# sfroute bench; prints "<calls/s> <links/s> <p50 us> <p99 us> <p999 us> <errors>".
+candidate() {
+  local json
+  json=$(build/bin/sfroute --redis "$REDIS_URL" bench --operation "$1" --callers "$2" \
+    --seconds "$seconds" --keyspace "$keyspace" --batch "${3:-100}")
+  for field in calls_per_second links_per_second p50_us p99_us p999_us errors; do
+    printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
+  done
+  echo
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+
+# case name | sfroute op | callers | reference clients | pipeline | links per reference op | reference command
+cases=(
+  "SetLinkedPod c=50|set|50|50|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "GetLinkedPod c=50|get|50|50|1|1|GET $link"
+  "SetLinkedPods 100|set-many|4|50|16|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "BatchGetLinkedPod 100|batch-get|4|50|16|1|GET $link"
+  "SetLinkedPod c=1|set|1|1|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "GetLinkedPod c=1|get|1|1|1|1|GET $link"
+)
+
+printf '%-22s %14s %14s %7s %22s %22s %7s\n' case "redis-bench/s" "sfroute/s" ratio \
+  "ref p50/p99 (us)" "sfroute p50/p99 (us)" errors
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name op callers clients pipeline _ command <<<"$entry"
+  ref_rates=() ref_p50=() ref_p99=() our_rates=() our_p50=() our_p99=() errors=0
+  for round in $(seq "$rounds"); do
+    # A: the reference, sized from the previous round's rate.
+    read -r rate p50 p99 < <(reference "$clients" "$pipeline" \
+      "$(( ${ref_rates[-1]:-50000} * seconds ))" $command)
+    ref_rates+=("${rate%.*}") ref_p50+=("$p50") ref_p99+=("$p99")
+    # B: sfroute, links per second.
+    read -r calls links p50 p99 _ errs < <(candidate "$op" "$callers")
+    our_rates+=("${links%.*}") our_p50+=("$p50") our_p99+=("$p99")
+    errors=$((errors + errs))
+  done
+  ref=$(printf '%s\n' "${ref_rates[@]}" | median)
+  ours=$(printf '%s\n' "${our_rates[@]}" | median)
+  ref_lat="$(printf '%s\n' "${ref_p50[@]}" | median | awk '{printf "%.0f", $1 * 1000}')/$(printf '%s\n' "${ref_p99[@]}" | median | awk '{printf "%.0f", $1 * 1000}')"
+  our_lat="$(printf '%s\n' "${our_p50[@]}" | median | awk '{printf "%.0f", $1}')/$(printf '%s\n' "${our_p99[@]}" | median | awk '{printf "%.0f", $1}')"
+  printf '%-22s %14s %14s %7.2f %22s %22s %7s\n' "$name" "$ref" "$ours" \
+    "$(awk -v a="$ours" -v b="$ref" 'BEGIN {print a / b}')" "$ref_lat" "$our_lat" "$errors"
+done
+echo
+echo "rates are links per second; batch cases: redis-benchmark -P 16 (one link per command)"
+echo "vs sfroute batches of 100 links per call; latencies are per call."

@@ -1,0 +1,48 @@
+// `sfroute bench`: one operation, C concurrent callers, for T seconds or N
+// operations, over a keyspace of K uids; ops/s and latency percentiles.
+#ifndef SFROUTE_TOOLS_BENCH_LOAD_H_
+#define SFROUTE_TOOLS_BENCH_LOAD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sfroute/sfroute.h"
+
+namespace sfroute::bench {
+
+struct LoadOptions {
+  std::string operation = "get";  // see Operations()
+  int callers = 50;               // threads calling the one shared Executor
+  double seconds = 5;             // run time, unless `operations` is set
+  std::int64_t operations = 0;    // > 0: stop after this many calls in all
+  int keyspace = 100000;          // uids u0 ... u<K-1>
+  int batch = 100;                // uids per call of batch-get and set-many
+  std::string ns = "bench";
+  std::string svc = "scene";
+};
+
+struct LoadReport {
+  std::string operation;
+  int callers = 0;
+  std::int64_t calls = 0;   // completed calls
+  std::int64_t links = 0;   // links read or written (calls × batch for batches)
+  std::int64_t errors = 0;  // calls that returned an error
+  std::string first_error;
+  double seconds = 0;
+  double calls_per_second = 0;
+  double links_per_second = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+// The operations `sfroute bench` can run.
+const std::vector<std::string>& Operations();
+
+// Fills the keyspace first for reads (one pipelined SetLinkedPods per
+// batch), then runs the load. INVALID_ARGUMENT for bad options.
+absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& options);
+
+}  // namespace sfroute::bench
+
+#endif  // SFROUTE_TOOLS_BENCH_LOAD_H_

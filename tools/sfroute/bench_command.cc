@@ -1,0 +1,62 @@
+#include "bench_command.h"
+
+#include <limits>
+
+#include "CLI/CLI.hpp"
+#include "int_option.h"
+#include "output.h"
+#include "sfroute/sfroute.h"
+
+namespace sfroute::cli {
+
+CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
+  CLI::App* command = root.add_subcommand(
+      "bench", "Load test: one operation, C concurrent callers, ops/s and latency percentiles");
+  std::string choices;
+  for (const std::string& name : bench::Operations()) {
+    choices += (choices.empty() ? "" : ", ") + name;
+  }
+  command->add_option("--operation", args.load.operation, "One of: " + choices)->required();
+  constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
+  AddIntOption(*command, "--callers", &args.callers, 1, 10000,
+               "Concurrent callers (threads), default 50");
+  AddIntOption(*command, "--operations", &args.operations, 1,
+               std::numeric_limits<std::int64_t>::max(), "Stop after N calls in all");
+  command->add_option("--seconds", args.load.seconds, "Run time unless --operations, default 5");
+  AddIntOption(*command, "--keyspace", &args.keyspace, 1, kMaxInt,
+               "Number of uids, default 100000");
+  AddIntOption(*command, "--batch", &args.batch, 1, 100000,
+               "Uids per call of batch-get and set-many, default 100");
+  command->add_option("--ns", args.load.ns, "Namespace, default bench");
+  command->add_option("--svc", args.load.svc, "Service, default scene");
+  return command;
+}
+
+int RunBench(BenchArgs& args, Options options) {
+  bench::LoadOptions& load = args.load;
+  if (args.callers) load.callers = static_cast<int>(*args.callers);
+  if (args.operations) load.operations = *args.operations;
+  if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
+  if (args.batch) load.batch = static_cast<int>(*args.batch);
+  options.pool_size = load.callers;  // every caller keeps its own connection busy
+  auto executor = Executor::Open(options);
+  if (!executor.ok()) return ReportError(executor.status());
+  auto report = bench::RunLoad(**executor, load);
+  if (!report.ok()) return ReportError(report.status());
+  PrintResult(Json{{"operation", report->operation},
+                   {"callers", report->callers},
+                   {"seconds", report->seconds},
+                   {"calls", report->calls},
+                   {"links", report->links},
+                   {"errors", report->errors},
+                   {"first_error", report->first_error},
+                   {"calls_per_second", report->calls_per_second},
+                   {"links_per_second", report->links_per_second},
+                   {"p50_us", report->p50_us},
+                   {"p99_us", report->p99_us},
+                   {"p999_us", report->p999_us},
+                   {"max_us", report->max_us}});
+  return report->errors == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace sfroute::cli

@@ -1,0 +1,84 @@
+#include "demo/readback.h"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+namespace sfroute::demo {
+namespace {
+
+// Uids per BatchGetLinkedPod: one round trip each, small enough to keep a
+// single reply modest.
+constexpr size_t kBatchSize = 500;
+
+absl::Status ReadLinks(Executor& executor, const SimulationResult& result, LatencyLog& log,
+                       Readback& readback) {
+  std::vector<std::string> uids;
+  for (const PlayerRecord& player : result.players) uids.push_back(player.uid);
+  readback.links.resize(result.services.size());
+  for (size_t svc = 0; svc < result.services.size(); ++svc) {
+    for (size_t begin = 0; begin < uids.size(); begin += kBatchSize) {
+      std::vector<std::string> chunk(uids.begin() + begin,
+                                     uids.begin() + std::min(uids.size(), begin + kBatchSize));
+      absl::StatusOr<PodUids> pods = Timed(log, Op::kBatchGetLinkedPod, [&] {
+        return executor.BatchGetLinkedPod(result.config.ns, chunk, result.services[svc]);
+      });
+      if (!pods.ok()) return pods.status();
+      for (const auto& [pod, linked] : *pods) {
+        for (const std::string& uid : linked) readback.links[svc][uid] = pod;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// GetLinkService is one round trip per player: spread over the threads.
+absl::Status ReadPersistentLinks(Executor& executor, const SimulationResult& result, int threads,
+                                 LatencyLog& log, Readback& readback) {
+  const size_t count = result.players.size();
+  readback.persistent.assign(count, {});
+  std::vector<LatencyLog> logs(threads);
+  std::mutex mutex;
+  absl::Status first_error;
+  auto read_slice = [&](int t) {
+    for (size_t i = t; i < count; i += threads) {
+      absl::StatusOr<ServicePods> links = Timed(logs[t], Op::kGetLinkService, [&] {
+        return executor.GetLinkService(result.config.ns, result.players[i].uid);
+      });
+      if (!links.ok()) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (first_error.ok()) first_error = links.status();
+        return;
+      }
+      readback.persistent[i] = std::move(*links);
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) workers.emplace_back(read_slice, t);
+  for (std::thread& worker : workers) worker.join();
+  for (const LatencyLog& thread_log : logs) log.Merge(thread_log);
+  return first_error;
+}
+
+}  // namespace
+
+absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& result, int threads,
+                                  LatencyLog& log) {
+  Readback readback;
+  const std::string& ns = result.config.ns;
+  absl::StatusOr<ServicePodStates> states = Timed(
+      log, Op::kGetServiceStates, [&] { return executor.GetServiceStates(ns, result.services); });
+  if (!states.ok()) return states.status();
+  readback.states = std::move(*states);
+  absl::StatusOr<WorkloadStates> workloads = Timed(
+      log, Op::kGetWorkloadStates, [&] { return executor.GetWorkloadStates(ns, result.services); });
+  if (!workloads.ok()) return workloads.status();
+  readback.workloads = std::move(*workloads);
+  absl::Status status = ReadLinks(executor, result, log, readback);
+  if (!status.ok()) return status;
+  status = ReadPersistentLinks(executor, result, std::max(threads, 1), log, readback);
+  if (!status.ok()) return status;
+  return readback;
+}
+
+}  // namespace sfroute::demo
