@@ -39,7 +39,7 @@ reference() {
   shift 3
   redis-benchmark -p "$REDIS_PORT" -c "$clients" -P "$pipeline" -n "$requests" \
     -r "$keyspace" --csv "$@" 2>/dev/null | tail -n 1 |
-    awk -F'","' '{gsub(/"/, ""); print $2, $5, $7}'
+    awk -F'","' '{print $2, $5, $7}'
 }
 
 # sfroute bench; prints "<calls/s> <links/s> <p50 us> <p99 us> <p999 us> <errors>".
@@ -70,11 +70,12 @@ printf '%-22s %14s %14s %7s %22s %22s %7s\n' case "redis-bench/s" "sfroute/s" ra
 for entry in "${cases[@]}"; do
   IFS='|' read -r name op callers clients pipeline _ command <<<"$entry"
   ref_rates=() ref_p50=() ref_p99=() our_rates=() our_p50=() our_p99=() errors=0
+  last_rate=20000
   for round in $(seq "$rounds"); do
-    # A: the reference, sized from the previous round's rate.
-    read -r rate p50 p99 < <(reference "$clients" "$pipeline" \
-      "$(( ${ref_rates[-1]:-50000} * seconds ))" $command)
-    ref_rates+=("${rate%.*}") ref_p50+=("$p50") ref_p99+=("$p99")
+    # A: the reference, its request count sized from the last rate seen.
+    read -r rate p50 p99 < <(reference "$clients" "$pipeline" "$((last_rate * seconds))" $command)
+    last_rate="${rate%.*}"
+    ref_rates+=("$last_rate") ref_p50+=("$p50") ref_p99+=("$p99")
     # B: sfroute, links per second.
     read -r calls links p50 p99 _ errs < <(candidate "$op" "$callers")
     our_rates+=("${links%.*}") our_p50+=("$p50") our_p99+=("$p99")
