@@ -241,22 +241,12 @@ class ClusterRawStore : public RawStore {
   std::optional<RawReply> Send(const std::string& address, const std::vector<std::string>& args) {
     redisContext* context = Connection(address);
     if (context == nullptr) return std::nullopt;
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const auto& arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (reply == nullptr) {
+    std::optional<RawReply> reply = RunCommand(context, args);
+    if (!reply) {
       redisFree(context);
       connections_.erase(address);
-      return std::nullopt;
     }
-    RawReply out = FromHiredisReply(*reply);
-    freeReplyObject(reply);
-    return out;
+    return reply;
   }
 
   std::vector<std::string> seeds_;

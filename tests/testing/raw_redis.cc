@@ -68,7 +68,7 @@ RawRedis::~RawRedis() {
   if (context_ != nullptr) redisFree(context_);
 }
 
-RawReply RawRedis::Command(const std::vector<std::string>& args) {
+std::optional<RawReply> RunCommand(redisContext* context, const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (const auto& arg : args) {
@@ -76,14 +76,20 @@ RawReply RawRedis::Command(const std::vector<std::string>& args) {
     lengths.push_back(arg.size());
   }
   auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-  if (reply == nullptr) {
-    ADD_FAILURE() << "RawRedis: connection error: " << context_->errstr;
-    return {};
-  }
+      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  if (reply == nullptr) return std::nullopt;
   RawReply out = FromHiredisReply(*reply);
   freeReplyObject(reply);
   return out;
+}
+
+RawReply RawRedis::Command(const std::vector<std::string>& args) {
+  std::optional<RawReply> reply = RunCommand(context_, args);
+  if (!reply) {
+    ADD_FAILURE() << "RawRedis: connection error: " << context_->errstr;
+    return {};
+  }
+  return *std::move(reply);
 }
 
 std::optional<std::string> RawStore::Get(const std::string& key) {

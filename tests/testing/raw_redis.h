@@ -30,6 +30,10 @@ struct RawReply {
 // A hiredis reply as a RawReply.
 RawReply FromHiredisReply(const redisReply& reply);
 
+// Sends `args` as one command on `context` (binary safe) and returns the
+// reply; nullopt when the connection failed (the context is then unusable).
+std::optional<RawReply> RunCommand(redisContext* context, const std::vector<std::string>& args);
+
 // The keys of one deployment, read and written with plain commands. Not
 // thread-safe. A connection error is a test failure (and a nil reply).
 class RawStore {

@@ -30,48 +30,6 @@ using std::chrono::steady_clock;
   std::abort();
 }
 
-// For a node's cluster bus: by default it listens on port + 10000, past
-// 65535 for many free ports, so each node gets its own (--cluster-port).
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    Die("cannot find a free loopback port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-RawReply Convert(const redisReply& reply) {
-  RawReply out;
-  switch (reply.type) {
-    case REDIS_REPLY_INTEGER:
-      out.type = RawReply::Type::kInteger;
-      out.integer = reply.integer;
-      break;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      out.type = reply.type == REDIS_REPLY_STRING   ? RawReply::Type::kString
-                 : reply.type == REDIS_REPLY_STATUS ? RawReply::Type::kStatus
-                                                    : RawReply::Type::kError;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RawReply::Type::kArray;
-      for (size_t i = 0; i < reply.elements; ++i)
-        out.elements.push_back(Convert(*reply.element[i]));
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 // Runs a program to completion (at most `timeout`, then SIGKILL), its
 // output to `log`. Returns its exit code, -1 when it had to be killed.
 int RunProgram(std::vector<std::string> args, const std::string& log, milliseconds timeout) {
@@ -163,18 +121,7 @@ std::optional<RawReply> RedisCluster::Command(int port, const std::vector<std::s
   std::optional<RawReply> result;
   if (context != nullptr && context->err == 0) {
     redisSetTimeout(context, timeout);
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const auto& arg : args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (reply != nullptr) {
-      result = Convert(*reply);
-      freeReplyObject(reply);
-    }
+    result = RunCommand(context, args);
   }
   if (context != nullptr) redisFree(context);
   return result;

@@ -26,20 +26,6 @@ namespace {
   std::abort();
 }
 
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    Die("cannot find a free loopback port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool Answers(int port) {
   timeval tv{0, 200 * 1000};
@@ -59,6 +45,21 @@ bool Answers(int port) {
 }
 
 }  // namespace
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    Die("cannot find a free loopback port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 std::unique_ptr<RedisServer> RedisServer::Start(std::vector<std::string> extra_args) {
   char dir_template[] = "/tmp/sfroute-redis-XXXXXX";
