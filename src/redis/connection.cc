@@ -162,7 +162,7 @@ absl::StatusOr<std::vector<Reply>> Connection::Receive(std::size_t count) {
 }
 
 absl::Status Connection::TransportError(const char* doing, int saved_errno) {
-  broken_ = true;
+  failed_ = true;
   const std::string message =
       StrCat("connection to ", address_, " failed while ", doing, ": ", context_->errstr);
   if (context_->err == REDIS_ERR_IO &&
@@ -176,8 +176,7 @@ absl::Status Connection::TransportError(const char* doing, int saved_errno) {
   return absl::UnavailableError(message);
 }
 
-bool Connection::broken() const {
-  if (broken_) return true;
+bool Connection::ClosedByPeer() const {
   // An idle connection has nothing to read; readable means the server closed
   // it (EOF) or sent something nobody asked for. Either way it is unusable.
   pollfd descriptor{context_->fd, POLLIN | POLLRDHUP, 0};

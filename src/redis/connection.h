@@ -38,21 +38,24 @@ class Connection {
 
   // Sends the commands as one pipeline and reads one reply per command.
   // A failed round trip (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL for a
-  // protocol error) leaves the connection broken().
+  // protocol error) leaves the connection failed().
   absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands);
 
   // The two halves of Execute, so that one caller can have pipelines in
   // flight on several connections at once (a cluster sends to every node,
   // then reads from each). Send writes every command; Receive reads `count`
-  // replies. A failure leaves the connection broken(); after a failed Send
+  // replies. A failure leaves the connection failed(); after a failed Send
   // the commands may have reached the server.
   absl::Status Send(const std::vector<Command>& commands);
   absl::StatusOr<std::vector<Reply>> Receive(std::size_t count);
 
-  // True after a failed round trip, or when the server has closed the
-  // connection while it sat idle (seen without a round trip, so a pooled
-  // connection to a restarted server is replaced before it is used).
-  bool broken() const;
+  // True after a failed round trip: the connection must be dropped.
+  bool failed() const { return failed_; }
+
+  // True when the server has closed the connection while it sat idle, seen
+  // without a round trip (one poll), so that a pooled connection to a
+  // restarted server is replaced before it is lent out.
+  bool ClosedByPeer() const;
 
  private:
   Connection(redisContext* context, std::string address);
@@ -60,7 +63,7 @@ class Connection {
 
   redisContext* context_;
   std::string address_;  // host:port, for messages
-  bool broken_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace sfroute::internal

@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
     while (!idle_.empty()) {
       std::unique_ptr<Connection> connection = std::move(idle_.back());
       idle_.pop_back();
-      if (!connection->broken()) return connection;
+      if (!connection->ClosedByPeer()) return connection;  // failed ones never idle
       --open_;  // closed by the server while idle: drop it
     }
     ++open_;  // reserve a slot, then connect without holding the lock
@@ -49,7 +49,9 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
 
 void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
   absl::MutexLock lock(&mutex_);
-  if (connection->broken()) {
+  // Only a failed round trip disqualifies it here; whether the server closed
+  // it meanwhile is checked when it is next lent out.
+  if (connection->failed()) {
     --open_;
     return;
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cluster/slot.h"
+#include "deployment.h"
 #include "gtest/gtest.h"
 #include "keys.h"
 #include "raw_redis.h"
@@ -34,15 +35,10 @@ using internal::StateKey;
 using internal::WorkloadKey;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using testing::OpenOrDie;
 using testing::RawRedis;
 using testing::RedisCluster;
 using testing::SharedClusterUrl;
-
-std::unique_ptr<Executor> OpenOrDie(Options options) {
-  auto executor = Executor::Open(options);
-  EXPECT_OK(executor);
-  return executor.ok() ? *std::move(executor) : nullptr;
-}
 
 long long MillisSince(steady_clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start).count();

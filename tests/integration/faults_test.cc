@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "deployment.h"
 #include "gtest/gtest.h"
 #include "raw_redis.h"
 #include "redis_server.h"
@@ -15,14 +16,9 @@
 namespace sfroute {
 namespace {
 
+using testing::OpenOrDie;
 using testing::RawRedis;
 using testing::RedisServer;
-
-std::unique_ptr<Executor> OpenOrDie(Options options) {
-  auto executor = Executor::Open(options);
-  EXPECT_OK(executor);
-  return executor.ok() ? *std::move(executor) : nullptr;
-}
 
 bool MessageHas(const absl::Status& status, std::string_view text) {
   return std::string_view(status.message().data(), status.message().size()).find(text) !=

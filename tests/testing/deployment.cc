@@ -314,4 +314,10 @@ std::vector<std::string> DeploymentTest::NamespaceKeys() {
   return keys;
 }
 
+std::unique_ptr<Executor> OpenOrDie(const Options& options) {
+  auto executor = Executor::Open(options);
+  EXPECT_TRUE(executor.ok()) << executor.status();
+  return executor.ok() ? *std::move(executor) : nullptr;
+}
+
 }  // namespace sfroute::testing

@@ -52,6 +52,9 @@ std::string NewDeploymentUrl(Deployment deployment);
 //                      Keys asks every primary.
 std::unique_ptr<RawStore> OpenRawStore(const std::string& url);
 
+// Executor::Open that fails the test (and returns null) when it cannot open.
+std::unique_ptr<Executor> OpenOrDie(const Options& options);
+
 // A test against one deployment: an executor, raw access to the same keys,
 // and a namespace of its own.
 class DeploymentTest : public ::testing::TestWithParam<Deployment> {
