@@ -38,7 +38,9 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
   if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
     return absl::InvalidArgumentError("invalid timeout: must be > 0 ms");
   }
-  if (options.pool_size < 1) return absl::InvalidArgumentError("invalid pool_size: must be >= 1");
+  if (options.connections_per_node < 1) {
+    return absl::InvalidArgumentError("invalid connections_per_node: must be >= 1");
+  }
   // WAIT blocks the connection for up to replica_ack_timeout: past the
   // command timeout the call would fail with DEADLINE_EXCEEDED instead.
   if (options.replica_ack_timeout.count() < 0 ||
@@ -48,23 +50,24 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
         "invalid replica_ack_timeout: must be 0 (off) or > 0 ms and below command_timeout");
   }
 
+  if (endpoint->kind == RedisEndpoint::Kind::kMemory) {
+    if (options.replica_ack_timeout.count() > 0) {
+      return absl::InvalidArgumentError(
+          "invalid replica_ack_timeout: a memory:// store has no replicas to wait for");
+    }
+    return OpenMemoryBackend(endpoint->memory_name, options.clock);
+  }
   ConnectionOptions connection{endpoint->nodes.front(), endpoint->user,
                                endpoint->password,      endpoint->db,
                                options.connect_timeout, options.command_timeout};
-  switch (endpoint->kind) {
-    case RedisEndpoint::Kind::kStandalone:
-      return std::make_shared<StandaloneBackend>(std::move(connection), options.pool_size);
-    case RedisEndpoint::Kind::kCluster:
-      return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
-                                              options.pool_size);
-    case RedisEndpoint::Kind::kMemory:
-      if (options.replica_ack_timeout.count() > 0) {
-        return absl::InvalidArgumentError(
-            "invalid replica_ack_timeout: a memory:// store has no replicas to wait for");
-      }
-      return OpenMemoryBackend(endpoint->memory_name, options.clock);
+  auto loop = IoLoop::Start();
+  if (!loop.ok()) return loop.status();
+  if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
+    return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
+                                            options.connections_per_node, *std::move(loop));
   }
-  return absl::InternalError("unknown kind of deployment");
+  return std::make_shared<StandaloneBackend>(std::move(connection), options.connections_per_node,
+                                             *std::move(loop));
 }
 
 }  // namespace sfroute::internal

@@ -31,15 +31,18 @@ struct Options {
   // Time allowed to open a TCP connection (and authenticate). Default 1000 ms.
   std::chrono::milliseconds connect_timeout{1000};
 
-  // Time allowed for one round trip: sending a command (or pipeline) and
-  // reading its reply. Past it the call fails with DEADLINE_EXCEEDED and the
-  // connection is discarded. Default 1000 ms.
+  // Time allowed for one call's round trip, from sending its commands to
+  // reading its last reply. Past it the call fails with DEADLINE_EXCEEDED,
+  // and so does every call waiting on the same connection, which is then
+  // replaced (replies behind a missing one cannot be trusted to come).
+  // Default 1000 ms.
   std::chrono::milliseconds command_timeout{1000};
 
-  // Most connections kept open to the server. Each call holds one for its
-  // round trip; a call that finds all in use waits for one, at most
-  // command_timeout (then DEADLINE_EXCEEDED). Default 16.
-  int pool_size = 16;
+  // Connections kept open to each Redis node, shared by every call: the
+  // commands of concurrent calls are pipelined on them, written by the
+  // callers and read by one I/O thread per executor, so thousands of
+  // calling threads need no more. Calls take turns among them. Default 2.
+  int connections_per_node = 2;
 
   // When > 0, a call that writes a persistent link (SetLinkedPod,
   // TrySetLinkedPod, SetLinkedPodIfAbsent with Ttl::Persistent()) waits until

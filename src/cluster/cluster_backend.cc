@@ -27,43 +27,35 @@ struct Route {
 // The pipeline of one node in one attempt.
 struct NodeBatch {
   HostPort node;
-  std::shared_ptr<ConnectionPool> pool;
+  std::shared_ptr<NodeConnections> connections;
   std::vector<Command> commands;
   std::vector<int> part_of;  // per command: its part; -1 for ASKING
-  std::unique_ptr<Connection> connection;
   bool sent = false;  // from here on, its commands may have run
   absl::Status status;
   std::vector<Reply> replies;
 };
 
-// Sends every node's pipeline, then reads each: the nodes work in parallel.
-// Connections are taken in address order (the order of the std::map), so
-// two calls that need the same nodes never wait for each other in a cycle.
+// Sends every node's pipeline, then waits for each: the nodes work in
+// parallel.
 void RoundTrip(std::map<std::string, NodeBatch>& batches) {
+  std::vector<std::pair<NodeBatch*, InFlight>> in_flight;
+  in_flight.reserve(batches.size());
   for (auto& [address, batch] : batches) {
-    auto connection = batch.pool->Acquire();
-    if (connection.ok()) {
-      batch.connection = *std::move(connection);
+    auto sent = batch.connections->Send(batch.commands);
+    if (sent.ok()) {
+      batch.sent = true;
+      in_flight.emplace_back(&batch, *std::move(sent));
     } else {
-      batch.status = connection.status();
+      batch.status = sent.status();
     }
   }
-  for (auto& [address, batch] : batches) {
-    if (batch.connection == nullptr) continue;
-    batch.sent = true;
-    batch.status = batch.connection->Send(batch.commands);
-  }
-  for (auto& [address, batch] : batches) {
-    if (batch.connection == nullptr) continue;
-    if (batch.status.ok()) {
-      auto replies = batch.connection->Receive(batch.commands.size());
-      if (replies.ok()) {
-        batch.replies = *std::move(replies);
-      } else {
-        batch.status = replies.status();
-      }
+  for (auto& [batch, replies] : in_flight) {
+    auto received = replies.Wait();
+    if (received.ok()) {
+      batch->replies = *std::move(received);
+    } else {
+      batch->status = received.status();
     }
-    batch.pool->Release(std::move(batch.connection));  // a broken one is dropped
   }
 }
 
@@ -124,8 +116,7 @@ class Call {
 
  private:
   // Nothing reached the node: safe to send again after a pause, unless the
-  // node refused our credentials or its pool stayed busy for the command
-  // timeout already.
+  // node refused our credentials or took the whole time allowed to connect.
   absl::Status NotSent(const absl::Status& status) {
     if (status.code() == absl::StatusCode::kPermissionDenied ||
         status.code() == absl::StatusCode::kDeadlineExceeded) {
@@ -157,9 +148,9 @@ class Call {
       return;
     }
     NodeBatch& batch = batches[node->Address()];
-    if (batch.pool == nullptr) {
+    if (batch.connections == nullptr) {
       batch.node = *node;
-      batch.pool = topology_.PoolOf(*node);
+      batch.connections = topology_.ConnectionsOf(*node);
     }
     if (!keyless && routes_[part].asking) {
       batch.commands.push_back(Command{{"ASKING"}});
@@ -221,9 +212,9 @@ class Call {
 }  // namespace
 
 ClusterBackend::ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options,
-                               int pool_size)
+                               int connections, std::shared_ptr<IoLoop> loop)
     : retry_budget_(node_options.command_timeout),
-      topology_(std::move(seeds), std::move(node_options), pool_size) {}
+      topology_(std::move(seeds), std::move(node_options), connections, std::move(loop)) {}
 
 absl::StatusOr<std::vector<Reply>> ClusterBackend::Execute(const std::vector<Command>& commands) {
   if (commands.empty()) return std::vector<Reply>{};

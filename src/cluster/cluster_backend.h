@@ -6,11 +6,13 @@
 #define SFROUTE_SRC_CLUSTER_CLUSTER_BACKEND_H_
 
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include "backend.h"
 #include "cluster/topology.h"
 #include "redis/connection.h"
+#include "redis/io_loop.h"
 #include "redis_url.h"
 
 namespace sfroute::internal {
@@ -29,8 +31,10 @@ class ClusterBackend : public Backend {
   static constexpr int kMaxAttempts = 16;
 
   // `seeds`: where to load the slot map from first. `node_options`: user,
-  // password and timeouts for every node. `pool_size`: per node.
-  ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int pool_size);
+  // password and timeouts for every node. `connections`: per node, all
+  // watched by `loop`.
+  ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
+                 std::shared_ptr<IoLoop> loop);
 
   absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) override;
 

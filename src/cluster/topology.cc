@@ -7,8 +7,12 @@
 
 namespace sfroute::internal {
 
-Topology::Topology(std::vector<HostPort> seeds, ConnectionOptions node_options, int pool_size)
-    : seeds_(std::move(seeds)), node_options_(std::move(node_options)), pool_size_(pool_size) {}
+Topology::Topology(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
+                   std::shared_ptr<IoLoop> loop)
+    : seeds_(std::move(seeds)),
+      node_options_(std::move(node_options)),
+      connections_per_node_(connections),
+      loop_(std::move(loop)) {}
 
 absl::StatusOr<std::shared_ptr<const SlotMap>> Topology::Map() {
   std::uint64_t generation = 0;
@@ -28,16 +32,17 @@ void Topology::MarkStale() {
   stale_ = true;
 }
 
-std::shared_ptr<ConnectionPool> Topology::PoolOf(const HostPort& node) {
+std::shared_ptr<NodeConnections> Topology::ConnectionsOf(const HostPort& node) {
   absl::MutexLock lock(&mutex_);
-  std::shared_ptr<ConnectionPool>& pool = pools_[node.Address()];
-  if (pool == nullptr) {
+  std::shared_ptr<NodeConnections>& connections = nodes_[node.Address()];
+  if (connections == nullptr) {
     ConnectionOptions options = node_options_;
     options.node = node;
     options.db = 0;  // a cluster has only db 0
-    pool = std::make_shared<ConnectionPool>(std::move(options), pool_size_);
+    connections =
+        std::make_shared<NodeConnections>(std::move(options), connections_per_node_, loop_);
   }
-  return pool;
+  return connections;
 }
 
 std::vector<HostPort> Topology::ReloadCandidates() {
@@ -72,7 +77,7 @@ absl::Status Topology::Reload(std::uint64_t seen_generation) {
   absl::Status last_error;
   const std::vector<HostPort> candidates = ReloadCandidates();
   for (const HostPort& node : candidates) {
-    auto replies = PoolOf(node)->Execute({Command{{"CLUSTER", "SLOTS"}}});
+    auto replies = ConnectionsOf(node)->Execute({Command{{"CLUSTER", "SLOTS"}}});
     if (!replies.ok()) {
       if (replies.status().code() == absl::StatusCode::kPermissionDenied) return replies.status();
       last_error = replies.status();

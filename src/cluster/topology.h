@@ -1,5 +1,5 @@
 // What a cluster client knows of the cluster: the slot map and one
-// connection pool per node. Thread-safe.
+// set of shared connections per node. Thread-safe.
 #ifndef SFROUTE_SRC_CLUSTER_TOPOLOGY_H_
 #define SFROUTE_SRC_CLUSTER_TOPOLOGY_H_
 
@@ -13,15 +13,18 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "cluster/slot_map.h"
-#include "redis/connection_pool.h"
+#include "redis/io_loop.h"
+#include "redis/node_connections.h"
 
 namespace sfroute::internal {
 
 class Topology {
  public:
   // `node_options` carries the user, password and timeouts every node is
-  // opened with (its node and db are replaced); `pool_size` is per node.
-  Topology(std::vector<HostPort> seeds, ConnectionOptions node_options, int pool_size);
+  // opened with (its node and db are replaced); `connections` is per node,
+  // all watched by `loop`.
+  Topology(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
+           std::shared_ptr<IoLoop> loop);
 
   // The current slot map. Loads it (CLUSTER SLOTS) when there is none yet
   // or it was marked stale; when a reload fails, an older map is returned
@@ -33,9 +36,9 @@ class Topology {
   // the next Map() reloads it.
   void MarkStale();
 
-  // The pool of `node`, created on first use. Pools live as long as the
-  // topology: a cluster has few nodes.
-  std::shared_ptr<ConnectionPool> PoolOf(const HostPort& node);
+  // The connections of `node`, created on first use. They live as long as
+  // the topology: a cluster has few nodes.
+  std::shared_ptr<NodeConnections> ConnectionsOf(const HostPort& node);
 
  private:
   // Loads the map from the first node that answers, unless another thread
@@ -45,7 +48,8 @@ class Topology {
 
   const std::vector<HostPort> seeds_;
   const ConnectionOptions node_options_;
-  const int pool_size_;
+  const int connections_per_node_;
+  const std::shared_ptr<IoLoop> loop_;
 
   absl::Mutex reload_mutex_;  // one reload at a time; the others wait for it
   absl::Mutex mutex_;
@@ -53,7 +57,7 @@ class Topology {
   bool stale_ ABSL_GUARDED_BY(mutex_) = true;
   std::uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;  // maps loaded
   std::uint64_t reloads_ ABSL_GUARDED_BY(mutex_) = 0;     // loads tried
-  std::map<std::string, std::shared_ptr<ConnectionPool>> pools_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, std::shared_ptr<NodeConnections>> nodes_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace sfroute::internal

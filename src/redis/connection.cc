@@ -1,12 +1,17 @@
 #include "redis/connection.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <memory>
+#include <vector>
 
+#include "redis/resp.h"
+#include "reply.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
@@ -17,33 +22,11 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
                  static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
-Reply ConvertReply(const redisReply& reply) {
-  switch (reply.type) {
-    case REDIS_REPLY_INTEGER:
-      return Reply::Integer(reply.integer);
-    case REDIS_REPLY_STRING:
-      return Reply::String(std::string(reply.str, reply.len));
-    case REDIS_REPLY_STATUS:
-      return Reply::Status(std::string(reply.str, reply.len));
-    case REDIS_REPLY_ERROR:
-      return Reply::Error(std::string(reply.str, reply.len));
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> elements;
-      elements.reserve(reply.elements);
-      for (std::size_t i = 0; i < reply.elements; ++i) {
-        elements.push_back(ConvertReply(*reply.element[i]));
-      }
-      return Reply::Array(std::move(elements));
-    }
-    default:
-      return Reply::Nil();
-  }
-}
-
 // hiredis writes with write(2): a write to a connection the server has
 // closed raises SIGPIPE, which would kill the application. Block it on this
-// thread while writing and swallow one that the write raised, leaving the
-// process's signal handling as the application set it.
+// thread while logging in and swallow one that a write raised, leaving the
+// process's signal handling as the application set it. (Once open, the
+// connection is written with send(MSG_NOSIGNAL).)
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {
@@ -72,25 +55,14 @@ class ScopedSigpipeBlock {
   bool was_pending_ = false;
 };
 
-}  // namespace
+struct ContextDeleter {
+  void operator()(redisContext* context) const { redisFree(context); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOptions& options) {
-  const std::string address = options.node.Address();
-  redisContext* context = redisConnectWithTimeout(options.node.host.c_str(), options.node.port,
-                                                  ToTimeval(options.connect_timeout));
-  if (context == nullptr) {
-    return absl::UnavailableError(StrCat("cannot connect to ", address, ": out of memory"));
-  }
-  if (context->err != 0) {
-    absl::Status status = absl::UnavailableError(
-        StrCat("cannot connect to ", address, ": ", context->errstr));
-    redisFree(context);
-    return status;
-  }
-  redisSetTimeout(context, ToTimeval(options.command_timeout));
-  redisEnableKeepAlive(context);
-  std::unique_ptr<Connection> connection(new Connection(context, address));
-
+// AUTH and SELECT as one pipeline on the blocking context.
+absl::Status LogIn(redisContext& context, const ConnectionOptions& options,
+                   const std::string& address) {
   std::vector<Command> handshake;
   if (!options.password.empty()) {
     handshake.push_back(options.user.empty()
@@ -98,90 +70,72 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
                             : Command{{"AUTH", options.user, options.password}});
   }
   if (options.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options.db)}});
-  if (handshake.empty()) return connection;
-
-  auto replies = connection->Execute(handshake);
-  if (!replies.ok()) return Annotate(replies.status(), "handshake");
-  for (const Reply& reply : *replies) {
-    if (reply.is_error()) {
-      // The reply names no password; AUTH errors say WRONGPASS or similar.
-      return StatusFromErrorReply(StrCat("handshake with ", address), reply.str);
-    }
-  }
-  return connection;
-}
-
-Connection::Connection(redisContext* context, std::string address)
-    : context_(context), address_(std::move(address)) {}
-
-Connection::~Connection() { redisFree(context_); }
-
-absl::StatusOr<std::vector<Reply>> Connection::Execute(const std::vector<Command>& commands) {
-  if (absl::Status sent = Send(commands); !sent.ok()) return sent;
-  return Receive(commands.size());
-}
-
-absl::Status Connection::Send(const std::vector<Command>& commands) {
+  ScopedSigpipeBlock no_sigpipe;
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
-  for (const Command& command : commands) {
+  for (const Command& command : handshake) {
     argv.clear();
     lengths.clear();
     for (const std::string& arg : command.args) {
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      return TransportError("sending", errno);
-    }
+    redisAppendCommandArgv(&context, static_cast<int>(argv.size()), argv.data(), lengths.data());
   }
-  {
-    ScopedSigpipeBlock no_sigpipe;
-    int done = 0;
-    while (done == 0) {
-      if (redisBufferWrite(context_, &done) != REDIS_OK) return TransportError("sending", errno);
+  for (std::size_t i = 0; i < handshake.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(&context, &raw) != REDIS_OK || raw == nullptr) {
+      const std::string message = StrCat("handshake with ", address, " failed: ", context.errstr);
+      const bool timed_out = context.err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT);
+      return timed_out ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
+    }
+    auto* reply = static_cast<redisReply*>(raw);
+    const Reply converted = ConvertReply(*reply);
+    freeReplyObject(reply);
+    // The reply names no password; AUTH errors say WRONGPASS or similar.
+    if (converted.is_error()) {
+      return StatusFromErrorReply(StrCat("handshake with ", address), converted.str);
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Reply>> Connection::Receive(std::size_t count) {
-  std::vector<Reply> replies;
-  replies.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      return TransportError("waiting for the reply", errno);
-    }
-    auto* reply = static_cast<redisReply*>(raw);
-    replies.push_back(ConvertReply(*reply));
-    freeReplyObject(reply);
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
   }
-  return replies;
+  return *this;
 }
 
-absl::Status Connection::TransportError(const char* doing, int saved_errno) {
-  failed_ = true;
-  const std::string message =
-      StrCat("connection to ", address_, " failed while ", doing, ": ", context_->errstr);
-  if (context_->err == REDIS_ERR_IO &&
-      (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT)) {
-    // The socket timeout (command_timeout) ran out: the command may still run.
-    return absl::DeadlineExceededError(
-        StrCat("no reply from ", address_, " within the command timeout while ", doing,
-                     "; the command may or may not have run"));
-  }
-  if (context_->err == REDIS_ERR_PROTOCOL) return absl::InternalError(message);
-  return absl::UnavailableError(message);
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
 }
 
-bool Connection::ClosedByPeer() const {
-  // An idle connection has nothing to read; readable means the server closed
-  // it (EOF) or sent something nobody asked for. Either way it is unusable.
-  pollfd descriptor{context_->fd, POLLIN | POLLRDHUP, 0};
-  const int ready = poll(&descriptor, 1, 0);
-  return ready != 0;
+absl::StatusOr<UniqueFd> OpenConnection(const ConnectionOptions& options) {
+  const std::string address = options.node.Address();
+  ContextPtr context(redisConnectWithTimeout(options.node.host.c_str(), options.node.port,
+                                             ToTimeval(options.connect_timeout)));
+  if (context == nullptr) {
+    return absl::UnavailableError(StrCat("cannot connect to ", address, ": out of memory"));
+  }
+  if (context->err != 0) {
+    return absl::UnavailableError(StrCat("cannot connect to ", address, ": ", context->errstr));
+  }
+  redisSetTimeout(context.get(), ToTimeval(options.command_timeout));
+  redisEnableKeepAlive(context.get());
+  if (absl::Status logged_in = LogIn(*context, options, address); !logged_in.ok()) {
+    return logged_in;
+  }
+  UniqueFd fd(redisFreeKeepFd(context.release()));
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+    return absl::InternalError(StrCat("cannot make the socket to ", address, " non-blocking"));
+  }
+  return fd;
 }
 
 }  // namespace sfroute::internal

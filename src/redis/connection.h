@@ -1,19 +1,12 @@
-// One blocking hiredis connection. Not thread-safe: the pool hands it to one
-// caller at a time. After a failed round trip it is broken and must be
-// dropped (hiredis does not recover a context that reported an error).
+// Opening a connection to one Redis node: connect, log in, select the db.
 #ifndef SFROUTE_SRC_REDIS_CONNECTION_H_
 #define SFROUTE_SRC_REDIS_CONNECTION_H_
 
 #include <chrono>
-#include <memory>
-#include <vector>
+#include <string>
 
 #include "absl/status/statusor.h"
-#include "backend.h"
 #include "redis_url.h"
-#include "reply.h"
-
-struct redisContext;
 
 namespace sfroute::internal {
 
@@ -27,44 +20,25 @@ struct ConnectionOptions {
   std::chrono::milliseconds command_timeout{1000};
 };
 
-class Connection {
+// Owns a file descriptor: closes it when destroyed.
+class UniqueFd {
  public:
-  // Connects, authenticates and selects the db. UNAVAILABLE when the server
-  // cannot be reached, PERMISSION_DENIED when it refuses the credentials.
-  static absl::StatusOr<std::unique_ptr<Connection>> Open(const ConnectionOptions& options);
-  ~Connection();
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // Sends the commands as one pipeline and reads one reply per command.
-  // A failed round trip (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL for a
-  // protocol error) leaves the connection failed().
-  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands);
-
-  // The two halves of Execute, so that one caller can have pipelines in
-  // flight on several connections at once (a cluster sends to every node,
-  // then reads from each). Send writes every command; Receive reads `count`
-  // replies. A failure leaves the connection failed(); after a failed Send
-  // the commands may have reached the server.
-  absl::Status Send(const std::vector<Command>& commands);
-  absl::StatusOr<std::vector<Reply>> Receive(std::size_t count);
-
-  // True after a failed round trip: the connection must be dropped.
-  bool failed() const { return failed_; }
-
-  // True when the server has closed the connection while it sat idle, seen
-  // without a round trip (one poll), so that a pooled connection to a
-  // restarted server is replaced before it is lent out.
-  bool ClosedByPeer() const;
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  ~UniqueFd();
+  int get() const { return fd_; }
 
  private:
-  Connection(redisContext* context, std::string address);
-  absl::Status TransportError(const char* doing, int saved_errno);
-
-  redisContext* context_;
-  std::string address_;  // host:port, for messages
-  bool failed_ = false;
+  int fd_ = -1;
 };
+
+// Connects (within connect_timeout), authenticates and selects the db
+// (within command_timeout), and returns the socket in non-blocking mode.
+// UNAVAILABLE when the server cannot be reached, PERMISSION_DENIED when it
+// refuses the credentials.
+absl::StatusOr<UniqueFd> OpenConnection(const ConnectionOptions& options);
 
 }  // namespace sfroute::internal
 

@@ -64,7 +64,7 @@ class DemoTest : public ::testing::Test {
     // between two heartbeats on a slow (sanitizer) build.
     config_.grace_s = 1;
     auto executor =
-        Executor::Open(Options{.redis_url = SharedRedisUrl(), .pool_size = config_.threads + 2});
+        Executor::Open(Options{.redis_url = SharedRedisUrl()});
     ASSERT_OK(executor);
     executor_ = std::move(executor).value();
     auto result = sfroute::demo::RunSimulation(*executor_, config_);

@@ -95,9 +95,9 @@ TEST_P(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
   }
 }
 
-TEST_P(RacesTest, ASmallPoolServesManyThreads) {
+TEST_P(RacesTest, OneConnectionServesManyThreads) {
   Options options = ExecutorOptions();
-  options.pool_size = 2;
+  options.connections_per_node = 1;
   auto executor = Executor::Open(options);
   ASSERT_OK(executor);
   std::atomic<int> failures{0};

@@ -27,6 +27,8 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
                "Number of uids, default 100000");
   AddIntOption(*command, "--batch", &args.batch, 1, 100000,
                "Uids per call of batch-get and set-many, default 100");
+  AddIntOption(*command, "--connections", &args.connections, 1, 1000,
+               "Connections per node the callers share, default Options' (2)");
   command->add_option("--ns", args.load.ns, "Namespace, default bench");
   command->add_option("--svc", args.load.svc, "Service, default scene");
   return command;
@@ -38,7 +40,7 @@ int RunBench(BenchArgs& args, Options options) {
   if (args.operations) load.operations = *args.operations;
   if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
   if (args.batch) load.batch = static_cast<int>(*args.batch);
-  options.pool_size = load.callers;  // every caller keeps its own connection busy
+  if (args.connections) options.connections_per_node = static_cast<int>(*args.connections);
   auto executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
   auto report = bench::RunLoad(**executor, load);

@@ -18,7 +18,7 @@ namespace sfroute::cli {
 
 struct BenchArgs {
   bench::LoadOptions load;
-  std::optional<std::int64_t> callers, operations, keyspace, batch;
+  std::optional<std::int64_t> callers, operations, keyspace, batch, connections;
 };
 
 // Adds the `bench` command to `root`, binding its options to `args`.

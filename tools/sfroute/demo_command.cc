@@ -168,8 +168,6 @@ int RunDemo(const DemoArgs& args, Options options) {
   const DemoConfig config = MakeDemoConfig(args);
   absl::Status valid = demo::ValidateConfig(config);
   if (!valid.ok()) return ReportError(valid);
-  // Every worker, the pods' heartbeat and the main thread hold a connection.
-  options.pool_size = config.threads + 2;
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
   Executor& ex = **executor;

@@ -1,0 +1,76 @@
+#include "redis/node_connections.h"
+
+#include <utility>
+
+#include "absl/time/time.h"
+#include "str_cat.h"
+
+namespace sfroute::internal {
+
+NodeConnections::NodeConnections(ConnectionOptions options, int count,
+                                 std::shared_ptr<IoLoop> loop)
+    : options_(std::move(options)), loop_(std::move(loop)), slots_(count) {}
+
+absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(
+    const std::vector<Command>& commands) {
+  auto in_flight = Send(commands);
+  if (!in_flight.ok()) return in_flight.status();
+  return in_flight->Wait();
+}
+
+absl::StatusOr<InFlight> NodeConnections::Send(const std::vector<Command>& commands) {
+  const std::size_t slot =
+      turn_.fetch_add(1, std::memory_order_relaxed) % static_cast<std::uint64_t>(slots_.size());
+  // A connection lost between Connected() and Send() sent nothing: one more
+  // try on its replacement.
+  absl::Status last_error;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto connection = Connected(slot);
+    if (!connection.ok()) return connection.status();
+    auto in_flight = (*connection)->Send(commands);
+    if (in_flight.ok()) return in_flight;
+    last_error = in_flight.status();
+  }
+  return last_error;
+}
+
+absl::StatusOr<std::shared_ptr<SharedConnection>> NodeConnections::Connected(std::size_t index) {
+  {
+    absl::MutexLock lock(&mutex_);
+    Slot& slot = slots_[index];
+    if (slot.opening) {
+      const std::uint64_t attempt = slot.attempts;
+      auto opened = [&slot, attempt] { return !slot.opening || slot.attempts != attempt; };
+      // Opening takes at most the connect timeout plus the log-in round trip.
+      const absl::Duration limit =
+          absl::FromChrono(options_.connect_timeout + options_.command_timeout);
+      if (!mutex_.AwaitWithTimeout(absl::Condition(&opened), limit)) {
+        return absl::DeadlineExceededError(
+            StrCat("opening a connection to ", options_.node.Address(), " took too long"));
+      }
+      if (slot.connection == nullptr || slot.connection->failed()) {
+        if (!slot.last_open_error.ok()) return slot.last_open_error;
+      }
+    }
+    if (slot.connection != nullptr && !slot.connection->failed()) return slot.connection;
+    slot.opening = true;
+    slot.connection.reset();
+  }
+  auto opened = Open();
+  absl::MutexLock lock(&mutex_);
+  Slot& slot = slots_[index];
+  slot.opening = false;
+  ++slot.attempts;
+  slot.last_open_error = opened.status();
+  if (opened.ok()) slot.connection = *opened;
+  return opened;
+}
+
+absl::StatusOr<std::shared_ptr<SharedConnection>> NodeConnections::Open() {
+  auto socket = OpenConnection(options_);
+  if (!socket.ok()) return socket.status();
+  return SharedConnection::Watch(*std::move(socket), options_.node.Address(),
+                                 options_.command_timeout, *loop_);
+}
+
+}  // namespace sfroute::internal
