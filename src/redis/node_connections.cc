@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "str_cat.h"
 
@@ -18,7 +19,45 @@ absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(
   return in_flight->Wait();
 }
 
+namespace {
+
+bool HoldsTheConnection(const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    if (!command.args.empty() && absl::EqualsIgnoreCase(command.args.front(), "WAIT")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<InFlight> NodeConnections::Send(const std::vector<Command>& commands) {
+  return HoldsTheConnection(commands) ? SendAlone(commands) : SendShared(commands);
+}
+
+absl::StatusOr<InFlight> NodeConnections::SendAlone(const std::vector<Command>& commands) {
+  std::vector<std::shared_ptr<SharedConnection>> candidates;
+  {
+    absl::MutexLock lock(&mutex_);
+    std::erase_if(alone_, [](const auto& connection) { return connection->failed(); });
+    candidates = alone_;
+  }
+  for (const auto& connection : candidates) {
+    auto in_flight = connection->Send(commands, /*only_when_idle=*/true);
+    if (in_flight.ok()) return in_flight;  // else in use, or just lost: the next
+  }
+  auto opened = Open();
+  if (!opened.ok()) return opened.status();
+  auto in_flight = (*opened)->Send(commands, /*only_when_idle=*/true);
+  if (in_flight.ok()) {
+    absl::MutexLock lock(&mutex_);
+    alone_.push_back(*std::move(opened));
+  }
+  return in_flight;
+}
+
+absl::StatusOr<InFlight> NodeConnections::SendShared(const std::vector<Command>& commands) {
   const std::size_t slot =
       turn_.fetch_add(1, std::memory_order_relaxed) % static_cast<std::uint64_t>(slots_.size());
   // A connection lost between Connected() and Send() sent nothing: one more

@@ -22,9 +22,12 @@ class NodeConnections {
   // Up to `count` connections, opened on first use and watched by `loop`.
   NodeConnections(ConnectionOptions options, int count, std::shared_ptr<IoLoop> loop);
 
-  // Sends the commands on one of the connections (they take turns), opening
-  // it first if it is not open or was lost. An error means nothing was sent:
-  // UNAVAILABLE or PERMISSION_DENIED when the connection cannot be opened.
+  // Sends the commands on one of the shared connections (they take turns),
+  // opening it first if it is not open or was lost. A pipeline with a WAIT
+  // goes alone on a connection of its own instead: the server holds back a
+  // connection's later commands until WAIT returns, and other calls must
+  // not wait for the replicas. An error means nothing was sent: UNAVAILABLE
+  // or PERMISSION_DENIED when a connection cannot be opened.
   absl::StatusOr<InFlight> Send(const std::vector<Command>& commands);
 
   // Send, then wait for the replies.
@@ -45,12 +48,17 @@ class NodeConnections {
   // that is down is not dialled by every caller at once).
   absl::StatusOr<std::shared_ptr<SharedConnection>> Connected(std::size_t slot);
   absl::StatusOr<std::shared_ptr<SharedConnection>> Open();
+  absl::StatusOr<InFlight> SendShared(const std::vector<Command>& commands);
+  // On an idle connection of `alone_`, or a new one: as many are kept as
+  // such calls ever ran at once.
+  absl::StatusOr<InFlight> SendAlone(const std::vector<Command>& commands);
 
   const ConnectionOptions options_;
   const std::shared_ptr<IoLoop> loop_;
   std::atomic<std::uint64_t> turn_{0};
   absl::Mutex mutex_;
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::shared_ptr<SharedConnection>> alone_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace sfroute::internal

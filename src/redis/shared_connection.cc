@@ -32,7 +32,8 @@ absl::StatusOr<std::shared_ptr<SharedConnection>> SharedConnection::Watch(
   return connection;
 }
 
-absl::StatusOr<InFlight> SharedConnection::Send(const std::vector<Command>& commands) {
+absl::StatusOr<InFlight> SharedConnection::Send(const std::vector<Command>& commands,
+                                                bool only_when_idle) {
   auto request = std::make_shared<Request>(commands.size());
   const auto deadline = std::chrono::steady_clock::now() + command_timeout_;
   if (commands.empty()) {
@@ -47,6 +48,9 @@ absl::StatusOr<InFlight> SharedConnection::Send(const std::vector<Command>& comm
     if (failed()) {
       return absl::UnavailableError(
           StrCat("connection to ", address_, " was lost; nothing was sent"));
+    }
+    if (only_when_idle && !waiting_.empty()) {
+      return absl::FailedPreconditionError("the connection is in use");
     }
     if (outbox_.empty()) {
       outbox_.swap(bytes);

@@ -66,8 +66,11 @@ class SharedConnection : public IoLoop::Handler,
       IoLoop& loop);
 
   // Sends the commands behind those already in the pipeline. An error means
-  // that nothing was sent: the connection had failed already.
-  absl::StatusOr<InFlight> Send(const std::vector<Command>& commands);
+  // that nothing was sent: UNAVAILABLE when the connection had failed
+  // already; FAILED_PRECONDITION when `only_when_idle` and other calls'
+  // replies are still to come.
+  absl::StatusOr<InFlight> Send(const std::vector<Command>& commands,
+                                bool only_when_idle = false);
 
   // True once the connection is lost or dropped; it is replaced then.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
