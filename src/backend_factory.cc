@@ -38,8 +38,8 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
   if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
     return absl::InvalidArgumentError("invalid timeout: must be > 0 ms");
   }
-  if (options.connections_per_node < 1) {
-    return absl::InvalidArgumentError("invalid connections_per_node: must be >= 1");
+  if (options.pool_size < 1) {
+    return absl::InvalidArgumentError("invalid pool_size: must be >= 1");
   }
   // WAIT blocks the connection for up to replica_ack_timeout: past the
   // command timeout the call would fail with DEADLINE_EXCEEDED instead.
@@ -64,9 +64,9 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
   if (!loop.ok()) return loop.status();
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
-                                            options.connections_per_node, *std::move(loop));
+                                            options.pool_size, *std::move(loop));
   }
-  return std::make_shared<StandaloneBackend>(std::move(connection), options.connections_per_node,
+  return std::make_shared<StandaloneBackend>(std::move(connection), options.pool_size,
                                              *std::move(loop));
 }
 

@@ -39,15 +39,18 @@ struct Options {
   std::chrono::milliseconds command_timeout{1000};
 
   // Connections kept open to each Redis node, shared by every call: the
-  // commands of concurrent calls are pipelined on them, written by the
-  // callers and read by one I/O thread per executor, so thousands of
-  // calling threads need no more. Calls take turns among them. Default 2.
-  int connections_per_node = 2;
+  // commands of concurrent calls are pipelined on them (written by the
+  // callers, read by the executor's one I/O thread), so many calling threads
+  // need no more connections. Calls take turns among them. Exception: a call
+  // that waits for a replica (replica_ack_timeout) gets a connection of its
+  // own for its round trip, opened when none is free. Default 2.
+  int pool_size = 2;
 
   // When > 0, a call that writes a persistent link (SetLinkedPod,
   // TrySetLinkedPod, SetLinkedPodIfAbsent with Ttl::Persistent()) waits until
   // at least one replica has the write: WAIT 1 <ms> is sent in the same
-  // pipeline right after the script, so on the same connection. If no
+  // pipeline right after the script, on a connection that no other call
+  // uses meanwhile (WAIT holds back the connection's later commands). If no
   // replica confirms in time the call fails with UNAVAILABLE, although the
   // write itself did happen on the primary (the message says so). Only a
   // link the call applied is checked. Must be below command_timeout.

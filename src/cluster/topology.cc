@@ -11,7 +11,7 @@ Topology::Topology(std::vector<HostPort> seeds, ConnectionOptions node_options, 
                    std::shared_ptr<IoLoop> loop)
     : seeds_(std::move(seeds)),
       node_options_(std::move(node_options)),
-      connections_per_node_(connections),
+      pool_size_(connections),
       loop_(std::move(loop)) {}
 
 absl::StatusOr<std::shared_ptr<const SlotMap>> Topology::Map() {
@@ -40,7 +40,7 @@ std::shared_ptr<NodeConnections> Topology::ConnectionsOf(const HostPort& node) {
     options.node = node;
     options.db = 0;  // a cluster has only db 0
     connections =
-        std::make_shared<NodeConnections>(std::move(options), connections_per_node_, loop_);
+        std::make_shared<NodeConnections>(std::move(options), pool_size_, loop_);
   }
   return connections;
 }

@@ -48,7 +48,7 @@ class Topology {
 
   const std::vector<HostPort> seeds_;
   const ConnectionOptions node_options_;
-  const int connections_per_node_;
+  const int pool_size_;
   const std::shared_ptr<IoLoop> loop_;
 
   absl::Mutex reload_mutex_;  // one reload at a time; the others wait for it

@@ -11,6 +11,11 @@
 #include "str_cat.h"
 
 namespace sfroute::internal {
+namespace {
+
+constexpr std::size_t kBufferKept = 1 << 20;
+
+}  // namespace
 
 absl::StatusOr<std::vector<Reply>> InFlight::Wait() {
   const auto remaining = deadline_ - std::chrono::steady_clock::now();
@@ -74,6 +79,9 @@ void SharedConnection::Flush() {
       sending_.clear();
       if (failed() || outbox_.empty()) {
         writing_ = false;
+        // A big batch leaves big buffers behind; keep only a small one.
+        if (sending_.capacity() > kBufferKept) std::string().swap(sending_);
+        if (outbox_.capacity() > kBufferKept) std::string().swap(outbox_);
         return;
       }
       sending_.swap(outbox_);

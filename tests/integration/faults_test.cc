@@ -177,7 +177,7 @@ TEST(FaultsTest, PasswordsAreCheckedAndNeverShown) {
 
 TEST(FaultsTest, InvalidOptionsAreRejectedAtOpen) {
   EXPECT_STATUS_CODE(Executor::Open({.redis_url = "http://x"}), INVALID_ARGUMENT);
-  EXPECT_STATUS_CODE(Executor::Open({.connections_per_node = 0}), INVALID_ARGUMENT);
+  EXPECT_STATUS_CODE(Executor::Open({.pool_size = 0}), INVALID_ARGUMENT);
   EXPECT_STATUS_CODE(Executor::Open({.command_timeout = std::chrono::milliseconds(0)}),
                      INVALID_ARGUMENT);
 }

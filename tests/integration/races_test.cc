@@ -97,7 +97,7 @@ TEST_P(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
 
 TEST_P(RacesTest, OneConnectionServesManyThreads) {
   Options options = ExecutorOptions();
-  options.connections_per_node = 1;
+  options.pool_size = 1;
   auto executor = Executor::Open(options);
   ASSERT_OK(executor);
   std::atomic<int> failures{0};

@@ -1,4 +1,4 @@
-// Many callers on a few shared connections (Options::connections_per_node):
+// Many callers on a few shared connections (Options::pool_size):
 // each caller gets its own replies, a pipeline larger than the socket
 // buffers goes through, a lost or silent connection fails every call
 // waiting on it and is replaced, and a WAIT holds back no other call.
@@ -50,7 +50,7 @@ void RunThreads(int count, const std::function<void(int)>& body) {
 TEST(SharedConnectionsTest, EveryCallerGetsItsOwnRepliesOverOneConnection) {
   auto server = RedisServer::Start();
   RawRedis raw(server->url());
-  auto executor = OpenOrDie({.redis_url = server->url(), .connections_per_node = 1});
+  auto executor = OpenOrDie({.redis_url = server->url(), .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   constexpr int kThreads = 32;
   constexpr int kRounds = 200;
@@ -77,7 +77,7 @@ TEST(SharedConnectionsTest, APipelineLargerThanTheSocketBuffersGoesThrough) {
   auto server = RedisServer::Start();
   auto executor = OpenOrDie({.redis_url = server->url(),
                              .command_timeout = std::chrono::milliseconds(20000),
-                             .connections_per_node = 1});
+                             .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   // About 16 MB of commands in one call: the kernel takes a few MB at a
   // time, so the send blocks and the I/O thread finishes it.
@@ -120,7 +120,7 @@ TEST(SharedConnectionsTest, ASilentServerFailsEveryWaitingCallThenTheConnectionI
   RawRedis raw(server->url());
   const auto timeout = std::chrono::milliseconds(300);
   auto executor = OpenOrDie(
-      {.redis_url = server->url(), .command_timeout = timeout, .connections_per_node = 1});
+      {.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   ASSERT_OK(executor->GetLinkedPod(ns, "u", "svc"));
 
@@ -150,7 +150,7 @@ TEST(SharedConnectionsTest, AConnectionClosedUnderWaitingCallsFailsThemAtOnce) {
   RawRedis killer(server->url());
   const auto timeout = std::chrono::milliseconds(5000);
   auto executor = OpenOrDie(
-      {.redis_url = server->url(), .command_timeout = timeout, .connections_per_node = 1});
+      {.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   ASSERT_OK(executor->GetLinkedPod(ns, "u", "svc"));
 
@@ -181,7 +181,7 @@ TEST(SharedConnectionsTest, AWaitForReplicasHoldsBackNoOtherCall) {
   auto server = RedisServer::Start();
   auto executor = OpenOrDie({.redis_url = server->url(),
                              .command_timeout = std::chrono::milliseconds(4000),
-                             .connections_per_node = 1,
+                             .pool_size = 1,
                              .replica_ack_timeout = std::chrono::milliseconds(1500)});
   const std::string ns = testing::UniqueNamespace();
   ASSERT_OK(executor->SetLinkedPod(ns, "other", "svc", 1, Ttl::Seconds(600)));

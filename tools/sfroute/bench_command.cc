@@ -40,7 +40,7 @@ int RunBench(BenchArgs& args, Options options) {
   if (args.operations) load.operations = *args.operations;
   if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
   if (args.batch) load.batch = static_cast<int>(*args.batch);
-  if (args.connections) options.connections_per_node = static_cast<int>(*args.connections);
+  if (args.connections) options.pool_size = static_cast<int>(*args.connections);
   auto executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
   auto report = bench::RunLoad(**executor, load);

@@ -89,7 +89,7 @@ Options MakeOptions(const GlobalArgs& global) {
   }
   options.log_sink = LogToStderr;
   // One command runs per process; more connections would only be idle.
-  options.connections_per_node = 1;
+  options.pool_size = 1;
   return options;
 }
 
