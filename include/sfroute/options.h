@@ -43,8 +43,10 @@ struct Options {
   // callers, read by the executor's one I/O thread), so many calling threads
   // need no more connections. Calls take turns among them. Exception: a call
   // that waits for a replica (replica_ack_timeout) gets a connection of its
-  // own for its round trip, opened when none is free. Default 2.
-  int pool_size = 2;
+  // own for its round trip, opened when none is free. Default 1: one
+  // connection, pipelined, carries the most calls per second (more
+  // connections only split the pipelining; docs/design.md).
+  int pool_size = 1;
 
   // When > 0, a call that writes a persistent link (SetLinkedPod,
   // TrySetLinkedPod, SetLinkedPodIfAbsent with Ttl::Persistent()) waits until

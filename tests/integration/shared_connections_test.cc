@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "deployment.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "raw_redis.h"
 #include "redis_server.h"
@@ -55,6 +56,13 @@ TEST(SharedConnectionsTest, EveryCallerGetsItsOwnRepliesOverOneConnection) {
   constexpr int kThreads = 32;
   constexpr int kRounds = 200;
   std::atomic<int> wrong{0};
+  absl::Mutex mutex;
+  std::string first_wrong;
+  auto report = [&](const std::string& what) {
+    ++wrong;
+    absl::MutexLock lock(&mutex);
+    if (first_wrong.empty()) first_wrong = what;
+  };
   RunThreads(kThreads, [&](int thread) {
     for (int round = 0; round < kRounds; ++round) {
       // Each thread's uids and pods are its own: a reply handed to the
@@ -64,12 +72,20 @@ TEST(SharedConnectionsTest, EveryCallerGetsItsOwnRepliesOverOneConnection) {
       auto previous = executor->SetLinkedPod(ns, uid, "svc", pod, Ttl::Persistent());
       const std::optional<int> expected_previous =
           round < 7 ? std::nullopt : std::optional<int>(thread * 1000 + round - 7);
-      if (!previous.ok() || *previous != expected_previous) ++wrong;
+      if (!previous.ok()) {
+        report(previous.status().ToString());
+      } else if (*previous != expected_previous) {
+        report(uid + ": previous " + std::to_string(previous->value_or(-1)));
+      }
       auto read = executor->GetLinkedPod(ns, uid, "svc");
-      if (!read.ok() || *read != pod) ++wrong;
+      if (!read.ok()) {
+        report(read.status().ToString());
+      } else if (*read != pod) {
+        report(uid + ": read " + std::to_string(read->value_or(-1)));
+      }
     }
   });
-  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "first: " << first_wrong;
   EXPECT_EQ(OtherClients(raw), 1) << "all callers shared one connection";
 }
 

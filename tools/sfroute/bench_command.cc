@@ -28,7 +28,7 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
   AddIntOption(*command, "--batch", &args.batch, 1, 100000,
                "Uids per call of batch-get and set-many, default 100");
   AddIntOption(*command, "--connections", &args.connections, 1, 1000,
-               "Connections per node the callers share, default Options' (2)");
+               "Connections per node the callers share, default Options' (1)");
   command->add_option("--ns", args.load.ns, "Namespace, default bench");
   command->add_option("--svc", args.load.svc, "Service, default scene");
   return command;

@@ -88,8 +88,6 @@ Options MakeOptions(const GlobalArgs& global) {
     options.command_timeout = std::chrono::milliseconds(*global.timeout_ms);
   }
   options.log_sink = LogToStderr;
-  // One command runs per process; more connections would only be idle.
-  options.pool_size = 1;
   return options;
 }
 
