@@ -1,19 +1,23 @@
 // Client CPU per call (issue 5): what sfroute itself costs around one round
-// trip — validation, keys, argument vectors, reply parsing — measured with
-// Google Benchmark against in-process backends, so no network or server
-// time is counted.
+// trip — validation, keys, argument vectors, RESP encoding of the commands,
+// RESP parsing of the replies, reply checks — measured with Google Benchmark
+// against in-process backends, so no network, system call or server time is
+// counted.
 //
-// CannedBackend answers every command with a fixed reply: the figures are
-// sfroute's own overhead. MemoryBackend runs the real scripts in embedded
-// Lua: the figures add the cost of an in-process "server".
+// CannedBackend encodes what the executor sends as the connection would and
+// parses canned reply bytes like Redis's: the figures are sfroute's own
+// overhead. MemoryBackend runs the real scripts in embedded Lua: the figures
+// add the cost of an in-process "server".
 #include <benchmark/benchmark.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backend.h"
 #include "executor_factory.h"
+#include "redis/resp.h"
 #include "reply.h"
 #include "sfroute/sfroute.h"
 
@@ -27,23 +31,42 @@ class CannedBackend : public internal::Backend {
  public:
   absl::StatusOr<std::vector<Reply>> Execute(
       const std::vector<internal::Command>& commands) override {
+    std::string wire;
+    std::string answers;
+    for (const auto& command : commands) {
+      internal::AppendCommand(command, wire);
+      answers.append(Answer(command));
+    }
+    benchmark::DoNotOptimize(wire.data());
+    parser_.Feed(answers.data(), answers.size());
     std::vector<Reply> replies;
     replies.reserve(commands.size());
-    for (const auto& command : commands) replies.push_back(Answer(command));
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      auto reply = parser_.Next();
+      if (!reply.ok()) return reply.status();
+      replies.push_back(**std::move(reply));
+    }
     return replies;
   }
 
  private:
-  static Reply Answer(const internal::Command& command) {
+  // The bytes Redis would send back (the server's side: built once).
+  std::string Answer(const internal::Command& command) {
     const std::string& name = command.args[0];
-    if (name == "GET") return Reply::String("7");
+    if (name == "GET") return "$1\r\n7\r\n";
     if (name == "MGET") {
-      std::vector<Reply> values(command.args.size() - 1, Reply::String("7"));
-      return Reply::Array(std::move(values));
+      std::string& answer = mget_answers_[command.args.size() - 1];
+      if (answer.empty()) {
+        answer = "*" + std::to_string(command.args.size() - 1) + "\r\n";
+        for (std::size_t i = 1; i < command.args.size(); ++i) answer += "$1\r\n7\r\n";
+      }
+      return answer;
     }
-    // EVALSHA set_link: {applied, previous}.
-    return Reply::Array({Reply::Integer(1), Reply::String("6")});
+    return "*2\r\n:1\r\n$1\r\n6\r\n";  // EVALSHA set_link: {applied, previous}
   }
+
+  internal::ReplyParser parser_;  // long-lived, as on a connection
+  std::map<std::size_t, std::string> mget_answers_;  // by key count
 };
 
 std::vector<std::string> Uids(int count) {
