@@ -22,6 +22,7 @@
 #include "redis_cluster.h"
 #include "redis_server.h"
 #include "sfroute/sfroute.h"
+#include "spec_keys.h"
 
 extern char** environ;
 
@@ -142,8 +143,10 @@ void ExpectUsageError(const CliResult& result,
   ExpectError(result, 2, "INVALID_ARGUMENT", message_part);
 }
 
-class CliTest : public ::testing::Test {
+class CliTest : public ::testing::Test, public SpecKeys {
  protected:
+  CliTest() { ns_ = UniqueNamespace(); }
+
   // Runs the CLI against the shared server.
   CliResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), {"--redis", url_});
@@ -176,25 +179,10 @@ class CliTest : public ::testing::Test {
     EXPECT_EQ(result.exit_code, 0) << result.err;
   }
 
-  std::string LinkKey(const std::string& uid, const std::string& svc) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}" + svc;
-  }
-  std::string LinksHashKey(const std::string& uid) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}";
-  }
-  std::string StateKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":state:" + svc + "}";
-  }
-  std::string WorkloadKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":workload:" + svc + "}";
-  }
   // Every key of this test's namespace.
-  std::vector<std::string> NamespaceKeys() {
-    return raw_.Keys("sf:{" + ns_ + ":*");
-  }
+  std::vector<std::string> NamespaceKeys() { return raw_.Keys(NamespacePattern()); }
 
   const std::string url_ = SharedRedisUrl();
-  const std::string ns_ = UniqueNamespace();
   RawRedis raw_{url_};
 };
 

@@ -309,7 +309,7 @@ void DeploymentTest::SetUp() {
 }
 
 std::vector<std::string> DeploymentTest::NamespaceKeys() {
-  auto keys = raw().Keys("sf:{" + ns_ + ":*");
+  auto keys = raw().Keys(NamespacePattern());
   std::sort(keys.begin(), keys.end());
   return keys;
 }

@@ -20,6 +20,7 @@
 #include "raw_redis.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
+#include "spec_keys.h"
 
 namespace sfroute::testing {
 
@@ -57,7 +58,7 @@ std::unique_ptr<Executor> OpenOrDie(const Options& options);
 
 // A test against one deployment: an executor, raw access to the same keys,
 // and a namespace of its own.
-class DeploymentTest : public ::testing::TestWithParam<Deployment> {
+class DeploymentTest : public ::testing::TestWithParam<Deployment>, public SpecKeys {
  protected:
   void SetUp() override;
 
@@ -74,27 +75,12 @@ class DeploymentTest : public ::testing::TestWithParam<Deployment> {
   Executor& ex() { return *executor_; }
   RawStore& raw() { return *raw_; }
 
-  // The keys of SPEC.md §1 in this test's namespace.
-  std::string LinkKey(const std::string& uid, const std::string& svc) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}" + svc;
-  }
-  std::string LinksHashKey(const std::string& uid) const {
-    return "sf:{" + ns_ + ":lk:" + uid + "}";
-  }
-  std::string StateKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":state:" + svc + "}";
-  }
-  std::string WorkloadKey(const std::string& svc) const {
-    return "sf:{" + ns_ + ":workload:" + svc + "}";
-  }
-
   // Every key of this test's namespace (sf:{<ns>:*), sorted.
   std::vector<std::string> NamespaceKeys();
 
   std::string url_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<RawStore> raw_;
-  std::string ns_;
 };
 
 }  // namespace sfroute::testing
