@@ -85,8 +85,10 @@ absl::Status LogIn(redisContext& context, const ConnectionOptions& options,
   for (std::size_t i = 0; i < handshake.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(&context, &raw) != REDIS_OK || raw == nullptr) {
+      const int saved_errno = errno;
       const std::string message = StrCat("handshake with ", address, " failed: ", context.errstr);
-      const bool timed_out = context.err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT);
+      const bool timed_out =
+          context.err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == ETIMEDOUT);
       return timed_out ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
     }
     auto* reply = static_cast<redisReply*>(raw);

@@ -71,12 +71,12 @@ absl::Status IoLoop::Watch(int fd, std::shared_ptr<Handler> handler) {
   return absl::OkStatus();
 }
 
-void IoLoop::WatchWritable(int fd, Handler* handler, bool writable) {
+bool IoLoop::WatchWritable(int fd, Handler* handler, bool writable) {
   epoll_event event{};
   event.events = writable ? kReadEvents | EPOLLOUT : kReadEvents;
   event.data.ptr = handler;
-  // Fails only for a socket no longer watched; its handler has failed then.
-  epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event);
+  // ENOENT: no longer watched, because its handler has failed already.
+  return epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event) == 0 || errno == ENOENT;
 }
 
 void IoLoop::Run() {

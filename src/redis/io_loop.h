@@ -37,7 +37,8 @@ class IoLoop {
 
   // Also reports `fd` writable (true), or no longer (false). For a writer
   // whose send would block; only the current writer of `fd` may call it.
-  void WatchWritable(int fd, Handler* handler, bool writable);
+  // False when epoll refuses (the socket cannot be waited for).
+  bool WatchWritable(int fd, Handler* handler, bool writable);
 
  private:
   IoLoop(UniqueFd epoll, UniqueFd wakeup);

@@ -77,21 +77,23 @@ absl::StatusOr<std::shared_ptr<SharedConnection>> NodeConnections::Connected(std
   {
     absl::MutexLock lock(&mutex_);
     Slot& slot = slots_[index];
-    if (slot.opening) {
+    for (;;) {
+      if (slot.connection != nullptr && !slot.connection->failed()) return slot.connection;
+      if (!slot.opening) break;  // this caller opens it
       const std::uint64_t attempt = slot.attempts;
-      auto opened = [&slot, attempt] { return !slot.opening || slot.attempts != attempt; };
-      // Opening takes at most the connect timeout plus the log-in round trip.
+      auto opened = [&slot] { return !slot.opening; };
+      // Connect, then AUTH and SELECT: each reply within the command timeout.
       const absl::Duration limit =
-          absl::FromChrono(options_.connect_timeout + options_.command_timeout);
+          absl::FromChrono(options_.connect_timeout + 2 * options_.command_timeout);
       if (!mutex_.AwaitWithTimeout(absl::Condition(&opened), limit)) {
         return absl::DeadlineExceededError(
             StrCat("opening a connection to ", options_.node.Address(), " took too long"));
       }
-      if (slot.connection == nullptr || slot.connection->failed()) {
-        if (!slot.last_open_error.ok()) return slot.last_open_error;
+      // The attempt this caller waited for failed: its error is this caller's.
+      if (slot.attempts == attempt + 1 && !slot.last_open_error.ok()) {
+        return slot.last_open_error;
       }
     }
-    if (slot.connection != nullptr && !slot.connection->failed()) return slot.connection;
     slot.opening = true;
     slot.connection.reset();
   }

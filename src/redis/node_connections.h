@@ -27,7 +27,8 @@ class NodeConnections {
   // goes alone on a connection of its own instead: the server holds back a
   // connection's later commands until WAIT returns, and other calls must
   // not wait for the replicas. An error means nothing was sent: UNAVAILABLE
-  // or PERMISSION_DENIED when a connection cannot be opened.
+  // or PERMISSION_DENIED when a connection cannot be opened (or
+  // DEADLINE_EXCEEDED when opening it took too long).
   absl::StatusOr<InFlight> Send(const std::vector<Command>& commands);
 
   // Send, then wait for the replies.

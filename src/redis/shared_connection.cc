@@ -14,6 +14,9 @@ namespace sfroute::internal {
 namespace {
 
 constexpr std::size_t kBufferKept = 1 << 20;
+// How many times a caller refills the send buffer from the outbox (other
+// callers' commands) before it leaves the rest to the loop.
+constexpr int kCallerPasses = 4;
 
 }  // namespace
 
@@ -68,56 +71,62 @@ absl::StatusOr<InFlight> SharedConnection::Send(const std::vector<Command>& comm
   }
   // One writer at a time: the others leave their bytes in the outbox, and
   // the writer takes them along (several callers' commands in one send).
-  if (write_now) Flush();
+  if (write_now) Flush(kCallerPasses);
   return InFlight(shared_from_this(), std::move(request), deadline);
 }
 
-void SharedConnection::Flush() {
-  for (;;) {
-    {
+void SharedConnection::Flush(int passes) {
+  for (int refills = 0;;) {
+    if (sent_ == sending_.size()) {
       absl::MutexLock lock(&mutex_);
       sending_.clear();
+      sent_ = 0;
       if (failed() || outbox_.empty()) {
         writing_ = false;
-        // A big batch leaves big buffers behind; keep only a small one.
+        // A big batch leaves big buffers behind; keep only small ones.
         if (sending_.capacity() > kBufferKept) std::string().swap(sending_);
         if (outbox_.capacity() > kBufferKept) std::string().swap(outbox_);
         return;
       }
+      // Bounded, so that a caller returns to wait for its own replies and
+      // the loop's thread returns to reading: the loop takes over.
+      if (refills++ == passes) break;
       sending_.swap(outbox_);
     }
-    std::size_t offset = 0;
-    while (offset < sending_.size()) {
-      const ssize_t sent = send(socket_.get(), sending_.data() + offset,
-                                sending_.size() - offset, MSG_NOSIGNAL);
-      if (sent > 0) {
-        offset += static_cast<std::size_t>(sent);
-      } else if (sent < 0 && errno == EINTR) {
-        continue;
-      } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        // The socket's buffer is full: the loop goes on when it drains. The
-        // rest goes back in front of what others added meanwhile.
-        {
-          absl::MutexLock lock(&mutex_);
-          outbox_.insert(0, sending_, offset);
-          sending_.clear();
-        }
-        loop_.WatchWritable(socket_.get(), this, true);
-        return;  // still the writer, on the loop's behalf
-      } else {
-        Fail(absl::UnavailableError(
-            StrCat("connection to ", address_, " failed while sending: ", std::strerror(errno),
-                   "; the commands may or may not have run")));
-        return;
-      }
+    const ssize_t sent =
+        send(socket_.get(), sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+    if (sent > 0) {
+      sent_ += static_cast<std::size_t>(sent);
+    } else if (sent < 0 && errno == EINTR) {
+      continue;
+    } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;  // the socket's buffer is full: the loop goes on when it drains
+    } else {
+      const int saved_errno = errno;
+      Fail(absl::UnavailableError(StrCat("connection to ", address_, " failed while sending: ",
+                                         std::strerror(saved_errno),
+                                         "; the commands may or may not have run")));
+      return;
     }
+  }
+  // Still the writer, on the loop's behalf: sending_ keeps what is left.
+  // Under the lock, which the loop takes before it goes on, so that it sees
+  // sending_ and sent_ as they are now.
+  absl::MutexLock lock(&mutex_);
+  if (!loop_.WatchWritable(socket_.get(), this, true)) {
+    FailLocked(absl::UnavailableError(StrCat("connection to ", address_,
+                                             ": cannot wait for the socket to drain; the "
+                                             "commands may or may not have run")));
   }
 }
 
 bool SharedConnection::OnReady(std::uint32_t epoll_events) {
   if ((epoll_events & EPOLLOUT) != 0) {
-    loop_.WatchWritable(socket_.get(), this, false);
-    Flush();
+    {
+      absl::MutexLock lock(&mutex_);
+      loop_.WatchWritable(socket_.get(), this, false);
+    }
+    Flush(1);  // then back to reading; if there is more, it comes back here
   }
   if ((epoll_events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) ReadAvailable();
   return !failed();
@@ -133,8 +142,9 @@ void SharedConnection::ReadAvailable() {
       for (;;) {
         auto reply = parser_.Next();
         if (!reply.ok()) {
-          Fail(absl::InternalError(StrCat("connection to ", address_, ": ",
-                                          reply.status().message())));
+          Fail(absl::UnavailableError(StrCat("connection to ", address_, ": ",
+                                             reply.status().message(),
+                                             "; the commands may or may not have run")));
           return;
         }
         if (!reply->has_value()) break;
@@ -152,9 +162,10 @@ void SharedConnection::ReadAvailable() {
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return;
     } else if (errno != EINTR) {
+      const int saved_errno = errno;
       Fail(absl::UnavailableError(StrCat("connection to ", address_,
                                          " failed while waiting for replies: ",
-                                         std::strerror(errno),
+                                         std::strerror(saved_errno),
                                          "; the commands may or may not have run")));
       return;
     }
@@ -182,35 +193,38 @@ void SharedConnection::Deliver(std::vector<Reply>& replies) {
   }
   for (const auto& request : answered) request->done.Notify();
   if (unasked) {
-    Fail(absl::InternalError(StrCat("connection to ", address_,
-                                    ": the server sent a reply nobody asked for")));
+    Fail(absl::UnavailableError(StrCat("connection to ", address_,
+                                       ": the server sent a reply nobody asked for; the "
+                                       "commands may or may not have run")));
   }
 }
 
 void SharedConnection::TimeOut(const Request& request) {
-  Fail(absl::DeadlineExceededError(
-           StrCat("no reply from ", address_, " within the command timeout (",
-                  command_timeout_.count(), " ms); the command may or may not have run")),
-       &request);
+  absl::MutexLock lock(&mutex_);
+  if (request.answered) return;  // its replies came in meanwhile
+  FailLocked(absl::DeadlineExceededError(
+      StrCat("no reply from ", address_, " within the command timeout (",
+             command_timeout_.count(), " ms); the command may or may not have run")));
 }
 
-void SharedConnection::Fail(const absl::Status& status, const Request* unless_answered) {
-  std::deque<std::shared_ptr<Request>> waiting;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (failed() || (unless_answered != nullptr && unless_answered->answered)) return;
-    failed_.store(true, std::memory_order_release);
-    waiting.swap(waiting_);
-    outbox_.clear();
-    for (const auto& request : waiting) {
-      request->status = status;
-      request->answered = true;
-    }
+void SharedConnection::Fail(const absl::Status& status) {
+  absl::MutexLock lock(&mutex_);
+  FailLocked(status);
+}
+
+void SharedConnection::FailLocked(const absl::Status& status) {
+  if (failed()) return;
+  failed_.store(true, std::memory_order_release);
+  for (const auto& request : waiting_) {
+    request->status = status;
+    request->answered = true;
+    request->done.Notify();
   }
+  waiting_.clear();
+  outbox_.clear();
   // Wakes the loop, which then lets go of the connection; the server sees
   // it closed. The socket itself is closed when the last owner lets go.
   shutdown(socket_.get(), SHUT_RDWR);
-  for (const auto& request : waiting) request->done.Notify();
 }
 
 }  // namespace sfroute::internal

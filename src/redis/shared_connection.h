@@ -88,13 +88,15 @@ class SharedConnection : public IoLoop::Handler,
         command_timeout_(timeout),
         loop_(loop) {}
 
-  // Writes the outbox until it is empty; called by the one current writer.
-  void Flush();
+  // Sends the outbox until it is empty, refilling the send buffer from it
+  // at most `passes` times; past that, or when the socket is full, leaves
+  // the rest to the loop (EPOLLOUT). Run by the one current writer.
+  void Flush(int passes);
   void ReadAvailable();
   void Deliver(std::vector<Reply>& replies);
-  // Ends the connection: every waiting caller gets `status`. Not when
-  // `unless_answered` is given and has its replies by now.
-  void Fail(const absl::Status& status, const Request* unless_answered = nullptr);
+  // Ends the connection: every waiting caller gets `status`.
+  void Fail(const absl::Status& status);
+  void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // A caller's deadline passed: drops the connection unless its replies
   // came in meanwhile.
   void TimeOut(const Request& request);
@@ -105,6 +107,7 @@ class SharedConnection : public IoLoop::Handler,
   IoLoop& loop_;
   ReplyParser parser_;  // the loop's thread only
   std::string sending_;  // the writer only: bytes taken from the outbox
+  std::size_t sent_ = 0;  // the writer only: how much of sending_ is sent
 
   absl::Mutex mutex_;
   std::atomic<bool> failed_{false};

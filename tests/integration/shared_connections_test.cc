@@ -192,6 +192,28 @@ TEST(SharedConnectionsTest, AConnectionClosedUnderWaitingCallsFailsThemAtOnce) {
   EXPECT_EQ(pod, 2);
 }
 
+TEST(SharedConnectionsTest, ManyCallersAfterARestartOpenOneConnection) {
+  auto server = RedisServer::Start();
+  auto executor = OpenOrDie({.redis_url = server->url(), .pool_size = 1});
+  const std::string ns = testing::UniqueNamespace();
+  ASSERT_OK(executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()));
+  server->Kill();
+  server->Restart();
+
+  // Every caller finds the connection lost at once: one of them opens the
+  // new one, the others wait for it and use it.
+  constexpr int kThreads = 16;
+  std::vector<absl::Status> statuses(kThreads);
+  RunThreads(kThreads, [&](int thread) {
+    statuses[thread] =
+        executor->SetLinkedPod(ns, "u" + std::to_string(thread), "svc", 2, Ttl::Persistent())
+            .status();
+  });
+  for (const absl::Status& status : statuses) EXPECT_OK(status);
+  RawRedis raw(server->url());
+  EXPECT_EQ(OtherClients(raw), 1);
+}
+
 TEST(SharedConnectionsTest, AWaitForReplicasHoldsBackNoOtherCall) {
   // No replica: WAIT 1 waits the whole replica_ack_timeout, on the server.
   auto server = RedisServer::Start();
