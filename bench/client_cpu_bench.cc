@@ -51,7 +51,7 @@ class CannedBackend : public internal::Backend {
 
  private:
   // The bytes Redis would send back (the server's side: built once).
-  std::string Answer(const internal::Command& command) {
+  std::string_view Answer(const internal::Command& command) {
     const std::string& name = command.args[0];
     if (name == "GET") return "$1\r\n7\r\n";
     if (name == "MGET") {

@@ -22,7 +22,7 @@ done
 
 install_deps
 echo "== building (build/)" >&2
-build build >/dev/null
+build_cli
 trap stop_redis EXIT
 start_redis
 echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on $REDIS_URL" >&2
@@ -46,8 +46,8 @@ reference() {
 candidate() {
   local json
   json=$(build/bin/sfroute --redis "$REDIS_URL" bench --operation "$1" --callers "$2" \
-    --seconds "$seconds" --keyspace "$keyspace" --batch "${3:-100}")
-  for field in calls_per_second links_per_second p50_us p99_us p999_us errors; do
+    --seconds "$seconds" --keyspace "$keyspace" --batch 100)
+  for field in links_per_second p50_us p99_us errors; do
     printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
   done
   echo
@@ -55,20 +55,20 @@ candidate() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
-# case name | sfroute op | callers | reference clients | pipeline | links per reference op | reference command
+# case name | sfroute op | callers | reference clients | pipeline | reference command
 cases=(
-  "SetLinkedPod c=50|set|50|50|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "GetLinkedPod c=50|get|50|50|1|1|GET $link"
-  "SetLinkedPods 100|set-many|4|50|16|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "BatchGetLinkedPod 100|batch-get|4|50|16|1|GET $link"
-  "SetLinkedPod c=1|set|1|1|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "GetLinkedPod c=1|get|1|1|1|1|GET $link"
+  "SetLinkedPod c=50|set|50|50|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "GetLinkedPod c=50|get|50|50|1|GET $link"
+  "SetLinkedPods 100|set-many|4|50|16|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "BatchGetLinkedPod 100|batch-get|4|50|16|GET $link"
+  "SetLinkedPod c=1|set|1|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "GetLinkedPod c=1|get|1|1|1|GET $link"
 )
 
 printf '%-22s %14s %14s %7s %22s %22s %7s\n' case "redis-bench/s" "sfroute/s" ratio \
   "ref p50/p99 (us)" "sfroute p50/p99 (us)" errors
 for entry in "${cases[@]}"; do
-  IFS='|' read -r name op callers clients pipeline _ command <<<"$entry"
+  IFS='|' read -r name op callers clients pipeline command <<<"$entry"
   ref_rates=() ref_p50=() ref_p99=() our_rates=() our_p50=() our_p99=() errors=0
   last_rate=20000
   for round in $(seq "$rounds"); do
@@ -77,7 +77,7 @@ for entry in "${cases[@]}"; do
     last_rate="${rate%.*}"
     ref_rates+=("$last_rate") ref_p50+=("$p50") ref_p99+=("$p99")
     # B: sfroute, links per second.
-    read -r calls links p50 p99 _ errs < <(candidate "$op" "$callers")
+    read -r links p50 p99 errs < <(candidate "$op" "$callers")
     our_rates+=("${links%.*}") our_p50+=("$p50") our_p99+=("$p99")
     errors=$((errors + errs))
   done

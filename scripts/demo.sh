@@ -21,8 +21,7 @@ done
 
 install_deps
 echo "== building (build/)"
-cmake -S . -B build -G Ninja >/dev/null
-cmake --build build -j "$(nproc)" --target sfroute_cli >/dev/null
+build_cli
 if [ $use_redis -eq 1 ]; then
   trap stop_redis EXIT
   start_redis

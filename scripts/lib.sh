@@ -22,12 +22,24 @@ install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# build <dir> [cmake args...]: configures (once) and builds everything.
-build() {
+# configure <dir> [cmake args...]: configures build dir <dir> (once).
+configure() {
   local dir="$1"
   shift
   cmake -S "$SFROUTE_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+}
+
+# build <dir> [cmake args...]: configures (once) and builds everything.
+build() {
+  configure "$@"
+  cmake --build "$1" -j "$(nproc)"
+}
+
+# Builds only the CLI in build/: what the demo, the walkthrough and the
+# benchmark run.
+build_cli() {
+  configure "$SFROUTE_ROOT/build"
+  cmake --build "$SFROUTE_ROOT/build" -j "$(nproc)" --target sfroute_cli >/dev/null
 }
 
 # Starts a redis-server on a free loopback port in a temp dir and sets

@@ -10,8 +10,7 @@ cd "$SFROUTE_ROOT"
 
 install_deps
 echo "== building (build/)"
-cmake -S . -B build -G Ninja >/dev/null
-cmake --build build -j "$(nproc)" --target sfroute_cli >/dev/null
+build_cli
 trap stop_redis EXIT
 start_redis
 export SFROUTE_REDIS="$REDIS_URL"

@@ -85,9 +85,10 @@ std::optional<Load> ParseLoad(std::string_view state) {
 
 class Executor::Impl {
  public:
-  Impl(std::shared_ptr<Backend> backend, LogSink log_sink)
+  Impl(std::shared_ptr<Backend> backend, const Options& options)
       : backend_(std::move(backend)),
-        log_sink_(log_sink ? std::move(log_sink) : LogSink(LogToStderr)),
+        log_sink_(options.log_sink ? options.log_sink : LogSink(LogToStderr)),
+        replica_ack_timeout_(options.replica_ack_timeout),
         set_link_(internal::GetScript("set_link")),
         remove_link_(internal::GetScript("remove_link")),
         get_link_if_persist_(internal::GetScript("get_link_if_persist")) {}
@@ -133,8 +134,9 @@ class Executor::Impl {
             {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode}};
   }
 
-  // The reply of set_link.lua: {applied, previous pod or -1}.
+  // The reply of set_link.lua: {applied, previous pod or -1}, or an error.
   absl::StatusOr<LinkOutcome> ParseSetLink(std::string_view context, const Reply& reply) {
+    if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
     if (reply.type != Reply::Type::kArray || reply.elements.size() != 2 ||
         reply.elements[0].type != Reply::Type::kInteger) {
       return internal::UnexpectedReply(context, reply);
@@ -155,29 +157,20 @@ class Executor::Impl {
     SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
     SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
     SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
-    internal::ScriptCall call = SetLinkCall(ns, uid, svc, pod, ttl, mode);
-    const std::string context = Context(operation, call.keys[0]);
-    if (ttl.is_persistent() && replica_ack_timeout_.count() > 0) {
-      return SetLinkAwaitingReplica(context, call);
-    }
-    auto reply = Script(context, *call.script, std::move(call.keys), std::move(call.args));
-    if (!reply.ok()) return reply.status();
-    return ParseSetLink(context, *reply);
-  }
-
-  // Options::replica_ack_timeout: WAIT counts the replicas that have the
-  // last write of its connection, so it follows the script in one pipeline.
-  // It returns at once when the script wrote nothing.
-  absl::StatusOr<LinkOutcome> SetLinkAwaitingReplica(const std::string& context,
-                                                     const internal::ScriptCall& call) {
+    std::vector<internal::ScriptCall> calls;
+    calls.push_back(SetLinkCall(ns, uid, svc, pod, ttl, mode));
+    const std::string context = Context(operation, calls[0].keys[0]);
+    // Options::replica_ack_timeout: WAIT counts the replicas that have the
+    // last write of its connection, so it follows the script in one
+    // pipeline. It returns at once when the script wrote nothing.
+    const bool await_replica = ttl.is_persistent() && replica_ack_timeout_.count() > 0;
     const std::string timeout_ms = std::to_string(replica_ack_timeout_.count());
-    auto replies =
-        internal::RunScripts(*backend_, {call}, {Command{{"WAIT", "1", timeout_ms}}});
+    std::vector<Command> trailing;
+    if (await_replica) trailing.push_back(Command{{"WAIT", "1", timeout_ms}});
+    auto replies = internal::RunScripts(*backend_, calls, trailing);
     if (!replies.ok()) return internal::Annotate(replies.status(), context);
-    const Reply& reply = (*replies)[0];
-    if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
-    auto outcome = ParseSetLink(context, reply);
-    if (!outcome.ok() || !outcome->applied) return outcome;
+    auto outcome = ParseSetLink(context, (*replies)[0]);
+    if (!await_replica || !outcome.ok() || !outcome->applied) return outcome;
     const Reply& acks = (*replies)[1];
     if (acks.type == Reply::Type::kInteger && acks.integer >= 1) return outcome;
     return absl::UnavailableError(internal::StrCat(
@@ -236,10 +229,10 @@ class Executor::Impl {
 
   const std::shared_ptr<Backend> backend_;
   const LogSink log_sink_;
+  const std::chrono::milliseconds replica_ack_timeout_;  // Options::replica_ack_timeout
   const internal::EmbeddedScript& set_link_;
   const internal::EmbeddedScript& remove_link_;
   const internal::EmbeddedScript& get_link_if_persist_;
-  std::chrono::milliseconds replica_ack_timeout_{0};  // Options::replica_ack_timeout
 };
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
@@ -252,8 +245,7 @@ namespace internal {
 
 std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend,
                                                 const Options& options) {
-  auto impl = std::make_unique<Executor::Impl>(std::move(backend), options.log_sink);
-  impl->replica_ack_timeout_ = options.replica_ack_timeout;
+  auto impl = std::make_unique<Executor::Impl>(std::move(backend), options);
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));
 }
 
@@ -419,10 +411,7 @@ absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(std::st
   std::vector<LinkWrite> results(links.size());
   for (std::size_t i = 0; i < links.size(); ++i) {
     const std::string context = Context(kOp, calls[i].keys[0]);
-    const Reply& reply = (*replies)[i];
-    auto outcome = reply.is_error() ? absl::StatusOr<Impl::LinkOutcome>(
-                                          internal::StatusFromErrorReply(context, reply.str))
-                                    : impl_->ParseSetLink(context, reply);
+    auto outcome = impl_->ParseSetLink(context, (*replies)[i]);
     if (outcome.ok()) {
       results[i].previous = outcome->previous;
     } else {

@@ -66,7 +66,9 @@ absl::StatusOr<std::vector<Reply>> RunScripts(Backend& backend,
 
 absl::StatusOr<Reply> RunScript(Backend& backend, const EmbeddedScript& script,
                                 std::vector<std::string> keys, std::vector<std::string> args) {
-  auto replies = RunScripts(backend, {ScriptCall{&script, std::move(keys), std::move(args)}});
+  std::vector<ScriptCall> calls;  // not a braced list: that would copy the strings
+  calls.push_back(ScriptCall{&script, std::move(keys), std::move(args)});
+  auto replies = RunScripts(backend, calls);
   if (!replies.ok()) return replies.status();
   return std::move(replies->front());
 }

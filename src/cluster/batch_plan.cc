@@ -33,8 +33,8 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
     const std::vector<std::size_t> keys = KeyPositions(command);
     const int slot = keys.empty() ? -1 : KeySlot(command.args[keys.front()]);
     bool one_slot = true;
-    for (std::size_t position : keys) {
-      one_slot = one_slot && KeySlot(command.args[position]) == slot;
+    for (std::size_t i = 1; i < keys.size() && one_slot; ++i) {
+      one_slot = KeySlot(command.args[keys[i]]) == slot;
     }
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.

@@ -2,7 +2,7 @@
 // each command goes to the slot of its keys; an MGET whose keys live in
 // several slots is split into one MGET per slot (a node refuses keys of
 // different slots in one command, CROSSSLOT) and its replies are merged in
-// the input order; keyless commands (SCRIPT LOAD, WAIT) follow the batch's
+// the input order; keyless commands (WAIT) follow the batch's
 // first keyed command, so that they run on the same connection as it.
 #ifndef SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_
 #define SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_

@@ -133,7 +133,7 @@ class Call {
   }
 
   void AddToBatch(std::size_t part, const SlotMap& map, std::map<std::string, NodeBatch>& batches) {
-    // A keyless part (SCRIPT LOAD, WAIT) goes where the anchor goes.
+    // A keyless part (WAIT) goes where the anchor goes.
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
     const Route& route = routes_[routed];
@@ -192,8 +192,8 @@ class Call {
     last_error_ = absl::UnavailableError(StrCat(node.Address(), " answered: ", error));
   }
 
-  // SCRIPT LOAD and WAIT run with the anchor, on its connection. When the
-  // anchor was refused, they go again with it (both are harmless to repeat).
+  // WAIT runs with the anchor, on its connection. When the anchor was
+  // refused, it goes again with it (WAIT is harmless to repeat).
   void ResendKeylessWithAnchor() {
     if (!plan_.anchor || replies_[*plan_.anchor]) return;
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {

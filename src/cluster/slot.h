@@ -28,7 +28,7 @@ int KeySlot(std::string_view key);
 // The positions in command.args of the keys the command touches, known by
 // command name (case-insensitive): GET, SET, HSET, HGETALL, HDEL, EXPIRE,
 // TTL, DEL ... -> {1}; MGET -> every argument; EVALSHA/EVAL sha numkeys
-// key... -> the numkeys keys. Empty for keyless commands (SCRIPT LOAD, WAIT)
+// key... -> the numkeys keys. Empty for keyless commands (WAIT)
 // and for commands this table does not know: those go to the node of the
 // batch's first keyed command, and a MOVED reply corrects a wrong guess.
 std::vector<std::size_t> KeyPositions(const Command& command);

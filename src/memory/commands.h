@@ -47,6 +47,9 @@ Reply SyntaxError();
 Reply NotIntegerError();
 Reply InvalidExpireTimeError(std::string_view command_name);
 
+// Redis quotes at most this much of a client's arguments in an error.
+inline constexpr std::size_t kMaxQuotedBytes = 128;
+
 // Replaces \r and \n with spaces: Redis never lets them into an error or
 // status reply.
 void ReplaceNewlines(std::string& text);

@@ -10,12 +10,10 @@ namespace sfroute::internal {
 
 Reply HsetCommand(CommandEnv& env, Args args) {
   if (args.size() % 2 != 0) return WrongArityError("hset");  // field without a value
-  bool wrong_type;
-  FindValue<HashValue>(env.keyspace, args[1], wrong_type);
-  if (wrong_type) return WrongTypeError();
-  bool created;
-  Entry& entry = env.keyspace.FindOrCreate<HashValue>(args[1], created);
-  auto& hash = std::get<HashValue>(entry.value);
+  Entry& entry = env.keyspace.FindOrCreate<HashValue>(args[1]);
+  auto* hash_value = std::get_if<HashValue>(&entry.value);
+  if (hash_value == nullptr) return WrongTypeError();  // an existing key of another type
+  auto& hash = *hash_value;
   std::int64_t added = 0;
   for (std::size_t i = 2; i < args.size(); i += 2) added += hash.Set(args[i], args[i + 1]) ? 1 : 0;
   return Reply::Integer(added);

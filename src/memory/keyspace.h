@@ -34,14 +34,10 @@ class Keyspace {
   // The live entry of `key`, or nullptr. Deletes the key if it has expired.
   Entry* Find(std::string_view key);
   // The live entry of `key`, created (holding `T`, persistent) if there is
-  // none. `created` says which.
+  // none.
   template <typename T>
-  Entry& FindOrCreate(std::string_view key, bool& created) {
-    if (Entry* entry = Find(key)) {
-      created = false;
-      return *entry;
-    }
-    created = true;
+  Entry& FindOrCreate(std::string_view key) {
+    if (Entry* entry = Find(key)) return *entry;
     return entries_.emplace(std::string(key), Entry{T{}, std::nullopt}).first->second;
   }
   // Returns true if the key existed (and had not expired).

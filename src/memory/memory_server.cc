@@ -8,9 +8,6 @@
 namespace sfroute::internal {
 namespace {
 
-// Redis quotes at most this much of the command and its arguments.
-constexpr std::size_t kMaxQuotedBytes = 128;
-
 Reply UnknownCommandError(Args args) {
   std::string quoted_args;
   for (std::size_t i = 1; i < args.size() && quoted_args.size() < kMaxQuotedBytes; ++i) {

@@ -11,9 +11,6 @@
 namespace sfroute::internal {
 namespace {
 
-// Redis quotes at most this much of a client's argument in an error.
-constexpr std::size_t kMaxQuotedBytes = 128;
-
 Reply ScriptLoad(ScriptEngine& scripts, Args args) {
   if (args.size() != 3) return WrongArityError("script|load");
   return scripts.Load(args[2]);

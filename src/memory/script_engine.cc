@@ -42,19 +42,17 @@ std::string_view LowercaseSha(std::string_view sha, std::string& buffer) {
 }  // namespace
 
 ScriptEngine::ScriptEngine(CommandRunner run_command) : context_{std::move(run_command), {}} {
-  Reset();
+  Flush();
 }
 
 ScriptEngine::~ScriptEngine() { lua_close(lua_); }
 
-void ScriptEngine::Reset() {
+void ScriptEngine::Flush() {
   if (lua_ != nullptr) lua_close(lua_);
   functions_.clear();
   lua_ = luaL_newstate();
   sandbox_ = SetUpScriptingEnvironment(lua_, &context_);
 }
-
-void ScriptEngine::Flush() { Reset(); }
 
 Reply ScriptEngine::Load(std::string_view source) {
   std::string sha = Sha1Hex(source);

@@ -44,7 +44,6 @@ class ScriptEngine {
   Reply EvalSha(std::string_view sha, Strings keys, Strings argv);
 
  private:
-  void Reset();
   // The registry reference of the compiled script, compiling it if needed;
   // -1 after setting `error`.
   int FunctionFor(const std::string& sha, std::string_view source, Reply& error);

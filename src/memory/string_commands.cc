@@ -108,8 +108,7 @@ Reply SetCommand(CommandEnv& env, Args args) {
     return options.get ? std::move(reply) : Reply::Nil();
   }
 
-  bool created;
-  Entry& target = env.keyspace.FindOrCreate<std::string>(args[1], created);
+  Entry& target = entry != nullptr ? *entry : env.keyspace.FindOrCreate<std::string>(args[1]);
   if (auto* text = std::get_if<std::string>(&target.value)) {
     text->assign(args[2]);  // reuses the old value's buffer
   } else {

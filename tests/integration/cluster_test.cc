@@ -35,6 +35,7 @@ using internal::StateKey;
 using internal::WorkloadKey;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using testing::MessageHas;
 using testing::OpenOrDie;
 using testing::RawRedis;
 using testing::RedisCluster;
@@ -286,9 +287,7 @@ TEST(ClusterTest, ComputeLinkedPodIfAbsentWithStatesAndLinkInDifferentSlots) {
 }
 
 TEST(ClusterTest, UnreachableClusterIsUnavailableNamingTheNode) {
-  auto server = testing::RedisServer::Start();
-  const int port = server->port();
-  server->Kill();  // a port where nothing listens any more
+  const int port = testing::FreeLoopbackPort();  // nothing listens there
   const std::string address = "127.0.0.1:" + std::to_string(port);
   auto executor = OpenOrDie(
       {.redis_url = "redis-cluster://" + address, .command_timeout = milliseconds(200)});
@@ -420,11 +419,6 @@ TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
 }
 
 // --- Replica acknowledgement (Options::replica_ack_timeout) ----------------
-
-bool MessageHas(const absl::Status& status, std::string_view text) {
-  return std::string_view(status.message().data(), status.message().size()).find(text) !=
-         std::string_view::npos;
-}
 
 TEST(ClusterTest, ReplicaAckTimeoutWaitsForAReplica) {
   auto executor =

@@ -16,14 +16,10 @@
 namespace sfroute {
 namespace {
 
+using testing::MessageHas;
 using testing::OpenOrDie;
 using testing::RawRedis;
 using testing::RedisServer;
-
-bool MessageHas(const absl::Status& status, std::string_view text) {
-  return std::string_view(status.message().data(), status.message().size()).find(text) !=
-         std::string_view::npos;
-}
 
 TEST(FaultsTest, ScriptFlushBetweenCallsIsInvisibleToTheCaller) {
   auto server = RedisServer::Start();  // SCRIPT FLUSH would disturb other tests

@@ -56,7 +56,7 @@ TEST_P(RacesTest, ExactlyOneTrySetWinsEachRound) {
   testing::RawStore& raw = this->raw();
   for (int round = 0; round < kRounds; ++round) {
     const std::string uid = "u" + std::to_string(round);
-    const auto stored = raw.Get("sf:{" + ns_ + ":lk:" + uid + "}svc");
+    const auto stored = raw.Get(LinkKey(uid, "svc"));
     ASSERT_TRUE(stored.has_value());
     const int winner = std::stoi(*stored);
     int applied = 0;
@@ -67,7 +67,7 @@ TEST_P(RacesTest, ExactlyOneTrySetWinsEachRound) {
       applied += result.applied ? 1 : 0;
     }
     EXPECT_EQ(applied, 1) << "round " << round;
-    EXPECT_EQ(raw.HGetAll("sf:{" + ns_ + ":lk:" + uid + "}").at("svc"), *stored);
+    EXPECT_EQ(raw.HGetAll(LinksHashKey(uid)).at("svc"), *stored);
   }
 }
 
@@ -87,7 +87,7 @@ TEST_P(RacesTest, AllSetIfAbsentCallersSeeTheSamePod) {
 
   testing::RawStore& raw = this->raw();
   for (int round = 0; round < kRounds; ++round) {
-    const auto stored = raw.Get("sf:{" + ns_ + ":lk:u" + std::to_string(round) + "}svc");
+    const auto stored = raw.Get(LinkKey("u" + std::to_string(round), "svc"));
     ASSERT_TRUE(stored.has_value());
     for (int thread = 0; thread < kThreads; ++thread) {
       EXPECT_EQ(results[round][thread], std::stoi(*stored)) << "round " << round;

@@ -23,6 +23,7 @@
 namespace sfroute {
 namespace {
 
+using testing::MessageHas;
 using testing::OpenOrDie;
 using testing::RawRedis;
 using testing::RedisServer;
@@ -35,11 +36,6 @@ int OtherClients(RawRedis& raw) {
     if (!line.empty() && line.find("cmd=client|list") == std::string::npos) ++clients;
   }
   return clients;
-}
-
-bool MessageHas(const absl::Status& status, std::string_view text) {
-  return std::string_view(status.message().data(), status.message().size()).find(text) !=
-         std::string_view::npos;
 }
 
 void RunThreads(int count, const std::function<void(int)>& body) {

@@ -62,7 +62,6 @@ class DeploymentTest : public ::testing::TestWithParam<Deployment>, public SpecK
  protected:
   void SetUp() override;
 
-  Deployment deployment() const { return GetParam(); }
   // What the executor was opened with; a test that opens more executors
   // (other options) starts from these to reach the same keys.
   Options ExecutorOptions() const {

@@ -8,7 +8,9 @@
 #include "gtest/gtest.h"
 
 namespace sfroute::testing {
+namespace {
 
+// A hiredis reply as a RawReply.
 RawReply FromHiredisReply(const redisReply& reply) {
   RawReply out;
   switch (reply.type) {
@@ -39,6 +41,8 @@ RawReply FromHiredisReply(const redisReply& reply) {
   }
   return out;
 }
+
+}  // namespace
 
 RawRedis::RawRedis(const std::string& url, const std::string& user,
                    const std::string& password) {

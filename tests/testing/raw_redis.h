@@ -15,7 +15,6 @@
 #include <vector>
 
 struct redisContext;
-struct redisReply;
 
 namespace sfroute::testing {
 
@@ -26,9 +25,6 @@ struct RawReply {
   std::string str;
   std::vector<RawReply> elements;
 };
-
-// A hiredis reply as a RawReply.
-RawReply FromHiredisReply(const redisReply& reply);
 
 // Sends `args` as one command on `context` (binary safe) and returns the
 // reply; nullopt when the connection failed (the context is then unusable).

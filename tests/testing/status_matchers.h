@@ -2,6 +2,8 @@
 #ifndef SFROUTE_TESTS_TESTING_STATUS_MATCHERS_H_
 #define SFROUTE_TESTS_TESTING_STATUS_MATCHERS_H_
 
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
@@ -20,6 +22,12 @@ inline ::testing::AssertionResult StatusHasCode(const char* status_expr, const c
   return ::testing::AssertionFailure()
          << status_expr << " is " << status << ", expected code "
          << absl::StatusCodeToString(code);
+}
+
+// Whether the status's message contains `text`.
+inline bool MessageHas(const absl::Status& status, std::string_view text) {
+  return std::string_view(status.message().data(), status.message().size()).find(text) !=
+         std::string_view::npos;
 }
 
 // The canonical code names, as EXPECT_STATUS_CODE takes them.

@@ -13,11 +13,18 @@ std::string Dump(const Json& json) {
                    nlohmann::ordered_json::error_handler_t::replace);
 }
 
+Json ErrorObject(std::string_view code, std::string_view message) {
+  return {{"code", std::string(code)}, {"message", RedactUserInfo(message)}};
+}
+
 void PrintErrorLine(std::string_view code, std::string_view message) {
-  Json error = {
-      {"error",
-       {{"code", std::string(code)}, {"message", RedactUserInfo(message)}}}};
-  std::cerr << Dump(error) << '\n' << std::flush;
+  std::cerr << Dump(Json{{"error", ErrorObject(code, message)}}) << '\n' << std::flush;
+}
+
+// Debian's Abseil has its own string_view type, not std::string_view.
+std::string_view MessageOf(const absl::Status& status) {
+  const absl::string_view message = status.message();
+  return std::string_view(message.data(), message.size());
 }
 
 // Where a URL quoted in a message ends. '/' does not end it: the library
@@ -79,11 +86,12 @@ void PrintResult(const Json& result) {
   std::cout << Dump(result) << '\n' << std::flush;
 }
 
+Json ErrorJson(const absl::Status& status) {
+  return ErrorObject(absl::StatusCodeToString(status.code()), MessageOf(status));
+}
+
 int ReportError(const absl::Status& status) {
-  // Debian's Abseil has its own string_view type, not std::string_view.
-  const absl::string_view message = status.message();
-  PrintErrorLine(absl::StatusCodeToString(status.code()),
-                 std::string_view(message.data(), message.size()));
+  PrintErrorLine(absl::StatusCodeToString(status.code()), MessageOf(status));
   return ExitCodeFor(status.code());
 }
 

@@ -34,6 +34,9 @@ std::string RedactUserInfo(std::string_view text);
 // Writes `result` to stdout as one line.
 void PrintResult(const Json& result);
 
+// {"code":...,"message":...} for a failed status, the message redacted.
+Json ErrorJson(const absl::Status& status);
+
 // Writes {"error":{"code":...,"message":...}} to stderr; returns the exit
 // code for `status` (which must not be OK).
 int ReportError(const absl::Status& status);

@@ -138,9 +138,7 @@ absl::StatusOr<Json> RunLinkSetMany(Executor& executor,
     if (result.status.ok()) {
       entry["previous"] = PodOrNull(result.previous);
     } else {
-      const absl::string_view message = result.status.message();
-      entry["error"] = {{"code", absl::StatusCodeToString(result.status.code())},
-                        {"message", std::string(message.data(), message.size())}};
+      entry["error"] = ErrorJson(result.status);
     }
     out.push_back(std::move(entry));
   }
