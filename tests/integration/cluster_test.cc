@@ -95,10 +95,11 @@ std::vector<std::string> Uids(const std::string& prefix, int count) {
   return uids;
 }
 
-std::set<std::string> OwnersOfLinks(const ClusterView& view, const std::string& ns,
-                                    const std::vector<std::string>& uids, const std::string& svc) {
+// The primaries that own the keys of `names` (uids or services).
+std::set<std::string> OwnersOf(const ClusterView& view, const std::vector<std::string>& names,
+                               const std::function<std::string(const std::string&)>& key_of) {
   std::set<std::string> owners;
-  for (const std::string& uid : uids) owners.insert(view.OwnerOf(LinkKey(ns, uid, svc)));
+  for (const std::string& name : names) owners.insert(view.OwnerOf(key_of(name)));
   return owners;
 }
 
@@ -110,7 +111,8 @@ TEST(ClusterTest, EveryLinkOperationWorksOnEveryPrimary) {
   auto executor = OpenOrDie({.redis_url = SharedClusterUrl()});
   const std::string ns = testing::UniqueNamespace();
   const std::vector<std::string> uids = Uids("u", 30);
-  ASSERT_EQ(OwnersOfLinks(view, ns, uids, "chat"), view.primaries());
+  ASSERT_EQ(OwnersOf(view, uids, [&](const std::string& uid) { return LinkKey(ns, uid, "chat"); }),
+            view.primaries());
 
   for (std::size_t i = 0; i < uids.size(); ++i) {
     const std::string& uid = uids[i];
@@ -153,9 +155,8 @@ TEST(ClusterTest, StateOperationsWorkOnEveryPrimary) {
   auto executor = OpenOrDie({.redis_url = SharedClusterUrl()});
   const std::string ns = testing::UniqueNamespace();
   const std::vector<std::string> svcs = Uids("svc", 30);
-  std::set<std::string> owners;
-  for (const std::string& svc : svcs) owners.insert(view.OwnerOf(StateKey(ns, svc)));
-  ASSERT_EQ(owners, view.primaries());
+  ASSERT_EQ(OwnersOf(view, svcs, [&](const std::string& svc) { return StateKey(ns, svc); }),
+            view.primaries());
 
   for (std::size_t i = 0; i < svcs.size(); ++i) {
     ASSERT_OK(executor->SetServiceState(ns, svcs[i], 0, "s0-" + svcs[i]));
@@ -210,7 +211,8 @@ TEST(ClusterTest, BatchOfAThousandUidsMatchesOneByOneGets) {
   auto executor = OpenOrDie({.redis_url = SharedClusterUrl()});
   const std::string ns = testing::UniqueNamespace();
   const std::vector<std::string> uids = Uids("player-", 1000);
-  ASSERT_EQ(OwnersOfLinks(view, ns, uids, "room"), view.primaries());
+  ASSERT_EQ(OwnersOf(view, uids, [&](const std::string& uid) { return LinkKey(ns, uid, "room"); }),
+            view.primaries());
   for (std::size_t i = 0; i < uids.size(); ++i) {
     if (i % 5 == 4) continue;  // some uids have no link
     const Ttl ttl = i % 2 == 0 ? Ttl::Persistent() : Ttl::Seconds(300);
@@ -240,9 +242,8 @@ TEST(ClusterTest, ManyServicesInOneCallNeverFailWithCrossSlot) {
   auto executor = OpenOrDie({.redis_url = SharedClusterUrl()});
   const std::string ns = testing::UniqueNamespace();
   const std::vector<std::string> svcs = Uids("svc-", 200);
-  std::set<std::string> owners;
-  for (const std::string& svc : svcs) owners.insert(view.OwnerOf(WorkloadKey(ns, svc)));
-  ASSERT_EQ(owners, view.primaries());
+  ASSERT_EQ(OwnersOf(view, svcs, [&](const std::string& svc) { return WorkloadKey(ns, svc); }),
+            view.primaries());
 
   ServicePodStates states;
   for (std::size_t i = 0; i < svcs.size(); ++i) {

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "backend_factory.h"
 #include "redis_server.h"
+#include "redis_url.h"
 #include "reply.h"
 #include "status_matchers.h"
 
@@ -94,24 +95,14 @@ class ClusterRawStore : public RawStore {
  public:
   // redis-cluster://[[user]:password@]host:port[,host:port...]
   explicit ClusterRawStore(const std::string& url) {
-    const std::string prefix = "redis-cluster://";
-    std::string rest = url.rfind(prefix, 0) == 0 ? url.substr(prefix.size()) : url;
-    if (auto at = rest.rfind('@'); at != std::string::npos) {
-      const std::string credentials = rest.substr(0, at);
-      rest = rest.substr(at + 1);
-      if (auto colon = credentials.find(':'); colon != std::string::npos) {
-        user_ = credentials.substr(0, colon);
-        password_ = credentials.substr(colon + 1);
-      } else {
-        password_ = credentials;
-      }
+    auto endpoint = internal::ParseRedisUrl(url);
+    if (!endpoint.ok()) {
+      ADD_FAILURE() << "bad cluster URL: " << endpoint.status();
+      return;
     }
-    if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-    std::stringstream seeds(rest);
-    for (std::string seed; std::getline(seeds, seed, ',');) {
-      if (!seed.empty()) seeds_.push_back(seed);
-    }
-    if (seeds_.empty()) ADD_FAILURE() << "no seed node in " << url;
+    user_ = endpoint->user;
+    password_ = endpoint->password;
+    for (const internal::HostPort& node : endpoint->nodes) seeds_.push_back(node.Address());
   }
 
   ~ClusterRawStore() override {

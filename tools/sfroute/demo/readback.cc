@@ -1,8 +1,9 @@
 #include "demo/readback.h"
 
 #include <algorithm>
-#include <mutex>
-#include <thread>
+#include <cstddef>
+
+#include "demo/parallel.h"
 
 namespace sfroute::demo {
 namespace {
@@ -38,26 +39,16 @@ absl::Status ReadPersistentLinks(Executor& executor, const SimulationResult& res
   const size_t count = result.players.size();
   readback.persistent.assign(count, {});
   std::vector<LatencyLog> logs(threads);
-  std::mutex mutex;
-  absl::Status first_error;
-  auto read_slice = [&](int t) {
-    for (size_t i = t; i < count; i += threads) {
-      absl::StatusOr<ServicePods> links = Timed(logs[t], Op::kGetLinkService, [&] {
-        return executor.GetLinkService(result.config.ns, result.players[i].uid);
-      });
-      if (!links.ok()) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (first_error.ok()) first_error = links.status();
-        return;
-      }
-      readback.persistent[i] = std::move(*links);
-    }
-  };
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) workers.emplace_back(read_slice, t);
-  for (std::thread& worker : workers) worker.join();
+  absl::Status status = ForEachPlayer(threads, count, [&](int t, std::size_t i) {
+    absl::StatusOr<ServicePods> links = Timed(logs[t], Op::kGetLinkService, [&] {
+      return executor.GetLinkService(result.config.ns, result.players[i].uid);
+    });
+    if (!links.ok()) return links.status();
+    readback.persistent[i] = std::move(*links);
+    return absl::OkStatus();
+  });
   for (const LatencyLog& thread_log : logs) log.Merge(thread_log);
-  return first_error;
+  return status;
 }
 
 }  // namespace
@@ -76,7 +67,7 @@ absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& re
   readback.workloads = std::move(*workloads);
   absl::Status status = ReadLinks(executor, result, log, readback);
   if (!status.ok()) return status;
-  status = ReadPersistentLinks(executor, result, std::max(threads, 1), log, readback);
+  status = ReadPersistentLinks(executor, result, threads, log, readback);
   if (!status.ok()) return status;
   return readback;
 }
