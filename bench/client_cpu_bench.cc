@@ -65,7 +65,7 @@ class CannedBackend : public internal::Backend {
     return "*2\r\n:1\r\n$1\r\n6\r\n";  // EVALSHA set_link: {applied, previous}
   }
 
-  internal::ReplyParser parser_;  // long-lived, as on a connection
+  internal::ReplyParser parser_;                     // long-lived, as on a connection
   std::map<std::size_t, std::string> mget_answers_;  // by key count
 };
 
@@ -92,8 +92,7 @@ void SetLinkedPod(Executor& executor, const std::string& uid) {
 }
 
 void TrySetLinkedPod(Executor& executor, const std::string& uid) {
-  benchmark::DoNotOptimize(
-      executor.TrySetLinkedPod("bench", uid, "scene", 7, Ttl::Seconds(300)));
+  benchmark::DoNotOptimize(executor.TrySetLinkedPod("bench", uid, "scene", 7, Ttl::Seconds(300)));
 }
 
 void GetLinkedPod(Executor& executor, const std::string& uid) {
@@ -128,14 +127,14 @@ void BM_SetLinkedPods100(benchmark::State& state, std::unique_ptr<Executor> (*op
   state.SetItemsProcessed(state.iterations() * 100);
 }
 
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod/canned, OpenCanned, SetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod/canned, OpenCanned, TrySetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod/canned, OpenCanned, GetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned, OpenCanned, SetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned, OpenCanned, GetLinkedPod);
 BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned);
 BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned);
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod/memory, OpenMemory, SetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod/memory, OpenMemory, TrySetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod/memory, OpenMemory, GetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / memory, OpenMemory, SetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / memory, OpenMemory, TrySetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / memory, OpenMemory, GetLinkedPod);
 BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, memory, OpenMemory);
 BENCHMARK_CAPTURE(BM_SetLinkedPods100, memory, OpenMemory);
 

@@ -24,8 +24,7 @@ class Backend {
   // command, in order. A command the server refused comes back as an error
   // reply; only a failed round trip is an error status (UNAVAILABLE,
   // DEADLINE_EXCEEDED, PERMISSION_DENIED when authentication fails).
-  virtual absl::StatusOr<std::vector<Reply>> Execute(
-      const std::vector<Command>& commands) = 0;
+  virtual absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) = 0;
 };
 
 }  // namespace sfroute::internal

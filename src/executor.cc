@@ -3,15 +3,15 @@
 #include <limits>
 #include <utility>
 
-#include "str_cat.h"
 #include "backend.h"
-#include "keys.h"
 #include "backend_factory.h"
 #include "executor_factory.h"
+#include "keys.h"
 #include "reply.h"
 #include "scripts.h"
 #include "sfroute/sfroute.h"
 #include "status_macros.h"
+#include "str_cat.h"
 
 namespace sfroute {
 
@@ -39,8 +39,7 @@ void LogToStderr(LogLevel level, std::string_view message) {
 
 // The stored value of a link: nullopt when there is none (nil, "", "null",
 // "nil"), DATA_LOSS naming the key when it is not a canonical pod index.
-absl::StatusOr<std::optional<PodIndex>> StoredPod(std::string_view context,
-                                                  const Reply& reply) {
+absl::StatusOr<std::optional<PodIndex>> StoredPod(std::string_view context, const Reply& reply) {
   if (reply.is_nil() || (reply.type == Reply::Type::kInteger && reply.integer == -1)) {
     return std::nullopt;
   }
@@ -126,9 +125,8 @@ class Executor::Impl {
     std::optional<PodIndex> previous;
   };
 
-  internal::ScriptCall SetLinkCall(std::string_view ns, std::string_view uid,
-                                   std::string_view svc, PodIndex pod, Ttl ttl,
-                                   const char* mode) const {
+  internal::ScriptCall SetLinkCall(std::string_view ns, std::string_view uid, std::string_view svc,
+                                   PodIndex pod, Ttl ttl, const char* mode) const {
     return {&set_link_,
             {internal::LinkKey(ns, uid, svc), internal::LinksHashKey(ns, uid)},
             {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode}};
@@ -263,8 +261,7 @@ absl::Status Executor::SetServiceState(std::string_view ns, std::string_view svc
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::StateKey(ns, svc);
-  return impl_->Run(Context(kOp, key),
-                    {{"HSET", key, internal::PodText(pod), std::string(state)}})
+  return impl_->Run(Context(kOp, key), {{"HSET", key, internal::PodText(pod), std::string(state)}})
       .status();
 }
 
@@ -274,8 +271,8 @@ absl::StatusOr<PodStates> Executor::GetServiceState(std::string_view ns, std::st
   return std::move(states->begin()->second);
 }
 
-absl::StatusOr<ServicePodStates> Executor::GetServiceStates(
-    std::string_view ns, const std::vector<std::string>& svcs) {
+absl::StatusOr<ServicePodStates> Executor::GetServiceStates(std::string_view ns,
+                                                            const std::vector<std::string>& svcs) {
   constexpr std::string_view kOp = "GetServiceStates";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, svcs)));
   if (svcs.empty()) return ServicePodStates{};
@@ -379,8 +376,7 @@ absl::StatusOr<TrySetResult> Executor::TrySetLinkedPod(std::string_view ns, std:
                       outcome->previous};
 }
 
-absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns,
-                                                        std::string_view uid,
+absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
                                                         std::string_view svc, PodIndex pod,
                                                         Ttl ttl) {
   auto outcome = impl_->SetLink("SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl, "absent");
@@ -388,10 +384,8 @@ absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns,
   return outcome->applied ? pod : *outcome->previous;
 }
 
-absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(std::string_view ns,
-                                                               std::string_view svc,
-                                                               const std::vector<UidPod>& links,
-                                                               Ttl ttl) {
+absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(
+    std::string_view ns, std::string_view svc, const std::vector<UidPod>& links, Ttl ttl) {
   constexpr std::string_view kOp = "SetLinkedPods";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
@@ -406,7 +400,8 @@ absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(std::st
   if (calls.empty()) return std::vector<LinkWrite>{};
   auto replies = internal::RunScripts(*impl_->backend_, calls);
   if (!replies.ok()) {
-    return internal::Annotate(replies.status(), internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"));
+    return internal::Annotate(replies.status(),
+                              internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"));
   }
   std::vector<LinkWrite> results(links.size());
   for (std::size_t i = 0; i < links.size(); ++i) {
@@ -511,9 +506,11 @@ absl::StatusOr<ServicePods> Executor::GetLinkService(std::string_view ns, std::s
   return services;
 }
 
-absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(
-    std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
-    std::int64_t threshold) {
+absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(std::string_view ns,
+                                                                           std::string_view uid,
+                                                                           std::string_view svc,
+                                                                           Ttl ttl,
+                                                                           std::int64_t threshold) {
   constexpr std::string_view kOp = "ComputeLinkedPodIfAbsent";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateLinkArgs(ns, uid, svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));

@@ -13,8 +13,7 @@
 namespace sfroute::internal {
 
 struct ExecutorFactory {
-  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend,
-                                        const Options& options);
+  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend, const Options& options);
 };
 
 }  // namespace sfroute::internal

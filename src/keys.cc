@@ -19,13 +19,11 @@ absl::Status Invalid(std::string_view field, std::string_view rule) {
 // ambiguous ('{', '}' delimit the hash tag, ':' separates its parts).
 absl::Status ValidateName(std::string_view field, std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes) {
-    return Invalid(field, StrCat("must be 1-", kMaxNameBytes, " bytes, got ",
-                                       name.size()));
+    return Invalid(field, StrCat("must be 1-", kMaxNameBytes, " bytes, got ", name.size()));
   }
   for (unsigned char c : name) {
     if (c < 0x21 || c > 0x7e || c == '{' || c == '}' || c == ':') {
-      return Invalid(field,
-                     "must be printable ASCII (0x21-0x7E) without '{', '}' or ':'");
+      return Invalid(field, "must be printable ASCII (0x21-0x7E) without '{', '}' or ':'");
     }
   }
   return absl::OkStatus();
@@ -39,8 +37,7 @@ absl::Status ValidateService(std::string_view svc) { return ValidateName("svc", 
 
 absl::Status ValidateUid(std::string_view uid) {
   if (uid.empty() || uid.size() > kMaxUidBytes) {
-    return Invalid("uid", StrCat("must be 1-", kMaxUidBytes, " bytes, got ",
-                                       uid.size()));
+    return Invalid("uid", StrCat("must be 1-", kMaxUidBytes, " bytes, got ", uid.size()));
   }
   for (unsigned char c : uid) {
     if (c == '{' || c == '}') return Invalid("uid", "must not contain '{' or '}'");
@@ -53,8 +50,7 @@ absl::Status ValidateUid(std::string_view uid) {
 
 absl::Status ValidateState(std::string_view state) {
   if (state.empty() || state.size() > kMaxStateBytes) {
-    return Invalid("state", StrCat("must be 1-", kMaxStateBytes,
-                                         " bytes, got ", state.size()));
+    return Invalid("state", StrCat("must be 1-", kMaxStateBytes, " bytes, got ", state.size()));
   }
   return absl::OkStatus();
 }
@@ -66,16 +62,14 @@ absl::Status ValidatePod(PodIndex pod) {
 
 absl::Status ValidateTtl(Ttl ttl) {
   if (ttl.seconds() != -1 && ttl.seconds() <= 0) {
-    return Invalid("ttl", StrCat("must be -1 (persistent) or seconds > 0, got ",
-                                       ttl.seconds()));
+    return Invalid("ttl", StrCat("must be -1 (persistent) or seconds > 0, got ", ttl.seconds()));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateKeepSeconds(std::int64_t keep) {
   if (keep < -1) {
-    return Invalid("keep", StrCat("must be -1, 0 (remove now) or seconds > 0, got ",
-                                        keep));
+    return Invalid("keep", StrCat("must be -1, 0 (remove now) or seconds > 0, got ", keep));
   }
   return absl::OkStatus();
 }

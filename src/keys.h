@@ -20,12 +20,11 @@ absl::Status ValidateService(std::string_view svc);
 absl::Status ValidateUid(std::string_view uid);
 absl::Status ValidateState(std::string_view state);
 absl::Status ValidatePod(PodIndex pod);
-absl::Status ValidateTtl(Ttl ttl);                   // -1 or > 0
+absl::Status ValidateTtl(Ttl ttl);                    // -1 or > 0
 absl::Status ValidateKeepSeconds(std::int64_t keep);  // >= -1
 
 // sf:{<ns>:lk:<uid>}<svc>: the link of a uid to one service (string).
-std::string LinkKey(std::string_view ns, std::string_view uid,
-                    std::string_view svc);
+std::string LinkKey(std::string_view ns, std::string_view uid, std::string_view svc);
 // sf:{<ns>:lk:<uid>}: the persistent links of a uid (hash svc -> pod).
 std::string LinksHashKey(std::string_view ns, std::string_view uid);
 // sf:{<ns>:state:<svc>}: the pod states of a service (hash pod -> state).

@@ -26,10 +26,10 @@ struct RedisEndpoint {
   enum class Kind { kStandalone, kCluster, kMemory };
   Kind kind = Kind::kStandalone;
   std::vector<HostPort> nodes = {HostPort{}};  // one for standalone; the seeds of a cluster
-  std::string user;         // empty: the default user
-  std::string password;     // empty: no AUTH
-  int db = 0;               // standalone only
-  std::string memory_name;  // memory:// only; empty: a private store
+  std::string user;                            // empty: the default user
+  std::string password;                        // empty: no AUTH
+  int db = 0;                                  // standalone only
+  std::string memory_name;                     // memory:// only; empty: a private store
 
   // The first node's address, for messages (never the password).
   std::string Address() const { return nodes.front().Address(); }

@@ -51,9 +51,8 @@ absl::Status StatusFromErrorReply(std::string_view context, std::string_view err
     return absl::DataLossError(message);
   }
   // The server cannot take the command now; it did not run it.
-  if (starts("LOADING") || starts("BUSY") || starts("MASTERDOWN") ||
-      starts("READONLY") || starts("TRYAGAIN") || starts("CLUSTERDOWN") ||
-      starts("OOM") || starts("NOREPLICAS")) {
+  if (starts("LOADING") || starts("BUSY") || starts("MASTERDOWN") || starts("READONLY") ||
+      starts("TRYAGAIN") || starts("CLUSTERDOWN") || starts("OOM") || starts("NOREPLICAS")) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
@@ -67,11 +66,20 @@ absl::Status Annotate(const absl::Status& status, std::string_view context) {
 absl::Status UnexpectedReply(std::string_view context, const Reply& reply) {
   std::string shape;
   switch (reply.type) {
-    case Reply::Type::kNil: shape = "nil"; break;
-    case Reply::Type::kInteger: shape = StrCat("integer ", reply.integer); break;
-    case Reply::Type::kString: shape = "string"; break;
-    case Reply::Type::kStatus: shape = StrCat("status ", reply.str); break;
-    case Reply::Type::kError: return StatusFromErrorReply(context, reply.str);
+    case Reply::Type::kNil:
+      shape = "nil";
+      break;
+    case Reply::Type::kInteger:
+      shape = StrCat("integer ", reply.integer);
+      break;
+    case Reply::Type::kString:
+      shape = "string";
+      break;
+    case Reply::Type::kStatus:
+      shape = StrCat("status ", reply.str);
+      break;
+    case Reply::Type::kError:
+      return StatusFromErrorReply(context, reply.str);
     case Reply::Type::kArray:
       shape = StrCat("array of ", reply.elements.size());
       break;

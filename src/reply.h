@@ -17,8 +17,8 @@ struct Reply {
   enum class Type : std::uint8_t { kNil, kInteger, kString, kStatus, kError, kArray };
 
   Type type = Type::kNil;
-  std::int64_t integer = 0;   // kInteger
-  std::string str;            // kString, kStatus, kError
+  std::int64_t integer = 0;     // kInteger
+  std::string str;              // kString, kStatus, kError
   std::vector<Reply> elements;  // kArray
 
   static Reply Nil() { return {}; }
@@ -35,8 +35,7 @@ struct Reply {
 // Maps an error reply of the server to a status, with `context` (operation
 // and key) in front of the server's message. The one place where Redis error
 // prefixes become status codes.
-absl::Status StatusFromErrorReply(std::string_view context,
-                                  std::string_view error);
+absl::Status StatusFromErrorReply(std::string_view context, std::string_view error);
 
 // Adds `context` (operation and key) in front of a failed status's message,
 // keeping its code.

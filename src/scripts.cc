@@ -29,8 +29,8 @@ const EmbeddedScript& GetScript(std::string_view name) {
   for (int i = 0; i < kEmbeddedScriptCount; ++i) {
     if (kEmbeddedScripts[i].name == name) return kEmbeddedScripts[i];
   }
-  std::fprintf(stderr, "sfroute: no embedded script named %.*s\n",
-               static_cast<int>(name.size()), name.data());
+  std::fprintf(stderr, "sfroute: no embedded script named %.*s\n", static_cast<int>(name.size()),
+               name.data());
   std::abort();
 }
 

@@ -16,14 +16,12 @@ inline void AppendPiece(std::string& out, std::string_view piece) { out.append(p
 
 // absl::Status::message() is an absl::string_view.
 template <typename View>
-  requires std::same_as<View, absl::string_view>
-void AppendPiece(std::string& out, const View& piece) {
-  out.append(piece.data(), piece.size());
-}
+requires std::same_as<View, absl::string_view>
+void AppendPiece(std::string& out, const View& piece) { out.append(piece.data(), piece.size()); }
 
 template <std::integral Number>
-  requires(!std::same_as<Number, bool> && !std::same_as<Number, char>)
-void AppendPiece(std::string& out, Number number) {
+requires(!std::same_as<Number, bool> &&
+         !std::same_as<Number, char>) void AppendPiece(std::string& out, Number number) {
   out.append(std::to_string(number));
 }
 

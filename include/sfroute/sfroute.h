@@ -51,42 +51,34 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   // --- Pod states: sf:{<ns>:state:<svc>}, a hash pod -> state -------------
-  absl::Status SetServiceState(std::string_view ns, std::string_view svc,
-                               PodIndex pod, std::string_view state);
+  absl::Status SetServiceState(std::string_view ns, std::string_view svc, PodIndex pod,
+                               std::string_view state);
   // Fields that are not pod indices are skipped. A missing hash is empty.
-  absl::StatusOr<PodStates> GetServiceState(std::string_view ns,
-                                            std::string_view svc);
+  absl::StatusOr<PodStates> GetServiceState(std::string_view ns, std::string_view svc);
   // Every service asked for is in the answer (empty when it has no states).
-  absl::StatusOr<ServicePodStates> GetServiceStates(
-      std::string_view ns, const std::vector<std::string>& svcs);
-  absl::Status SetServiceStates(std::string_view ns,
-                                const ServicePodStates& states);
+  absl::StatusOr<ServicePodStates> GetServiceStates(std::string_view ns,
+                                                    const std::vector<std::string>& svcs);
+  absl::Status SetServiceStates(std::string_view ns, const ServicePodStates& states);
 
   // --- Workload state: sf:{<ns>:workload:<svc>}, a string without TTL ------
-  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc,
-                                std::string_view state);
-  absl::StatusOr<std::optional<std::string>> GetWorkloadState(
-      std::string_view ns, std::string_view svc);
+  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc, std::string_view state);
+  absl::StatusOr<std::optional<std::string>> GetWorkloadState(std::string_view ns,
+                                                              std::string_view svc);
   // Services without a state are left out.
-  absl::StatusOr<WorkloadStates> GetWorkloadStates(
-      std::string_view ns, const std::vector<std::string>& svcs);
+  absl::StatusOr<WorkloadStates> GetWorkloadStates(std::string_view ns,
+                                                   const std::vector<std::string>& svcs);
 
   // --- Links: sf:{<ns>:lk:<uid>}<svc> (string) and sf:{<ns>:lk:<uid>} -----
   // Links uid to pod, whatever was there. Returns the previous pod.
-  absl::StatusOr<std::optional<PodIndex>> SetLinkedPod(
-      std::string_view ns, std::string_view uid, std::string_view svc,
-      PodIndex pod, Ttl ttl);
+  absl::StatusOr<std::optional<PodIndex>> SetLinkedPod(std::string_view ns, std::string_view uid,
+                                                       std::string_view svc, PodIndex pod, Ttl ttl);
   // Links uid to pod unless a different pod holds a persistent link.
-  absl::StatusOr<TrySetResult> TrySetLinkedPod(std::string_view ns,
-                                               std::string_view uid,
-                                               std::string_view svc,
-                                               PodIndex pod, Ttl ttl);
+  absl::StatusOr<TrySetResult> TrySetLinkedPod(std::string_view ns, std::string_view uid,
+                                               std::string_view svc, PodIndex pod, Ttl ttl);
   // Links uid to pod only if it has no link; returns the pod linked after
   // the call. An existing link is left as it is (its TTL is not refreshed).
-  absl::StatusOr<PodIndex> SetLinkedPodIfAbsent(std::string_view ns,
-                                                std::string_view uid,
-                                                std::string_view svc,
-                                                PodIndex pod, Ttl ttl);
+  absl::StatusOr<PodIndex> SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
+                                                std::string_view svc, PodIndex pod, Ttl ttl);
   // The outcome of one link of SetLinkedPods.
   struct LinkWrite {
     absl::Status status;               // OK, or why this one link failed
@@ -97,17 +89,15 @@ class Executor {
   // answer has one LinkWrite per link, in order. Invalid input rejects the
   // whole call before anything is sent; a failed round trip fails the call
   // (links may then have been written: re-read).
-  absl::StatusOr<std::vector<LinkWrite>> SetLinkedPods(std::string_view ns,
-                                                       std::string_view svc,
-                                                       const std::vector<UidPod>& links,
-                                                       Ttl ttl);
+  absl::StatusOr<std::vector<LinkWrite>> SetLinkedPods(std::string_view ns, std::string_view svc,
+                                                       const std::vector<UidPod>& links, Ttl ttl);
   // The linked pod, temporary or persistent.
-  absl::StatusOr<std::optional<PodIndex>> GetLinkedPod(std::string_view ns,
-                                                       std::string_view uid,
+  absl::StatusOr<std::optional<PodIndex>> GetLinkedPod(std::string_view ns, std::string_view uid,
                                                        std::string_view svc);
   // The linked pod only if the link is persistent.
-  absl::StatusOr<std::optional<PodIndex>> GetLinkedPodIfPersist(
-      std::string_view ns, std::string_view uid, std::string_view svc);
+  absl::StatusOr<std::optional<PodIndex>> GetLinkedPodIfPersist(std::string_view ns,
+                                                                std::string_view uid,
+                                                                std::string_view svc);
   // pod -> uids for many uids of one service, in input order; unlinked uids
   // and corrupt values (logged) are left out.
   absl::StatusOr<PodUids> BatchGetLinkedPod(std::string_view ns,
@@ -118,25 +108,22 @@ class Executor {
   // deletes it now. Either way it leaves the links hash. Returns whether a
   // link existed.
   absl::StatusOr<bool> RemoveLinkedPod(std::string_view ns, std::string_view uid,
-                                       std::string_view svc,
-                                       std::int64_t keep_seconds = 0);
+                                       std::string_view svc, std::int64_t keep_seconds = 0);
   // The same, only if the link is to `pod`. Returns whether it was removed.
-  absl::StatusOr<bool> RemoveLinkedPodWithId(std::string_view ns,
-                                             std::string_view uid,
-                                             std::string_view svc,
-                                             std::int64_t keep_seconds,
+  absl::StatusOr<bool> RemoveLinkedPodWithId(std::string_view ns, std::string_view uid,
+                                             std::string_view svc, std::int64_t keep_seconds,
                                              PodIndex pod);
   // The uid's persistent links: service -> pod.
-  absl::StatusOr<ServicePods> GetLinkService(std::string_view ns,
-                                             std::string_view uid);
+  absl::StatusOr<ServicePods> GetLinkService(std::string_view ns, std::string_view uid);
   // Returns the existing link if there is one. Otherwise places the uid on
   // the least-loaded pod whose state is "<weight>-<number>" with
   // number >= threshold (smallest weight, ties to the lowest pod), links it
   // with SetLinkedPodIfAbsent semantics, and returns the pod linked after the
   // call; empty when no pod qualifies.
-  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(
-      std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
-      std::int64_t threshold);
+  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(std::string_view ns,
+                                                                   std::string_view uid,
+                                                                   std::string_view svc, Ttl ttl,
+                                                                   std::int64_t threshold);
 
  private:
   friend struct internal::ExecutorFactory;  // builds executors over a backend

@@ -35,9 +35,9 @@ class Ttl {
 
 // Result of TrySetLinkedPod.
 struct TrySetResult {
-  bool applied = false;               // the link now points at the asked pod
-  PodIndex pod = 0;                   // the pod linked after the call
-  std::optional<PodIndex> previous;   // the pod linked before the call
+  bool applied = false;              // the link now points at the asked pod
+  PodIndex pod = 0;                  // the pod linked after the call
+  std::optional<PodIndex> previous;  // the pod linked before the call
   bool operator==(const TrySetResult&) const = default;
 };
 

@@ -30,7 +30,7 @@ struct NodeBatch {
   std::shared_ptr<NodeConnections> connections;
   std::vector<Command> commands;
   std::vector<int> part_of;  // per command: its part; -1 for ASKING
-  bool sent = false;  // from here on, its commands may have run
+  bool sent = false;         // from here on, its commands may have run
   absl::Status status;
   std::vector<Reply> replies;
 };

@@ -39,8 +39,7 @@ std::shared_ptr<NodeConnections> Topology::ConnectionsOf(const HostPort& node) {
     ConnectionOptions options = node_options_;
     options.node = node;
     options.db = 0;  // a cluster has only db 0
-    connections =
-        std::make_shared<NodeConnections>(std::move(options), pool_size_, loop_);
+    connections = std::make_shared<NodeConnections>(std::move(options), pool_size_, loop_);
   }
   return connections;
 }

@@ -65,9 +65,8 @@ absl::Status LogIn(redisContext& context, const ConnectionOptions& options,
                    const std::string& address) {
   std::vector<Command> handshake;
   if (!options.password.empty()) {
-    handshake.push_back(options.user.empty()
-                            ? Command{{"AUTH", options.password}}
-                            : Command{{"AUTH", options.user, options.password}});
+    handshake.push_back(options.user.empty() ? Command{{"AUTH", options.password}}
+                                             : Command{{"AUTH", options.user, options.password}});
   }
   if (options.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options.db)}});
   ScopedSigpipeBlock no_sigpipe;

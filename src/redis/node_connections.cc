@@ -8,12 +8,10 @@
 
 namespace sfroute::internal {
 
-NodeConnections::NodeConnections(ConnectionOptions options, int count,
-                                 std::shared_ptr<IoLoop> loop)
+NodeConnections::NodeConnections(ConnectionOptions options, int count, std::shared_ptr<IoLoop> loop)
     : options_(std::move(options)), loop_(std::move(loop)), slots_(count) {}
 
-absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(
-    const std::vector<Command>& commands) {
+absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(const std::vector<Command>& commands) {
   auto in_flight = Send(commands);
   if (!in_flight.ok()) return in_flight.status();
   return in_flight->Wait();

@@ -31,8 +31,7 @@ absl::StatusOr<std::vector<Reply>> InFlight::Wait() {
 }
 
 absl::StatusOr<std::shared_ptr<SharedConnection>> SharedConnection::Watch(
-    UniqueFd socket, std::string address, std::chrono::milliseconds command_timeout,
-    IoLoop& loop) {
+    UniqueFd socket, std::string address, std::chrono::milliseconds command_timeout, IoLoop& loop) {
   const int fd = socket.get();
   std::shared_ptr<SharedConnection> connection(
       new SharedConnection(std::move(socket), std::move(address), command_timeout, loop));
@@ -103,8 +102,8 @@ void SharedConnection::Flush(int passes) {
       break;  // the socket's buffer is full: the loop goes on when it drains
     } else {
       const int saved_errno = errno;
-      Fail(absl::UnavailableError(StrCat("connection to ", address_, " failed while sending: ",
-                                         std::strerror(saved_errno),
+      Fail(absl::UnavailableError(StrCat("connection to ", address_,
+                                         " failed while sending: ", std::strerror(saved_errno),
                                          "; the commands may or may not have run")));
       return;
     }
@@ -163,10 +162,9 @@ void SharedConnection::ReadAvailable() {
       return;
     } else if (errno != EINTR) {
       const int saved_errno = errno;
-      Fail(absl::UnavailableError(StrCat("connection to ", address_,
-                                         " failed while waiting for replies: ",
-                                         std::strerror(saved_errno),
-                                         "; the commands may or may not have run")));
+      Fail(absl::UnavailableError(
+          StrCat("connection to ", address_, " failed while waiting for replies: ",
+                 std::strerror(saved_errno), "; the commands may or may not have run")));
       return;
     }
   }
@@ -203,8 +201,8 @@ void SharedConnection::TimeOut(const Request& request) {
   absl::MutexLock lock(&mutex_);
   if (request.answered) return;  // its replies came in meanwhile
   FailLocked(absl::DeadlineExceededError(
-      StrCat("no reply from ", address_, " within the command timeout (",
-             command_timeout_.count(), " ms); the command may or may not have run")));
+      StrCat("no reply from ", address_, " within the command timeout (", command_timeout_.count(),
+             " ms); the command may or may not have run")));
 }
 
 void SharedConnection::Fail(const absl::Status& status) {

@@ -43,7 +43,7 @@ class InFlight {
     explicit Request(std::size_t count) : expected(count) { replies.reserve(count); }
     const std::size_t expected;
     std::vector<Reply> replies;
-    absl::Status status;  // set instead of the replies when the connection fails
+    absl::Status status;    // set instead of the replies when the connection fails
     bool answered = false;  // guarded by the connection's mutex
     absl::Notification done;
   };
@@ -69,8 +69,7 @@ class SharedConnection : public IoLoop::Handler,
   // that nothing was sent: UNAVAILABLE when the connection had failed
   // already; FAILED_PRECONDITION when `only_when_idle` and other calls'
   // replies are still to come.
-  absl::StatusOr<InFlight> Send(const std::vector<Command>& commands,
-                                bool only_when_idle = false);
+  absl::StatusOr<InFlight> Send(const std::vector<Command>& commands, bool only_when_idle = false);
 
   // True once the connection is lost or dropped; it is replaced then.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
@@ -105,13 +104,13 @@ class SharedConnection : public IoLoop::Handler,
   const std::string address_;  // host:port, for messages
   const std::chrono::milliseconds command_timeout_;
   IoLoop& loop_;
-  ReplyParser parser_;  // the loop's thread only
-  std::string sending_;  // the writer only: bytes taken from the outbox
+  ReplyParser parser_;    // the loop's thread only
+  std::string sending_;   // the writer only: bytes taken from the outbox
   std::size_t sent_ = 0;  // the writer only: how much of sending_ is sent
 
   absl::Mutex mutex_;
   std::atomic<bool> failed_{false};
-  std::string outbox_ ABSL_GUARDED_BY(mutex_);  // bytes not yet handed to send()
+  std::string outbox_ ABSL_GUARDED_BY(mutex_);    // bytes not yet handed to send()
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;  // a writer is flushing the outbox
   std::deque<std::shared_ptr<Request>> waiting_ ABSL_GUARDED_BY(mutex_);  // in send order
 };

@@ -56,8 +56,7 @@ class CaptureFile {
     std::string text;
     char buffer[4096];
     ssize_t n;
-    for (off_t offset = 0; (n = pread(fd_, buffer, sizeof(buffer), offset)) > 0;
-         offset += n) {
+    for (off_t offset = 0; (n = pread(fd_, buffer, sizeof(buffer), offset)) > 0; offset += n) {
       text.append(buffer, n);
     }
     return text;
@@ -69,8 +68,7 @@ class CaptureFile {
 
 // The environment of the child: ours without $SFROUTE_REDIS (which the
 // machine running the tests might set), plus `sfroute_redis` when given.
-std::vector<std::string> ChildEnvironment(
-    const std::optional<std::string>& sfroute_redis) {
+std::vector<std::string> ChildEnvironment(const std::optional<std::string>& sfroute_redis) {
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view variable = *entry;
@@ -79,8 +77,7 @@ std::vector<std::string> ChildEnvironment(
     }
     env.emplace_back(*entry);
   }
-  if (sfroute_redis.has_value())
-    env.push_back("SFROUTE_REDIS=" + *sfroute_redis);
+  if (sfroute_redis.has_value()) env.push_back("SFROUTE_REDIS=" + *sfroute_redis);
   return env;
 }
 
@@ -125,8 +122,8 @@ CliResult RunCliRaw(std::vector<std::string> args,
 
 // Checks a failed run: nothing on stdout, one JSON error line on stderr with
 // `code` and a message containing `message_part`, and exit code `exit_code`.
-void ExpectError(const CliResult& result, int exit_code,
-                 const std::string& code, const std::string& message_part) {
+void ExpectError(const CliResult& result, int exit_code, const std::string& code,
+                 const std::string& message_part) {
   EXPECT_EQ(result.exit_code, exit_code) << result.err;
   EXPECT_EQ(result.out, "");
   ASSERT_FALSE(result.err.empty());
@@ -138,8 +135,7 @@ void ExpectError(const CliResult& result, int exit_code,
   EXPECT_THAT(error["error"].value("message", ""), HasSubstr(message_part));
 }
 
-void ExpectUsageError(const CliResult& result,
-                      const std::string& message_part) {
+void ExpectUsageError(const CliResult& result, const std::string& message_part) {
   ExpectError(result, 2, "INVALID_ARGUMENT", message_part);
 }
 
@@ -154,24 +150,22 @@ class CliTest : public ::testing::Test, public SpecKeys {
   }
 
   // Runs a command that must succeed and print exactly `expected_json`.
-  void ExpectOutput(std::vector<std::string> args,
-                    const std::string& expected_json) {
+  void ExpectOutput(std::vector<std::string> args, const std::string& expected_json) {
     CliResult result = Run(std::move(args));
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(result.out, expected_json + "\n");
     EXPECT_EQ(result.err, "");
   }
 
-  void SetLink(const std::string& uid, const std::string& svc, int pod,
-               int ttl) {
-    ExpectSuccess({"link", "set", "--ns", ns_, "--uid", uid, "--svc", svc,
-                   "--pod", std::to_string(pod), "--ttl", std::to_string(ttl)});
+  void SetLink(const std::string& uid, const std::string& svc, int pod, int ttl) {
+    ExpectSuccess({"link", "set", "--ns", ns_, "--uid", uid, "--svc", svc, "--pod",
+                   std::to_string(pod), "--ttl", std::to_string(ttl)});
   }
 
   void SetState(const std::string& svc, int pod, const std::string& state) {
-    ExpectOutput({"state", "set", "--ns", ns_, "--svc", svc, "--pod",
-                  std::to_string(pod), "--state", state},
-                 R"({"ok":true})");
+    ExpectOutput(
+        {"state", "set", "--ns", ns_, "--svc", svc, "--pod", std::to_string(pod), "--state", state},
+        R"({"ok":true})");
   }
 
   void ExpectSuccess(std::vector<std::string> args) {
@@ -190,8 +184,7 @@ class CliTest : public ::testing::Test, public SpecKeys {
 
 TEST_F(CliTest, StateSetWritesTheHashField) {
   SetState("scene", 3, "S3");
-  EXPECT_EQ(raw_.HGetAll(StateKey("scene")),
-            (std::map<std::string, std::string>{{"3", "S3"}}));
+  EXPECT_EQ(raw_.HGetAll(StateKey("scene")), (std::map<std::string, std::string>{{"3", "S3"}}));
 }
 
 TEST_F(CliTest, StateGetListsPodsInNumericOrder) {
@@ -203,17 +196,15 @@ TEST_F(CliTest, StateGetListsPodsInNumericOrder) {
 }
 
 TEST_F(CliTest, StateGetOfServiceWithoutStatesIsEmpty) {
-  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "nothing"},
-               R"({"pods":{}})");
+  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "nothing"}, R"({"pods":{}})");
 }
 
 // --- workload
 // -----------------------------------------------------------------
 
 TEST_F(CliTest, WorkloadSetWritesStringWithoutTtl) {
-  ExpectOutput(
-      {"workload", "set", "--ns", ns_, "--svc", "chat", "--state", "busy"},
-      R"({"ok":true})");
+  ExpectOutput({"workload", "set", "--ns", ns_, "--svc", "chat", "--state", "busy"},
+               R"({"ok":true})");
   EXPECT_EQ(raw_.Get(WorkloadKey("chat")), "busy");
   EXPECT_EQ(raw_.Ttl(WorkloadKey("chat")), -1);
 }
@@ -221,29 +212,27 @@ TEST_F(CliTest, WorkloadSetWritesStringWithoutTtl) {
 TEST_F(CliTest, WorkloadGetLeavesOutServicesWithoutState) {
   ExpectSuccess({"workload", "set", "--ns", ns_, "--svc", "b", "--state", "B"});
   ExpectSuccess({"workload", "set", "--ns", ns_, "--svc", "a", "--state", "A"});
-  ExpectOutput({"workload", "get", "--ns", ns_, "--svc", "b", "--svc",
-                "missing", "--svc", "a"},
+  ExpectOutput({"workload", "get", "--ns", ns_, "--svc", "b", "--svc", "missing", "--svc", "a"},
                R"({"states":{"a":"A","b":"B"}})");
 }
 
 // --- link set / try-set / set-if-absent -------------------------------------
 
 TEST_F(CliTest, LinkSetPersistentWritesKeyAndHashField) {
-  ExpectOutput({"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
-                "--pod", "3", "--ttl", "-1"},
-               R"({"previous":null})");
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "3", "--ttl", "-1"},
+      R"({"previous":null})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
   EXPECT_EQ(raw_.Ttl(LinkKey("u1", "scene")), -1);
-  EXPECT_EQ(raw_.HGetAll(LinksHashKey("u1")),
-            (std::map<std::string, std::string>{{"scene", "3"}}));
+  EXPECT_EQ(raw_.HGetAll(LinksHashKey("u1")), (std::map<std::string, std::string>{{"scene", "3"}}));
 }
 
 TEST_F(CliTest, LinkSetTemporaryReportsPreviousAndLeavesHash) {
   SetLink("u1", "scene", 3, -1);
   // "--ttl=N" must work too: it is the other way to pass a negative number.
-  ExpectOutput({"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
-                "--pod", "5", "--ttl=100"},
-               R"({"previous":3})");
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "5", "--ttl=100"},
+      R"({"previous":3})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "5");
   EXPECT_GT(raw_.Ttl(LinkKey("u1", "scene")), 0);
   EXPECT_THAT(raw_.HGetAll(LinksHashKey("u1")), IsEmpty());
@@ -257,20 +246,17 @@ TEST_F(CliTest, LinkTrySetReportsAppliedPodAndPrevious) {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  ExpectOutput(with({"--pod", "6", "--ttl", "60"}),
-               R"({"applied":true,"pod":6,"previous":null})");
+  ExpectOutput(with({"--pod", "6", "--ttl", "60"}), R"({"applied":true,"pod":6,"previous":null})");
   // A temporary link does not block another pod.
-  ExpectOutput(with({"--pod", "7", "--ttl", "-1"}),
-               R"({"applied":true,"pod":7,"previous":6})");
+  ExpectOutput(with({"--pod", "7", "--ttl", "-1"}), R"({"applied":true,"pod":7,"previous":6})");
   // A persistent link to another pod does.
-  ExpectOutput(with({"--pod", "8", "--ttl", "-1"}),
-               R"({"applied":false,"pod":7,"previous":7})");
+  ExpectOutput(with({"--pod", "8", "--ttl", "-1"}), R"({"applied":false,"pod":7,"previous":7})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "7");
 }
 
 TEST_F(CliTest, LinkSetIfAbsentKeepsTheFirstPod) {
-  const std::vector<std::string> args = {
-      "link", "set-if-absent", "--ns", ns_, "--uid", "u1", "--svc", "scene"};
+  const std::vector<std::string> args = {"link", "set-if-absent", "--ns", ns_, "--uid",
+                                         "u1",   "--svc",         "scene"};
   std::vector<std::string> first = args, second = args;
   first.insert(first.end(), {"--pod", "7", "--ttl", "-1"});
   second.insert(second.end(), {"--pod", "9", "--ttl", "-1"});
@@ -298,8 +284,8 @@ TEST_F(CliTest, LinkBatchGetGroupsUidsByPodInInputOrder) {
   SetLink("u1", "scene", 10, -1);
   SetLink("u2", "scene", 9, 100);
   SetLink("u3", "scene", 10, 100);
-  ExpectOutput({"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid",
-                "u3", "--uid", "nobody", "--uid", "u1", "--uid", "u2"},
+  ExpectOutput({"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid", "u3", "--uid",
+                "nobody", "--uid", "u1", "--uid", "u2"},
                R"({"pods":{"9":["u2"],"10":["u3","u1"]}})");
 }
 
@@ -326,8 +312,7 @@ TEST_F(CliTest, LinkRemoveDeletesKeyAndHashField) {
 
 TEST_F(CliTest, LinkRemoveWithKeepLeavesATemporaryLink) {
   SetLink("u1", "scene", 3, -1);
-  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene",
-                "--keep", "100"},
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "100"},
                R"({"removed":true})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
   const long long ttl = raw_.Ttl(LinkKey("u1", "scene"));
@@ -338,9 +323,8 @@ TEST_F(CliTest, LinkRemoveWithKeepLeavesATemporaryLink) {
 
 TEST_F(CliTest, LinkRemoveIfPodRemovesOnlyThatPod) {
   SetLink("u1", "scene", 3, -1);
-  const std::vector<std::string> remove = {"link",  "remove", "--ns",
-                                           ns_,     "--uid",  "u1",
-                                           "--svc", "scene",  "--if-pod"};
+  const std::vector<std::string> remove = {"link", "remove", "--ns",  ns_,       "--uid",
+                                           "u1",   "--svc",  "scene", "--if-pod"};
   std::vector<std::string> other_pod = remove, same_pod = remove;
   other_pod.push_back("4");
   same_pod.push_back("3");
@@ -358,8 +342,8 @@ TEST_F(CliTest, LinkComputePicksTheLeastLoadedQualifyingPod) {
   SetState("scene", 1, "2-150");
   SetState("scene", 2, "1-50");  // lightest, but below the threshold
   SetState("scene", 3, "draining");
-  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene",
-                "--ttl", "-1", "--threshold", "100"},
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl", "-1",
+                "--threshold", "100"},
                R"({"pod":1})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "1");
   EXPECT_EQ(raw_.Ttl(LinkKey("u1", "scene")), -1);
@@ -367,8 +351,8 @@ TEST_F(CliTest, LinkComputePicksTheLeastLoadedQualifyingPod) {
 
 TEST_F(CliTest, LinkComputeWithoutCandidatesPrintsNull) {
   SetState("scene", 0, "1-50");
-  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene",
-                "--ttl", "-1", "--threshold", "100"},
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl", "-1",
+                "--threshold", "100"},
                R"({"pod":null})");
   EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
 }
@@ -377,24 +361,22 @@ TEST_F(CliTest, LinkComputeWithoutCandidatesPrintsNull) {
 // -----------------------------------------------------------------------
 
 TEST_F(CliTest, InvalidUidIsInvalidArgumentNamingUid) {
-  CliResult result = Run({"link", "set", "--ns", ns_, "--uid", "a}b", "--svc",
-                          "scene", "--pod", "1", "--ttl", "-1"});
+  CliResult result = Run(
+      {"link", "set", "--ns", ns_, "--uid", "a}b", "--svc", "scene", "--pod", "1", "--ttl", "-1"});
   ExpectUsageError(result, "uid");
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
 TEST_F(CliTest, ZeroTtlIsInvalidArgumentNamingTtl) {
-  CliResult result = Run({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
-                          "scene", "--pod", "1", "--ttl", "0"});
+  CliResult result = Run(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "1", "--ttl", "0"});
   ExpectUsageError(result, "ttl");
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
 TEST_F(CliTest, MissingRequiredOptionIsUsageError) {
-  ExpectUsageError(Run({"link", "get", "--ns", ns_, "--svc", "scene"}),
-                   "--uid");
-  ExpectUsageError(Run({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
-                        "scene", "--pod", "1"}),
+  ExpectUsageError(Run({"link", "get", "--ns", ns_, "--svc", "scene"}), "--uid");
+  ExpectUsageError(Run({"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "1"}),
                    "--ttl");
 }
 
@@ -417,20 +399,18 @@ TEST_F(CliTest, MalformedOrOutOfRangeNumbersAreUsageErrors) {
     SCOPED_TRACE(::testing::PrintToString(extra));
     ExpectUsageError(Run(args), option);
   }
-  ExpectUsageError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc",
-                        "scene", "--keep", "soon"}),
-                   "--keep");
   ExpectUsageError(
-      RunCliRaw({"--redis", url_, "--timeout-ms", "0", "link", "get", "--ns",
-                 ns_, "--uid", "u1", "--svc", "scene"}),
-      "--timeout-ms");
+      Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "soon"}),
+      "--keep");
+  ExpectUsageError(RunCliRaw({"--redis", url_, "--timeout-ms", "0", "link", "get", "--ns", ns_,
+                              "--uid", "u1", "--svc", "scene"}),
+                   "--timeout-ms");
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
 TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
   SetLink("u1", "scene", 3, -1);
-  ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc",
-                   "scene", "--keep", "-2"}),
+  ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-2"}),
               2, "INVALID_ARGUMENT", "keep");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
 }
@@ -440,11 +420,8 @@ TEST_F(CliTest, UnknownOrMissingCommandIsUsageError) {
   ExpectUsageError(Run({"frob"}), "frob");
   ExpectUsageError(Run({"link"}), "command");
   ExpectUsageError(Run({}), "command");
-  ExpectUsageError(
-      Run({"link", "services", "--ns", ns_, "--uid", "u1", "extra"}), "extra");
-  ExpectUsageError(
-      Run({"link", "services", "--ns", ns_, "--uid", "u1", "--bogus"}),
-      "--bogus");
+  ExpectUsageError(Run({"link", "services", "--ns", ns_, "--uid", "u1", "extra"}), "extra");
+  ExpectUsageError(Run({"link", "services", "--ns", ns_, "--uid", "u1", "--bogus"}), "--bogus");
 }
 
 TEST_F(CliTest, HelpGoesToStdoutWithExitZero) {
@@ -461,9 +438,8 @@ TEST_F(CliTest, HelpGoesToStdoutWithExitZero) {
 
 TEST_F(CliTest, CorruptStoredPodIsDataLossWithExitOne) {
   raw_.Command({"SET", LinkKey("u1", "scene"), "abc"});
-  ExpectError(
-      Run({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"}), 1,
-      "DATA_LOSS", LinkKey("u1", "scene"));
+  ExpectError(Run({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"}), 1, "DATA_LOSS",
+              LinkKey("u1", "scene"));
 }
 
 // --- connection
@@ -471,8 +447,8 @@ TEST_F(CliTest, CorruptStoredPodIsDataLossWithExitOne) {
 
 TEST(CliConnectionTest, UnreachableServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there, the connection is refused.
-  ExpectError(RunCliRaw({"--redis", "redis://127.0.0.1:1", "link", "get",
-                         "--ns", "n", "--uid", "u1", "--svc", "scene"}),
+  ExpectError(RunCliRaw({"--redis", "redis://127.0.0.1:1", "link", "get", "--ns", "n", "--uid",
+                         "u1", "--svc", "scene"}),
               3, "UNAVAILABLE", "");
 }
 
@@ -485,14 +461,12 @@ TEST(CliConnectionTest, SilentServerIsDeadlineExceeded) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
-            0);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   ASSERT_EQ(listen(listener, 8), 0);
   ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string url =
-      "redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-  ExpectError(RunCliRaw({"--redis", url, "--timeout-ms", "200", "link", "get",
-                         "--ns", "n", "--uid", "u1", "--svc", "scene"}),
+  const std::string url = "redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ExpectError(RunCliRaw({"--redis", url, "--timeout-ms", "200", "link", "get", "--ns", "n", "--uid",
+                         "u1", "--svc", "scene"}),
               3, "DEADLINE_EXCEEDED", "");
   close(listener);
 }
@@ -506,8 +480,7 @@ TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
   const std::string host_port = "127.0.0.1:" + std::to_string(server->port());
   const std::vector<std::string> get = {"link",  "get", "--ns",  "n",
                                         "--uid", "u1",  "--svc", "scene"};
-  auto run_with = [&get](const std::string& url,
-                         std::vector<std::string> extra = {}) {
+  auto run_with = [&get](const std::string& url, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"--redis", url};
     args.insert(args.end(), get.begin(), get.end());
     args.insert(args.end(), extra.begin(), extra.end());
@@ -522,13 +495,11 @@ TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
   EXPECT_EQ(runs.back().exit_code, 0) << runs.back().err;
   EXPECT_EQ(runs.back().out, "{\"pod\":null}\n");
   // A URL that lands among the arguments is quoted back by the usage error.
-  runs.push_back(run_with("redis://" + host_port,
-                          {"redis://:" + password + "@" + host_port}));
+  runs.push_back(run_with("redis://" + host_port, {"redis://:" + password + "@" + host_port}));
   ExpectUsageError(runs.back(), "not expected");
   // An unreachable server with a password in the URL.
-  runs.push_back(
-      RunCliRaw({"--redis", "redis://user:" + password + "@127.0.0.1:1", "link",
-                 "get", "--ns", "n", "--uid", "u1", "--svc", "scene"}));
+  runs.push_back(RunCliRaw({"--redis", "redis://user:" + password + "@127.0.0.1:1", "link", "get",
+                            "--ns", "n", "--uid", "u1", "--svc", "scene"}));
   EXPECT_EQ(runs.back().exit_code, 3);
   for (const CliResult& run : runs) {
     EXPECT_THAT(run.out, Not(HasSubstr(password)));
@@ -538,18 +509,18 @@ TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
 }
 
 TEST_F(CliTest, EnvironmentSuppliesTheUrlWhenRedisOptionIsAbsent) {
-  CliResult set = RunCliRaw({"link", "set", "--ns", ns_, "--uid", "u1", "--svc",
-                             "scene", "--pod", "4", "--ttl", "-1"},
-                            url_);
+  CliResult set = RunCliRaw(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "4", "--ttl", "-1"},
+      url_);
   EXPECT_EQ(set.exit_code, 0) << set.err;
   EXPECT_EQ(set.out, "{\"previous\":null}\n");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "4");
 }
 
 TEST_F(CliTest, RedisOptionOverridesTheEnvironment) {
-  CliResult get = RunCliRaw({"--redis", url_, "link", "get", "--ns", ns_,
-                             "--uid", "u1", "--svc", "scene"},
-                            "redis://127.0.0.1:1");
+  CliResult get =
+      RunCliRaw({"--redis", url_, "link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"},
+                "redis://127.0.0.1:1");
   EXPECT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out, "{\"pod\":null}\n");
 }
@@ -564,17 +535,17 @@ TEST_F(CliTest, LinkSetManyReportsEachLink) {
                R"({"results":[{"uid":"u1","previous":4},{"uid":"u2","previous":null}]})");
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "5");
   EXPECT_EQ(raw_.HGetAll(LinksHashKey("u2")).at("scene"), "0");
-  ExpectUsageError(Run({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u3",
-                        "--ttl", "-1"}),
-                   "--link");
+  ExpectUsageError(
+      Run({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u3", "--ttl", "-1"}),
+      "--link");
   EXPECT_FALSE(raw_.Exists(LinkKey("u3", "scene")));
 }
 
 TEST_F(CliTest, ClusterOptionTalksToTheCluster) {
   const std::string url = sfroute::testing::SharedClusterUrl();
   const std::string seeds = url.substr(std::string("redis-cluster://").size());
-  CliResult set = RunCliRaw({"--cluster", seeds, "link", "set", "--ns", ns_, "--uid", "c1",
-                             "--svc", "scene", "--pod", "6", "--ttl", "-1"});
+  CliResult set = RunCliRaw({"--cluster", seeds, "link", "set", "--ns", ns_, "--uid", "c1", "--svc",
+                             "scene", "--pod", "6", "--ttl", "-1"});
   EXPECT_EQ(set.exit_code, 0) << set.err;
   EXPECT_EQ(set.out, "{\"previous\":null}\n");
   // Read back through the library on the cluster, not through the CLI.

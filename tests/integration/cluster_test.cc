@@ -290,8 +290,8 @@ TEST(ClusterTest, ComputeLinkedPodIfAbsentWithStatesAndLinkInDifferentSlots) {
 TEST(ClusterTest, UnreachableClusterIsUnavailableNamingTheNode) {
   const int port = testing::FreeLoopbackPort();  // nothing listens there
   const std::string address = "127.0.0.1:" + std::to_string(port);
-  auto executor = OpenOrDie(
-      {.redis_url = "redis-cluster://" + address, .command_timeout = milliseconds(200)});
+  auto executor =
+      OpenOrDie({.redis_url = "redis-cluster://" + address, .command_timeout = milliseconds(200)});
   const auto start = steady_clock::now();
   const auto pod = executor->GetLinkedPod("ns", "u", "svc");
   EXPECT_STATUS_CODE(pod, UNAVAILABLE);

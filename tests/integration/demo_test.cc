@@ -63,8 +63,7 @@ class DemoTest : public ::testing::Test {
     // The default freshness window: shorter ones could let a pod go stale
     // between two heartbeats on a slow (sanitizer) build.
     config_.grace_s = 1;
-    auto executor =
-        Executor::Open(Options{.redis_url = SharedRedisUrl()});
+    auto executor = Executor::Open(Options{.redis_url = SharedRedisUrl()});
     ASSERT_OK(executor);
     executor_ = std::move(executor).value();
     auto result = sfroute::demo::RunSimulation(*executor_, config_);

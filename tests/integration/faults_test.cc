@@ -38,8 +38,8 @@ TEST(FaultsTest, ScriptFlushBetweenCallsIsInvisibleToTheCaller) {
     EXPECT_EQ(persistent, 1);
   }
   ASSERT_EQ(raw.Command({"SCRIPT", "FLUSH"}).str, "OK");
-  ASSERT_OK_AND_ASSIGN(auto batch, executor->SetLinkedPods(ns, "svc", {{"a", 1}, {"b", 2}},
-                                                           Ttl::Persistent()));
+  ASSERT_OK_AND_ASSIGN(auto batch,
+                       executor->SetLinkedPods(ns, "svc", {{"a", 1}, {"b", 2}}, Ttl::Persistent()));
   ASSERT_EQ(batch.size(), 2u);
   EXPECT_OK(batch[0].status);
   EXPECT_OK(batch[1].status);
@@ -49,8 +49,7 @@ TEST(FaultsTest, ScriptFlushBetweenCallsIsInvisibleToTheCaller) {
   EXPECT_TRUE(removed);
   EXPECT_FALSE(raw.Exists("sf:{" + ns + ":lk:u}svc"));
   // The script that ran last is loaded again for the next EVALSHA.
-  const auto exists = raw.Command(
-      {"SCRIPT", "EXISTS", internal::GetScript("remove_link").sha1});
+  const auto exists = raw.Command({"SCRIPT", "EXISTS", internal::GetScript("remove_link").sha1});
   ASSERT_EQ(exists.elements.size(), 1u);
   EXPECT_EQ(exists.elements[0].integer, 1);
 }
@@ -70,8 +69,7 @@ TEST(FaultsTest, ServerRestartIsUnavailableThenRecoversWithTheSameExecutor) {
 
   server->Restart();  // an empty server: it was started without persistence
   // The pooled connections died with the old process; the first call works.
-  ASSERT_OK_AND_ASSIGN(auto previous,
-                       executor->SetLinkedPod(ns, "u", "svc", 6, Ttl::Persistent()));
+  ASSERT_OK_AND_ASSIGN(auto previous, executor->SetLinkedPod(ns, "u", "svc", 6, Ttl::Persistent()));
   EXPECT_EQ(previous, std::nullopt);
   ASSERT_OK_AND_ASSIGN(auto pod, executor->GetLinkedPod(ns, "u", "svc"));
   EXPECT_EQ(pod, 6);
@@ -101,8 +99,7 @@ TEST(FaultsTest, ServerThatStopsAnsweringGivesDeadlineExceeded) {
   EXPECT_LT(elapsed, timeout + std::chrono::milliseconds(500));
 
   std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // the pause ends
-  ASSERT_OK_AND_ASSIGN(auto previous,
-                       executor->SetLinkedPod(ns, "u", "svc", 2, Ttl::Persistent()));
+  ASSERT_OK_AND_ASSIGN(auto previous, executor->SetLinkedPod(ns, "u", "svc", 2, Ttl::Persistent()));
   EXPECT_EQ(previous, std::nullopt);
 }
 

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "deployment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -135,10 +135,9 @@ TEST_P(OperationsTest, GetServiceStatesReturnsEveryServiceAskedFor) {
   ASSERT_OK(ex().SetServiceState(ns_, "b", 1, "y"));
   ASSERT_OK(ex().SetServiceState(ns_, "b", 2, "z"));
   RawHSet(StateKey("b"), "not-a-pod", "skipped");
-  ASSERT_OK_AND_ASSIGN(ServicePodStates states,
-                       ex().GetServiceStates(ns_, {"b", "missing", "a"}));
-  EXPECT_EQ(states, (ServicePodStates{
-                        {"a", {{0, "x"}}}, {"b", {{1, "y"}, {2, "z"}}}, {"missing", {}}}));
+  ASSERT_OK_AND_ASSIGN(ServicePodStates states, ex().GetServiceStates(ns_, {"b", "missing", "a"}));
+  EXPECT_EQ(states,
+            (ServicePodStates{{"a", {{0, "x"}}}, {"b", {{1, "y"}, {2, "z"}}}, {"missing", {}}}));
 }
 
 TEST_P(OperationsTest, GetServiceStatesOfNoServicesIsEmpty) {
@@ -258,8 +257,7 @@ TEST_P(OperationsTest, SetLinkedPodTemporaryToPersistent) {
                        ex().SetLinkedPod(ns_, "u1", "scene", 4, kPersistent));
   EXPECT_THAT(previous, Optional(4));
   ExpectPersistent("u1", "scene", 4);
-  ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
-                       ex().GetLinkedPodIfPersist(ns_, "u1", "scene"));
+  ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPodIfPersist(ns_, "u1", "scene"));
   EXPECT_THAT(pod, Optional(4));
   ASSERT_OK_AND_ASSIGN(links, ex().GetLinkService(ns_, "u1"));
   EXPECT_EQ(links, (ServicePods{{"scene", 4}}));
@@ -457,8 +455,8 @@ TEST_P(OperationsTest, PodZeroWorksEverywhere) {
   EXPECT_EQ(result, (TrySetResult{.applied = true, .pod = 0, .previous = 0}));
 
   // Set-if-absent keeps the link to pod 0.
-  ASSERT_OK_AND_ASSIGN(PodIndex linked, ex().SetLinkedPodIfAbsent(ns_, "u1", "scene", 5,
-                                                                  kPersistent));
+  ASSERT_OK_AND_ASSIGN(PodIndex linked,
+                       ex().SetLinkedPodIfAbsent(ns_, "u1", "scene", 5, kPersistent));
   EXPECT_EQ(linked, 0);
 
   // Remove-with-id: 5 does not match 0, 0 does.
@@ -504,9 +502,8 @@ TEST_P(OperationsTest, BatchGetLinkedPodGroupsByPodInInputOrder) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u5", "scene", 0, Ttl::Seconds(100)));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u6", "scene", 9, kPersistent));
   ASSERT_OK(ex().SetLinkedPod(ns_, "u3", "chat", 2, kPersistent));  // other service
-  ASSERT_OK_AND_ASSIGN(PodUids uids,
-                       ex().BatchGetLinkedPod(ns_, {"u4", "u3", "u1", "u5", "nobody", "u2"},
-                                              "scene"));
+  ASSERT_OK_AND_ASSIGN(
+      PodUids uids, ex().BatchGetLinkedPod(ns_, {"u4", "u3", "u1", "u5", "nobody", "u2"}, "scene"));
   EXPECT_EQ(uids, (PodUids{{0, {"u5", "u2"}}, {2, {"u4", "u1"}}}));
 }
 
@@ -535,8 +532,7 @@ TEST_P(OperationsTest, RemoveLinkedPodKeepZeroDeletesNow) {
   ASSERT_OK_AND_ASSIGN(bool existed, ex().RemoveLinkedPod(ns_, "u1", "scene", 0));
   EXPECT_TRUE(existed);
   EXPECT_FALSE(raw().Exists(LinkKey("u1", "scene")));
-  EXPECT_EQ(raw().HGetAll(LinksHashKey("u1")),
-            (std::map<std::string, std::string>{{"chat", "1"}}));
+  EXPECT_EQ(raw().HGetAll(LinksHashKey("u1")), (std::map<std::string, std::string>{{"chat", "1"}}));
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod, ex().GetLinkedPod(ns_, "u1", "scene"));
   EXPECT_EQ(pod, std::nullopt);
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, "u1"));
@@ -662,8 +658,7 @@ TEST_P(OperationsTest, RemoveLinkedPodWithIdNonMatchingLeavesLink) {
 TEST_P(OperationsTest, RemoveLinkedPodWithIdMissingNeverMatches) {
   for (PodIndex pod : {0, 3}) {
     for (std::int64_t keep : {0, -1, 100}) {
-      ASSERT_OK_AND_ASSIGN(bool removed,
-                           ex().RemoveLinkedPodWithId(ns_, "u1", "scene", keep, pod));
+      ASSERT_OK_AND_ASSIGN(bool removed, ex().RemoveLinkedPodWithId(ns_, "u1", "scene", keep, pod));
       EXPECT_FALSE(removed) << "pod=" << pod << " keep=" << keep;
     }
   }
@@ -692,10 +687,10 @@ TEST_P(OperationsTest, ComputePicksSmallestWeightAmongQualifyingPods) {
   // Inserted so that "first seen" or string comparison would pick wrongly.
   RawHSet(StateKey("scene"), "5", "10-1732590000001");  // "10" < "3" as text
   RawHSet(StateKey("scene"), "4", "3-1732590000500");
-  RawHSet(StateKey("scene"), "2", "3-1732590000000");   // number == threshold counts
+  RawHSet(StateKey("scene"), "2", "3-1732590000000");  // number == threshold counts
   RawHSet(StateKey("scene"), "1", "5-1732590009999");
-  RawHSet(StateKey("scene"), "3", "1-1732589999999");   // below threshold
-  RawHSet(StateKey("scene"), "6", "0-1");               // far below threshold
+  RawHSet(StateKey("scene"), "3", "1-1732589999999");  // below threshold
+  RawHSet(StateKey("scene"), "6", "0-1");              // far below threshold
   ASSERT_OK_AND_ASSIGN(std::optional<PodIndex> pod,
                        ex().ComputeLinkedPodIfAbsent(ns_, "u1", "scene", kPersistent, threshold));
   EXPECT_THAT(pod, Optional(2));  // weight 3, tie with pod 4 -> lower index
@@ -723,9 +718,8 @@ TEST_P(OperationsTest, ComputeThresholdIsInclusive) {
 TEST_P(OperationsTest, ComputeSkipsMalformedStates) {
   // Each malformed state has a weight below 50 if misread; threshold 0 lets
   // any misread number qualify. Only pod 20 is well formed.
-  const std::vector<std::string> malformed = {"x",   "1-2-3", "-1-5",  "3-",  "",
-                                              "-5",  "a-5",   "1-b",   "1.5-5", "1-5x",
-                                              "1--5", "0x1-5"};
+  const std::vector<std::string> malformed = {"x",   "1-2-3", "-1-5",  "3-",   "",     "-5",
+                                              "a-5", "1-b",   "1.5-5", "1-5x", "1--5", "0x1-5"};
   for (size_t i = 0; i < malformed.size(); ++i) {
     RawHSet(StateKey("scene"), std::to_string(i), malformed[i]);
   }
@@ -747,8 +741,8 @@ TEST_P(OperationsTest, ComputeWithoutQualifyingPodReturnsEmptyAndWritesNothing) 
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 0, "1-99"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 1, "x"));
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 2, "1-2-300"));
-  ASSERT_OK_AND_ASSIGN(pod, ex().ComputeLinkedPodIfAbsent(ns_, "u1", "scene", Ttl::Seconds(60),
-                                                          100));
+  ASSERT_OK_AND_ASSIGN(pod,
+                       ex().ComputeLinkedPodIfAbsent(ns_, "u1", "scene", Ttl::Seconds(60), 100));
   EXPECT_EQ(pod, std::nullopt);
   EXPECT_EQ(NamespaceKeys(), std::vector<std::string>{StateKey("scene")});
 }
@@ -775,8 +769,8 @@ TEST_P(OperationsTest, ComputeReturnsExistingPersistentLinkUnchanged) {
 
   // Even a link to a pod without any state, and even if no pod qualifies.
   ASSERT_OK(ex().SetLinkedPod(ns_, "u2", "scene", 42, kPersistent));
-  ASSERT_OK_AND_ASSIGN(pod, ex().ComputeLinkedPodIfAbsent(ns_, "u2", "scene", kPersistent,
-                                                          1000000));
+  ASSERT_OK_AND_ASSIGN(pod,
+                       ex().ComputeLinkedPodIfAbsent(ns_, "u2", "scene", kPersistent, 1000000));
   EXPECT_THAT(pod, Optional(42));
 }
 
@@ -800,8 +794,8 @@ TEST_P(OperationsTest, ComputeLinksWithTheTtlAsked) {
 // ---------------------------------------------------------------------------
 
 TEST_P(OperationsTest, GetLinkedPodOfCorruptValueIsDataLossNamingTheKey) {
-  const std::vector<std::string> corrupt = {"abc", "007", "-1",  "2147483648", "1.5",
-                                            " 3",  "3 ",  "+3",  "3abc",       "99999999999999999999"};
+  const std::vector<std::string> corrupt = {
+      "abc", "007", "-1", "2147483648", "1.5", " 3", "3 ", "+3", "3abc", "99999999999999999999"};
   for (size_t i = 0; i < corrupt.size(); ++i) {
     const std::string svc = "svc" + std::to_string(i);
     RawSet(LinkKey("u1", svc), corrupt[i]);
@@ -904,8 +898,7 @@ TEST_P(OperationsTest, ComputeTreatsAbsentMarkerAsNoLink) {
 TEST_P(OperationsTest, SetLinkedPodsWritesEveryLinkAndReportsEachOutcome) {
   ASSERT_OK(ex().SetLinkedPod(ns_, "u1", "scene", 3, Ttl::Seconds(100)));
   raw().Command({"HSET", LinkKey("u-bad-type", "scene"), "f", "v"});  // not a string
-  const std::vector<sfroute::UidPod> links = {
-      {"u0", 0}, {"u1", 7}, {"u-bad-type", 2}, {"u2", 2}};
+  const std::vector<sfroute::UidPod> links = {{"u0", 0}, {"u1", 7}, {"u-bad-type", 2}, {"u2", 2}};
   ASSERT_OK_AND_ASSIGN(auto results, ex().SetLinkedPods(ns_, "scene", links, kPersistent));
   ASSERT_EQ(results.size(), 4u);
   EXPECT_OK(results[0].status);

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "deployment.h"
+#include "gtest/gtest.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 

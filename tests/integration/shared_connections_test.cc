@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "deployment.h"
 #include "absl/synchronization/mutex.h"
+#include "deployment.h"
 #include "gtest/gtest.h"
 #include "raw_redis.h"
 #include "redis_server.h"
@@ -131,8 +131,8 @@ TEST(SharedConnectionsTest, ASilentServerFailsEveryWaitingCallThenTheConnectionI
   auto server = RedisServer::Start();
   RawRedis raw(server->url());
   const auto timeout = std::chrono::milliseconds(300);
-  auto executor = OpenOrDie(
-      {.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
+  auto executor =
+      OpenOrDie({.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   ASSERT_OK(executor->GetLinkedPod(ns, "u", "svc"));
 
@@ -161,8 +161,8 @@ TEST(SharedConnectionsTest, AConnectionClosedUnderWaitingCallsFailsThemAtOnce) {
   RawRedis pauser(server->url());
   RawRedis killer(server->url());
   const auto timeout = std::chrono::milliseconds(5000);
-  auto executor = OpenOrDie(
-      {.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
+  auto executor =
+      OpenOrDie({.redis_url = server->url(), .command_timeout = timeout, .pool_size = 1});
   const std::string ns = testing::UniqueNamespace();
   ASSERT_OK(executor->GetLinkedPod(ns, "u", "svc"));
 
@@ -171,9 +171,8 @@ TEST(SharedConnectionsTest, AConnectionClosedUnderWaitingCallsFailsThemAtOnce) {
   ASSERT_EQ(pauser.Command({"CLIENT", "PAUSE", "3000", "WRITE"}).str, "OK");
   absl::Status status;
   const auto start = std::chrono::steady_clock::now();
-  std::thread writer([&] {
-    status = executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()).status();
-  });
+  std::thread writer(
+      [&] { status = executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()).status(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   killer.Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   writer.join();
@@ -223,8 +222,7 @@ TEST(SharedConnectionsTest, AWaitForReplicasHoldsBackNoOtherCall) {
   std::atomic<bool> persistent_write_returned{false};
   absl::Status persistent_status;
   std::thread persistent_writer([&] {
-    persistent_status =
-        executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()).status();
+    persistent_status = executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()).status();
     persistent_write_returned = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // its WAIT is on the server
@@ -232,8 +230,7 @@ TEST(SharedConnectionsTest, AWaitForReplicasHoldsBackNoOtherCall) {
     ASSERT_OK_AND_ASSIGN(auto pod, executor->GetLinkedPod(ns, "other", "svc"));
     ASSERT_EQ(pod, 1);
   }
-  EXPECT_FALSE(persistent_write_returned.load())
-      << "the reads waited for the WAIT of another call";
+  EXPECT_FALSE(persistent_write_returned.load()) << "the reads waited for the WAIT of another call";
   persistent_writer.join();
   EXPECT_EQ(persistent_status.code(), absl::StatusCode::kUnavailable) << persistent_status;
 }

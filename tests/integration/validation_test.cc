@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "deployment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -45,13 +45,20 @@ enum class Field { kNs, kSvc, kUid, kState, kPod, kTtl, kKeep };
 
 const char* FieldName(Field field) {
   switch (field) {
-    case Field::kNs: return "ns";
-    case Field::kSvc: return "svc";
-    case Field::kUid: return "uid";
-    case Field::kState: return "state";
-    case Field::kPod: return "pod";
-    case Field::kTtl: return "ttl";
-    case Field::kKeep: return "keep";
+    case Field::kNs:
+      return "ns";
+    case Field::kSvc:
+      return "svc";
+    case Field::kUid:
+      return "uid";
+    case Field::kState:
+      return "state";
+    case Field::kPod:
+      return "pod";
+    case Field::kTtl:
+      return "ttl";
+    case Field::kKeep:
+      return "keep";
   }
   return "?";
 }
@@ -103,67 +110,80 @@ absl::Status StatusOf(const absl::Status& status) { return status; }
 const std::vector<Operation>& Operations() {
   using F = Field;
   static const auto* const operations = new std::vector<Operation>{
-      {"SetServiceState", {F::kNs, F::kSvc, F::kPod, F::kState},
-       [](Executor& ex, const Args& a) {
-         return ex.SetServiceState(a.ns, a.svc, a.pod, a.state);
-       }},
-      {"GetServiceState", {F::kNs, F::kSvc},
+      {"SetServiceState",
+       {F::kNs, F::kSvc, F::kPod, F::kState},
+       [](Executor& ex, const Args& a) { return ex.SetServiceState(a.ns, a.svc, a.pod, a.state); }},
+      {"GetServiceState",
+       {F::kNs, F::kSvc},
        [](Executor& ex, const Args& a) { return StatusOf(ex.GetServiceState(a.ns, a.svc)); }},
-      {"GetServiceStates", {F::kNs, F::kSvc},
+      {"GetServiceStates",
+       {F::kNs, F::kSvc},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.GetServiceStates(a.ns, {"!good", a.svc, "~good"}));
        }},
-      {"SetServiceStates", {F::kNs, F::kSvc, F::kPod, F::kState},
+      {"SetServiceStates",
+       {F::kNs, F::kSvc, F::kPod, F::kState},
        [](Executor& ex, const Args& a) {
          ServicePodStates states = {{"!good", {{1, "good"}}}, {"~good", {{1, "good"}}}};
          states[a.svc] = {{0, "good"}, {a.pod, a.state}, {7, "good"}};
          return ex.SetServiceStates(a.ns, states);
        }},
-      {"SetWorkloadState", {F::kNs, F::kSvc, F::kState},
+      {"SetWorkloadState",
+       {F::kNs, F::kSvc, F::kState},
        [](Executor& ex, const Args& a) { return ex.SetWorkloadState(a.ns, a.svc, a.state); }},
-      {"GetWorkloadState", {F::kNs, F::kSvc},
+      {"GetWorkloadState",
+       {F::kNs, F::kSvc},
        [](Executor& ex, const Args& a) { return StatusOf(ex.GetWorkloadState(a.ns, a.svc)); }},
-      {"GetWorkloadStates", {F::kNs, F::kSvc},
+      {"GetWorkloadStates",
+       {F::kNs, F::kSvc},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.GetWorkloadStates(a.ns, {"!good", a.svc, "~good"}));
        }},
-      {"SetLinkedPod", {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
+      {"SetLinkedPod",
+       {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.SetLinkedPod(a.ns, a.uid, a.svc, a.pod, Ttl::Seconds(a.ttl)));
        }},
-      {"TrySetLinkedPod", {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
+      {"TrySetLinkedPod",
+       {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.TrySetLinkedPod(a.ns, a.uid, a.svc, a.pod, Ttl::Seconds(a.ttl)));
        }},
-      {"SetLinkedPodIfAbsent", {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
+      {"SetLinkedPodIfAbsent",
+       {F::kNs, F::kUid, F::kSvc, F::kPod, F::kTtl},
        [](Executor& ex, const Args& a) {
-         return StatusOf(
-             ex.SetLinkedPodIfAbsent(a.ns, a.uid, a.svc, a.pod, Ttl::Seconds(a.ttl)));
+         return StatusOf(ex.SetLinkedPodIfAbsent(a.ns, a.uid, a.svc, a.pod, Ttl::Seconds(a.ttl)));
        }},
-      {"GetLinkedPod", {F::kNs, F::kUid, F::kSvc},
+      {"GetLinkedPod",
+       {F::kNs, F::kUid, F::kSvc},
        [](Executor& ex, const Args& a) { return StatusOf(ex.GetLinkedPod(a.ns, a.uid, a.svc)); }},
-      {"GetLinkedPodIfPersist", {F::kNs, F::kUid, F::kSvc},
+      {"GetLinkedPodIfPersist",
+       {F::kNs, F::kUid, F::kSvc},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.GetLinkedPodIfPersist(a.ns, a.uid, a.svc));
        }},
-      {"BatchGetLinkedPod", {F::kNs, F::kUid, F::kSvc},
+      {"BatchGetLinkedPod",
+       {F::kNs, F::kUid, F::kSvc},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.BatchGetLinkedPod(a.ns, {"good-1", a.uid, "good-2"}, a.svc));
        }},
-      {"RemoveLinkedPod", {F::kNs, F::kUid, F::kSvc, F::kKeep},
+      {"RemoveLinkedPod",
+       {F::kNs, F::kUid, F::kSvc, F::kKeep},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.RemoveLinkedPod(a.ns, a.uid, a.svc, a.keep));
        }},
-      {"RemoveLinkedPodWithId", {F::kNs, F::kUid, F::kSvc, F::kKeep, F::kPod},
+      {"RemoveLinkedPodWithId",
+       {F::kNs, F::kUid, F::kSvc, F::kKeep, F::kPod},
        [](Executor& ex, const Args& a) {
          return StatusOf(ex.RemoveLinkedPodWithId(a.ns, a.uid, a.svc, a.keep, a.pod));
        }},
-      {"GetLinkService", {F::kNs, F::kUid},
+      {"GetLinkService",
+       {F::kNs, F::kUid},
        [](Executor& ex, const Args& a) { return StatusOf(ex.GetLinkService(a.ns, a.uid)); }},
-      {"ComputeLinkedPodIfAbsent", {F::kNs, F::kUid, F::kSvc, F::kTtl},
+      {"ComputeLinkedPodIfAbsent",
+       {F::kNs, F::kUid, F::kSvc, F::kTtl},
        [](Executor& ex, const Args& a) {
-         return StatusOf(
-             ex.ComputeLinkedPodIfAbsent(a.ns, a.uid, a.svc, Ttl::Seconds(a.ttl), 0));
+         return StatusOf(ex.ComputeLinkedPodIfAbsent(a.ns, a.uid, a.svc, Ttl::Seconds(a.ttl), 0));
        }},
   };
   return *operations;
@@ -244,8 +264,7 @@ class ValidationTest : public DeploymentTest {
           << op.name << " with " << FieldName(field) << " = " << what
           << ": the message does not name the operation: " << status;
       EXPECT_EQ(Snapshot(), before)
-          << op.name << " with " << FieldName(field) << " = " << what
-          << " changed the database";
+          << op.name << " with " << FieldName(field) << " = " << what << " changed the database";
     }
     EXPECT_GT(operations_run, 0);
   }
@@ -385,8 +404,8 @@ TEST_P(ValidationTest, RejectsBadTtl) {
 }
 
 TEST_P(ValidationTest, RejectsBadKeep) {
-  for (std::int64_t keep : {std::int64_t{-2}, std::int64_t{-100},
-                            std::numeric_limits<std::int64_t>::min()}) {
+  for (std::int64_t keep :
+       {std::int64_t{-2}, std::int64_t{-100}, std::numeric_limits<std::int64_t>::min()}) {
     Args args = valid_;
     args.keep = keep;
     ExpectRejected(Field::kKeep, args, std::to_string(keep));
@@ -518,8 +537,8 @@ TEST_P(ValidationTest, AcceptsValidPodTtlAndKeep) {
     args.ttl = ttl;
     ExpectAllAccepted(ex(), args, "ttl " + std::to_string(ttl));
   }
-  for (std::int64_t keep : {std::int64_t{-1}, std::int64_t{0}, std::int64_t{1},
-                            std::int64_t{3600}}) {
+  for (std::int64_t keep :
+       {std::int64_t{-1}, std::int64_t{0}, std::int64_t{1}, std::int64_t{3600}}) {
     Args args = valid_;
     args.keep = keep;
     ExpectAllAccepted(ex(), args, "keep " + std::to_string(keep));

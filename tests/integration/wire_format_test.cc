@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "deployment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "deployment.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -92,8 +92,7 @@ TEST_P(WireFormatTest, TemporaryLinkBesidePersistentOnes) {
   const std::string hash_key = "sf:{" + ns_ + ":lk:u1}";
   EXPECT_EQ(raw().HGetAll(hash_key), (Fields{{"chat", "1"}}));
   EXPECT_EQ(raw().Ttl(hash_key), -1);
-  EXPECT_EQ(KeysOfNamespace(),
-            Sorted({hash_key, hash_key + "chat", hash_key + "scene"}));
+  EXPECT_EQ(KeysOfNamespace(), Sorted({hash_key, hash_key + "chat", hash_key + "scene"}));
 }
 
 TEST_P(WireFormatTest, PersistentToTemporaryRemovesHashField) {
@@ -247,8 +246,8 @@ TEST_P(WireFormatTest, ReadsPersistentLinkWrittenByAnotherService) {
   EXPECT_EQ(links, (ServicePods{{"chat", 5}, {"scene", 0}}));
   ASSERT_OK_AND_ASSIGN(PodUids uids, ex().BatchGetLinkedPod(ns_, {"u1"}, "chat"));
   EXPECT_EQ(uids, (PodUids{{5, {"u1"}}}));
-  ASSERT_OK_AND_ASSIGN(TrySetResult result, ex().TrySetLinkedPod(ns_, "u1", "chat", 6,
-                                                                 kPersistent));
+  ASSERT_OK_AND_ASSIGN(TrySetResult result,
+                       ex().TrySetLinkedPod(ns_, "u1", "chat", 6, kPersistent));
   EXPECT_EQ(result, (TrySetResult{.applied = false, .pod = 5, .previous = 5}));
 
   // Removing it removes both parts.
@@ -267,8 +266,8 @@ TEST_P(WireFormatTest, ReadsTemporaryLinkWrittenByAnotherService) {
   EXPECT_EQ(pod, std::nullopt);
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, "u1"));
   EXPECT_THAT(links, IsEmpty());
-  ASSERT_OK_AND_ASSIGN(TrySetResult result, ex().TrySetLinkedPod(ns_, "u1", "chat", 8,
-                                                                 kPersistent));
+  ASSERT_OK_AND_ASSIGN(TrySetResult result,
+                       ex().TrySetLinkedPod(ns_, "u1", "chat", 8, kPersistent));
   EXPECT_EQ(result, (TrySetResult{.applied = true, .pod = 8, .previous = 7}));
   EXPECT_EQ(raw().Get(link_key), "8");
   EXPECT_EQ(raw().Ttl(link_key), -1);
@@ -318,9 +317,9 @@ TEST_P(WireFormatTest, PunctuationInIdentifiersIsKeptAsIs) {
   ASSERT_OK(ex().SetServiceState(ns_, svc, 1, "s"));
   ASSERT_OK(ex().SetWorkloadState(ns_, svc, "w"));
   const std::string hash_key = "sf:{" + ns_ + ":lk:" + uid + "}";
-  EXPECT_EQ(KeysOfNamespace(), Sorted({hash_key, hash_key + svc,
-                                       "sf:{" + ns_ + ":state:" + svc + "}",
-                                       "sf:{" + ns_ + ":workload:" + svc + "}"}));
+  EXPECT_EQ(KeysOfNamespace(),
+            Sorted({hash_key, hash_key + svc, "sf:{" + ns_ + ":state:" + svc + "}",
+                    "sf:{" + ns_ + ":workload:" + svc + "}"}));
   EXPECT_EQ(raw().HGetAll(hash_key), (Fields{{svc, "1"}}));
   ASSERT_OK_AND_ASSIGN(ServicePods links, ex().GetLinkService(ns_, uid));
   EXPECT_EQ(links, (ServicePods{{svc, 1}}));

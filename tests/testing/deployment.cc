@@ -158,8 +158,7 @@ class ClusterRawStore : public RawStore {
 
  private:
   // "MOVED 3999 127.0.0.1:6381" -> "127.0.0.1:6381".
-  static std::optional<std::string> Redirection(const std::string& error,
-                                                const std::string& kind) {
+  static std::optional<std::string> Redirection(const std::string& error, const std::string& kind) {
     if (error.rfind(kind, 0) != 0) return std::nullopt;
     const auto space = error.find(' ', kind.size());
     if (space == std::string::npos) return std::nullopt;
@@ -251,9 +250,12 @@ class ClusterRawStore : public RawStore {
 
 std::string DeploymentName(Deployment deployment) {
   switch (deployment) {
-    case Deployment::kMemory: return "Memory";
-    case Deployment::kStandalone: return "Standalone";
-    case Deployment::kCluster: return "Cluster";
+    case Deployment::kMemory:
+      return "Memory";
+    case Deployment::kStandalone:
+      return "Standalone";
+    case Deployment::kCluster:
+      return "Cluster";
   }
   return "Unknown";
 }
@@ -270,8 +272,7 @@ std::string NewDeploymentUrl(Deployment deployment) {
   switch (deployment) {
     case Deployment::kMemory: {
       static std::atomic<int> counter{0};
-      return "memory://conformance-" + std::to_string(getpid()) + "-" +
-             std::to_string(counter++);
+      return "memory://conformance-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     }
     case Deployment::kStandalone:
       return SharedRedisUrl();

@@ -44,8 +44,7 @@ RawReply FromHiredisReply(const redisReply& reply) {
 
 }  // namespace
 
-RawRedis::RawRedis(const std::string& url, const std::string& user,
-                   const std::string& password) {
+RawRedis::RawRedis(const std::string& url, const std::string& user, const std::string& password) {
   // url is redis://host:port with nothing else: the test harness makes it.
   const std::string prefix = "redis://";
   std::string rest = url.substr(url.rfind(prefix, 0) == 0 ? prefix.size() : 0);
@@ -62,8 +61,7 @@ RawRedis::RawRedis(const std::string& url, const std::string& user,
   }
   redisSetTimeout(context_, tv);
   if (!password.empty()) {
-    auto reply = user.empty() ? Command({"AUTH", password})
-                              : Command({"AUTH", user, password});
+    auto reply = user.empty() ? Command({"AUTH", password}) : Command({"AUTH", user, password});
     EXPECT_EQ(reply.type, RawReply::Type::kStatus) << reply.str;
   }
 }
@@ -115,9 +113,7 @@ std::string RawStore::Type(const std::string& key) { return Command({"TYPE", key
 
 long long RawStore::Ttl(const std::string& key) { return Command({"TTL", key}).integer; }
 
-bool RawStore::Exists(const std::string& key) {
-  return Command({"EXISTS", key}).integer == 1;
-}
+bool RawStore::Exists(const std::string& key) { return Command({"EXISTS", key}).integer == 1; }
 
 std::vector<std::string> RawStore::Keys(const std::string& pattern) {
   std::vector<std::string> keys;

@@ -26,7 +26,6 @@ namespace {
   std::abort();
 }
 
-
 bool Answers(int port) {
   timeval tv{0, 200 * 1000};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
@@ -79,15 +78,24 @@ RedisServer::~RedisServer() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-std::string RedisServer::url() const {
-  return "redis://127.0.0.1:" + std::to_string(port_);
-}
+std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
 void RedisServer::Launch() {
-  std::vector<std::string> args = {
-      "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-      "--dir", dir_, "--save", "", "--appendonly", "no", "--logfile",
-      dir_ + "/redis.log", "--daemonize", "no"};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--logfile",
+                                   dir_ + "/redis.log",
+                                   "--daemonize",
+                                   "no"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ < 0) Die("fork failed");

@@ -16,12 +16,10 @@ const absl::Status& ToStatus(const absl::StatusOr<T>& status_or) {
 }
 
 inline ::testing::AssertionResult StatusHasCode(const char* status_expr, const char*,
-                                                const absl::Status& status,
-                                                absl::StatusCode code) {
+                                                const absl::Status& status, absl::StatusCode code) {
   if (status.code() == code) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << status_expr << " is " << status << ", expected code "
-         << absl::StatusCodeToString(code);
+         << status_expr << " is " << status << ", expected code " << absl::StatusCodeToString(code);
 }
 
 // Whether the status's message contains `text`.
@@ -57,9 +55,8 @@ inline constexpr auto INTERNAL = ::absl::StatusCode::kInternal;
 // Expects that `expr` failed with `code_name` (INVALID_ARGUMENT, DATA_LOSS,
 // ...: see namespace codes above). `expr` is evaluated once; more context
 // can be streamed in with <<.
-#define EXPECT_STATUS_CODE(expr, code_name)                          \
-  EXPECT_PRED_FORMAT2(::sfroute::testing::StatusHasCode,             \
-                      ::sfroute::testing::ToStatus(expr),            \
+#define EXPECT_STATUS_CODE(expr, code_name)                                                  \
+  EXPECT_PRED_FORMAT2(::sfroute::testing::StatusHasCode, ::sfroute::testing::ToStatus(expr), \
                       ::sfroute::testing::codes::code_name)
 
 #endif  // SFROUTE_TESTS_TESTING_STATUS_MATCHERS_H_

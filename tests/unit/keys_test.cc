@@ -38,7 +38,8 @@ TEST(KeysTest, UidsFollowTheRules) {
   EXPECT_OK(ValidateUid(std::string(512, 'u')));
   EXPECT_STATUS_CODE(ValidateUid(""), INVALID_ARGUMENT);
   EXPECT_STATUS_CODE(ValidateUid(std::string(513, 'u')), INVALID_ARGUMENT);
-  for (const std::string& bad : std::vector<std::string>{"a}", "{a", "a b", "a\n", "a\t", "a\x7f", std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"a}", "{a", "a b", "a\n", "a\t", "a\x7f", std::string("a\0b", 3)}) {
     EXPECT_STATUS_CODE(ValidateUid(bad), INVALID_ARGUMENT) << bad;
   }
   EXPECT_NE(ValidateUid("a}").message().find("uid"), std::string::npos);

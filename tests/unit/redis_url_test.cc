@@ -36,9 +36,9 @@ TEST(RedisUrlTest, PasswordOnlyAndIpv6) {
 }
 
 TEST(RedisUrlTest, RejectsMalformedUrlsWithoutEchoingThePassword) {
-  for (const char* bad : {"http://x", "redis://h:0", "redis://h:65536", "redis://h:x",
-                          "redis://h:", "redis://h/x", "redis://user@h", "redis://u:%zz@h",
-                          "redis://u:@h", "redis://[::1"}) {
+  for (const char* bad :
+       {"http://x", "redis://h:0", "redis://h:65536", "redis://h:x", "redis://h:", "redis://h/x",
+        "redis://user@h", "redis://u:%zz@h", "redis://u:@h", "redis://[::1"}) {
     auto endpoint = ParseRedisUrl(bad);
     EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
     EXPECT_NE(endpoint.status().message().find("redis_url"), std::string::npos);
@@ -52,7 +52,8 @@ TEST(RedisUrlTest, ClusterSeeds) {
   ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint,
                        ParseRedisUrl("redis-cluster://u:pw@10.0.0.1:7000,[::1]:7001,h"));
   EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kCluster);
-  EXPECT_EQ(endpoint.nodes, (std::vector<HostPort>{{"10.0.0.1", 7000}, {"::1", 7001}, {"h", 6379}}));
+  EXPECT_EQ(endpoint.nodes,
+            (std::vector<HostPort>{{"10.0.0.1", 7000}, {"::1", 7001}, {"h", 6379}}));
   EXPECT_EQ(endpoint.user, "u");
   EXPECT_EQ(endpoint.password, "pw");
   EXPECT_STATUS_CODE(ParseRedisUrl("redis-cluster://h:1,,h:2"), INVALID_ARGUMENT);

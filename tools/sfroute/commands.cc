@@ -41,29 +41,22 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"state", "set", "Set the state a pod reports", kNs | kSvc | kPod | kState,
-     RunStateSet},
-    {"state", "get", "Get the states of all pods of a service", kNs | kSvc,
-     RunStateGet},
-    {"workload", "set", "Set the workload state of a service",
-     kNs | kSvc | kState, RunWorkloadSet},
-    {"workload", "get", "Get the workload states of services", kNs | kSvcs,
-     RunWorkloadGet},
-    {"link", "set", "Link a uid to a pod, whatever was there", kLinkWrite,
-     RunLinkSet},
-    {"link", "try-set",
-     "Link a uid to a pod unless another pod holds a persistent link",
+    {"state", "set", "Set the state a pod reports", kNs | kSvc | kPod | kState, RunStateSet},
+    {"state", "get", "Get the states of all pods of a service", kNs | kSvc, RunStateGet},
+    {"workload", "set", "Set the workload state of a service", kNs | kSvc | kState, RunWorkloadSet},
+    {"workload", "get", "Get the workload states of services", kNs | kSvcs, RunWorkloadGet},
+    {"link", "set", "Link a uid to a pod, whatever was there", kLinkWrite, RunLinkSet},
+    {"link", "try-set", "Link a uid to a pod unless another pod holds a persistent link",
      kLinkWrite, RunLinkTrySet},
-    {"link", "set-if-absent", "Link a uid to a pod only if it has no link",
-     kLinkWrite, RunLinkSetIfAbsent},
-    {"link", "get", "Get the pod a uid is linked to",
-     kNs | kUid | kSvc | kIfPersistent, RunLinkGet},
-    {"link", "batch-get", "Get the pods of many uids for one service",
-     kNs | kSvc | kUids, RunLinkBatchGet},
-    {"link", "remove", "Remove the link of a uid to a service",
-     kNs | kUid | kSvc | kKeep | kIfPod, RunLinkRemove},
-    {"link", "services", "Get the persistent links of a uid", kNs | kUid,
-     RunLinkServices},
+    {"link", "set-if-absent", "Link a uid to a pod only if it has no link", kLinkWrite,
+     RunLinkSetIfAbsent},
+    {"link", "get", "Get the pod a uid is linked to", kNs | kUid | kSvc | kIfPersistent,
+     RunLinkGet},
+    {"link", "batch-get", "Get the pods of many uids for one service", kNs | kSvc | kUids,
+     RunLinkBatchGet},
+    {"link", "remove", "Remove the link of a uid to a service", kNs | kUid | kSvc | kKeep | kIfPod,
+     RunLinkRemove},
+    {"link", "services", "Get the persistent links of a uid", kNs | kUid, RunLinkServices},
     {"link", "set-many", "Link many uids of one service in one pipeline",
      kNs | kSvc | kLinks | kTtl, RunLinkSetMany},
     {"link", "compute", "Link a uid to the least-loaded pod unless linked",
@@ -84,19 +77,16 @@ void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
     command.add_option("--uid", args.uid, "User id")->required();
   }
   if (options & kUids) {
-    command.add_option("--uid", args.uids, "User id (repeat for more)")
-        ->required();
+    command.add_option("--uid", args.uids, "User id (repeat for more)")->required();
   }
   if (options & kSvc) {
     command.add_option("--svc", args.svc, "Service")->required();
   }
   if (options & kSvcs) {
-    command.add_option("--svc", args.svcs, "Service (repeat for more)")
-        ->required();
+    command.add_option("--svc", args.svcs, "Service (repeat for more)")->required();
   }
   if (options & kLinks) {
-    command.add_option("--link", args.links, "uid=pod (repeat for more)")
-        ->required();
+    command.add_option("--link", args.links, "uid=pod (repeat for more)")->required();
   }
   if (options & kState) {
     command.add_option("--state", args.state, "State string")->required();
@@ -105,8 +95,7 @@ void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
 
 void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
   if (options & kPod) {
-    AddIntOption(command, "--pod", &args.pod, 0, kMaxPod, "Pod index")
-        ->required();
+    AddIntOption(command, "--pod", &args.pod, 0, kMaxPod, "Pod index")->required();
   }
   if (options & kTtl) {
     AddIntOption(command, "--ttl", &args.ttl, kMinInt64, kMaxInt64,
@@ -114,9 +103,8 @@ void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
         ->required();
   }
   if (options & kKeep) {
-    AddIntOption(
-        command, "--keep", &args.keep, kMinInt64, kMaxInt64,
-        "Keep the link as temporary for this many seconds (default 0)");
+    AddIntOption(command, "--keep", &args.keep, kMinInt64, kMaxInt64,
+                 "Keep the link as temporary for this many seconds (default 0)");
   }
   if (options & kIfPod) {
     AddIntOption(command, "--if-pod", &args.if_pod, 0, kMaxPod,
@@ -131,8 +119,7 @@ void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
 
 // Returns the group subcommand `name` of `root`, adding it on first use.
 // (CLI11's own lookups throw when a subcommand is missing.)
-CLI::App& Group(CLI::App& root, const std::string& name,
-                std::map<std::string, CLI::App*>& groups) {
+CLI::App& Group(CLI::App& root, const std::string& name, std::map<std::string, CLI::App*>& groups) {
   CLI::App*& group = groups[name];
   if (group == nullptr) {
     group = root.add_subcommand(name, name + " commands");
@@ -147,13 +134,11 @@ std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args) {
   std::vector<Command> commands;
   std::map<std::string, CLI::App*> groups;
   for (const CommandSpec& spec : kCommands) {
-    CLI::App* command = Group(root, spec.group, groups)
-                            .add_subcommand(spec.name, spec.description);
+    CLI::App* command = Group(root, spec.group, groups).add_subcommand(spec.name, spec.description);
     AddStringOptions(*command, spec.options, args);
     AddIntOptions(*command, spec.options, args);
     if (spec.options & kIfPersistent) {
-      command->add_flag("--if-persistent", args.if_persistent,
-                        "Only a persistent link counts");
+      command->add_flag("--if-persistent", args.if_persistent, "Only a persistent link counts");
     }
     commands.push_back({command, spec.run});
   }

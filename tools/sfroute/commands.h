@@ -27,7 +27,7 @@ struct CommandArgs {
   std::string svc;
   std::vector<std::string> svcs;  // workload get: --svc may repeat
   std::string uid;
-  std::vector<std::string> uids;  // link batch-get: --uid may repeat
+  std::vector<std::string> uids;   // link batch-get: --uid may repeat
   std::vector<std::string> links;  // link set-many: --link uid=pod, repeated
   std::string state;
   std::optional<std::int64_t> pod;
@@ -38,8 +38,7 @@ struct CommandArgs {
   bool if_persistent = false;
 };
 
-using Runner =
-    std::function<absl::StatusOr<Json>(Executor&, const CommandArgs&)>;
+using Runner = std::function<absl::StatusOr<Json>(Executor&, const CommandArgs&)>;
 
 struct Command {
   const CLI::App* app;  // the leaf subcommand, e.g. "link set"

@@ -27,25 +27,23 @@ std::string RangeText(std::int64_t min, std::int64_t max) {
       max == std::numeric_limits<std::int64_t>::max()) {
     return "a decimal integer";
   }
-  return "an integer from " + std::to_string(min) + " to " +
-         std::to_string(max);
+  return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
 }  // namespace
 
 CLI::Option* AddIntOption(CLI::App& app, const std::string& name,
-                          std::optional<std::int64_t>* target, std::int64_t min,
-                          std::int64_t max, const std::string& description) {
+                          std::optional<std::int64_t>* target, std::int64_t min, std::int64_t max,
+                          const std::string& description) {
   auto store = [target, name, min, max](const std::string& text) {
     std::optional<std::int64_t> value = ParseDecimal(text);
     if (!value.has_value() || *value < min || *value > max) {
-      throw CLI::ValidationError(
-          name, "expected " + RangeText(min, max) + ", got \"" + text + "\"");
+      throw CLI::ValidationError(name,
+                                 "expected " + RangeText(min, max) + ", got \"" + text + "\"");
     }
     *target = *value;
   };
-  CLI::Option* option =
-      app.add_option_function<std::string>(name, store, description);
+  CLI::Option* option = app.add_option_function<std::string>(name, store, description);
   option->type_name("INT");
   return option;
 }

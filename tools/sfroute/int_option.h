@@ -25,8 +25,8 @@ std::optional<std::int64_t> ParseDecimal(std::string_view text);
 // CLI11's own integer conversion is not used because it accepts octal and
 // hex ("010" would be pod 8) and does not report every overflow.
 CLI::Option* AddIntOption(CLI::App& app, const std::string& name,
-                          std::optional<std::int64_t>* target, std::int64_t min,
-                          std::int64_t max, const std::string& description);
+                          std::optional<std::int64_t>* target, std::int64_t min, std::int64_t max,
+                          const std::string& description);
 
 }  // namespace sfroute::cli
 

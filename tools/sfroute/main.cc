@@ -55,8 +55,7 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
                  "redis-cluster://[[user]:password@]... URL); default $SFROUTE_CLUSTER; "
                  "wins over --redis");
   // The upper bound keeps the value meaningful as a socket timeout.
-  AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1,
-               std::numeric_limits<std::int32_t>::max(),
+  AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1, std::numeric_limits<std::int32_t>::max(),
                "Connect and command timeout in milliseconds (default 1000)");
 }
 
@@ -104,13 +103,11 @@ const CLI::App& DeepestSelected(const CLI::App& app) {
 // unknown command; say which word was not understood and what would be.
 std::string MissingCommandMessage(const CLI::App& app) {
   const CLI::App& parent = DeepestSelected(app);
-  std::string where = parent.get_parent() == nullptr
-                          ? std::string("sfroute")
-                          : "sfroute " + parent.get_name();
+  std::string where =
+      parent.get_parent() == nullptr ? std::string("sfroute") : "sfroute " + parent.get_name();
   std::vector<std::string> unknown = parent.remaining();
-  std::string message =
-      unknown.empty() ? where + ": a command is required"
-                      : where + ": unknown command \"" + unknown.front() + "\"";
+  std::string message = unknown.empty() ? where + ": a command is required"
+                                        : where + ": unknown command \"" + unknown.front() + "\"";
   std::string choices;
   for (const CLI::App* command : parent.get_subcommands({})) {
     choices += (choices.empty() ? "" : ", ") + command->get_name();
@@ -124,16 +121,13 @@ int HandleParseError(const CLI::App& app, const CLI::ParseError& error) {
   if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
     return app.exit(error, std::cout, std::cerr);
   }
-  const bool missing_command =
-      dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
-      std::string_view(error.what()).starts_with("A subcommand");
-  return ReportUsageError(missing_command ? MissingCommandMessage(app)
-                                          : error.what());
+  const bool missing_command = dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
+                               std::string_view(error.what()).starts_with("A subcommand");
+  return ReportUsageError(missing_command ? MissingCommandMessage(app) : error.what());
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app("sfroute: routing state of stateful services, kept in Redis",
-               "sfroute");
+  CLI::App app("sfroute: routing state of stateful services, kept in Redis", "sfroute");
   GlobalArgs global;
   CommandArgs args;
   AddGlobalOptions(app, global);
@@ -163,8 +157,7 @@ int Run(int argc, char** argv) {
   const Command* command = SelectedCommand(commands);
   if (command == nullptr) return ReportUsageError("a command is required");
 
-  absl::StatusOr<std::unique_ptr<Executor>> executor =
-      Executor::Open(MakeOptions(global));
+  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(MakeOptions(global));
   if (!executor.ok()) return ReportError(executor.status());
   absl::StatusOr<Json> result = command->run(**executor, args);
   if (!result.ok()) return ReportError(result.status());

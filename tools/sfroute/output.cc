@@ -31,8 +31,7 @@ std::string_view MessageOf(const absl::Status& status) {
 // takes the last '@' of the whole URL as the end of the user info, so a
 // password may contain '/' (over-redacting a path is harmless).
 bool IsUrlEnd(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' ||
-         c == ',';
+  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == ',';
 }
 
 }  // namespace
@@ -69,8 +68,7 @@ std::string RedactUserInfo(std::string_view text) {
     redacted.append(text.substr(pos, authority - pos));
     // RFC 3986 forbids raw brackets in user info, so "[[user]:password@]" is
     // the URL syntax quoted in a help or error text, not a credential.
-    if (at != std::string_view::npos &&
-        user_info.find_first_of("[]") == std::string_view::npos) {
+    if (at != std::string_view::npos && user_info.find_first_of("[]") == std::string_view::npos) {
       redacted.append("***");
       redacted.append(text.substr(authority + at, end - authority - at));
     } else {
@@ -82,9 +80,7 @@ std::string RedactUserInfo(std::string_view text) {
   return redacted;
 }
 
-void PrintResult(const Json& result) {
-  std::cout << Dump(result) << '\n' << std::flush;
-}
+void PrintResult(const Json& result) { std::cout << Dump(result) << '\n' << std::flush; }
 
 Json ErrorJson(const absl::Status& status) {
   return ErrorObject(absl::StatusCodeToString(status.code()), MessageOf(status));
@@ -96,16 +92,14 @@ int ReportError(const absl::Status& status) {
 }
 
 int ReportUsageError(std::string_view message) {
-  PrintErrorLine(absl::StatusCodeToString(absl::StatusCode::kInvalidArgument),
-                 message);
+  PrintErrorLine(absl::StatusCodeToString(absl::StatusCode::kInvalidArgument), message);
   return kExitUsage;
 }
 
 void LogToStderr(LogLevel level, std::string_view message) {
   if (level != LogLevel::kWarning && level != LogLevel::kError) return;
   const char* level_name = level == LogLevel::kWarning ? "WARNING" : "ERROR";
-  Json line = {
-      {"log", {{"level", level_name}, {"message", RedactUserInfo(message)}}}};
+  Json line = {{"log", {{"level", level_name}, {"message", RedactUserInfo(message)}}}};
   // The library may log from several threads; keep lines whole.
   static std::mutex* const mutex = new std::mutex;
   std::lock_guard<std::mutex> lock(*mutex);

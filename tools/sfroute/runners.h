@@ -13,24 +13,17 @@ namespace sfroute::cli {
 
 absl::StatusOr<Json> RunStateSet(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunStateGet(Executor& executor, const CommandArgs& args);
-absl::StatusOr<Json> RunWorkloadSet(Executor& executor,
-                                    const CommandArgs& args);
-absl::StatusOr<Json> RunWorkloadGet(Executor& executor,
-                                    const CommandArgs& args);
+absl::StatusOr<Json> RunWorkloadSet(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunWorkloadGet(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunLinkSet(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunLinkTrySet(Executor& executor, const CommandArgs& args);
-absl::StatusOr<Json> RunLinkSetIfAbsent(Executor& executor,
-                                        const CommandArgs& args);
+absl::StatusOr<Json> RunLinkSetIfAbsent(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunLinkGet(Executor& executor, const CommandArgs& args);
-absl::StatusOr<Json> RunLinkBatchGet(Executor& executor,
-                                     const CommandArgs& args);
+absl::StatusOr<Json> RunLinkBatchGet(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunLinkRemove(Executor& executor, const CommandArgs& args);
-absl::StatusOr<Json> RunLinkServices(Executor& executor,
-                                     const CommandArgs& args);
-absl::StatusOr<Json> RunLinkSetMany(Executor& executor,
-                                    const CommandArgs& args);
-absl::StatusOr<Json> RunLinkCompute(Executor& executor,
-                                    const CommandArgs& args);
+absl::StatusOr<Json> RunLinkServices(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunLinkSetMany(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunLinkCompute(Executor& executor, const CommandArgs& args);
 
 }  // namespace sfroute::cli
 

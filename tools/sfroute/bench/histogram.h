@@ -39,7 +39,7 @@ class Histogram {
   }
 
  private:
-  static constexpr int kSubBits = 6;  // 64 sub-buckets per power of two
+  static constexpr int kSubBits = 6;                        // 64 sub-buckets per power of two
   static constexpr std::uint64_t kLinear = 2u << kSubBits;  // 0..127 are exact
   static constexpr std::size_t kBuckets = kLinear + (64 - kSubBits - 1) * (1u << kSubBits);
 

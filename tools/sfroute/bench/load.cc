@@ -114,11 +114,10 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
   }
   std::vector<Caller> callers(options.callers);
   std::atomic<std::int64_t> budget{options.operations > 0 ? options.operations : INT64_MAX};
-  const auto deadline =
-      options.operations > 0
-          ? Clock::time_point::max()
-          : Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(options.seconds));
+  const auto deadline = options.operations > 0
+                            ? Clock::time_point::max()
+                            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(options.seconds));
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < options.callers; ++t) {
