@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "sfroute/options.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
@@ -39,8 +40,13 @@ absl::StatusOr<std::string> PercentDecode(std::string_view text, std::string_vie
   return out;
 }
 
+// A canonical decimal: digits only, no sign, no leading zero ("0" itself
+// is fine), as every integer sfroute reads.
 bool ParseNumber(std::string_view text, int max, int* out) {
-  if (text.empty()) return false;
+  if (text.empty() || (text.size() > 1 && text.front() == '0') || text.front() == '+' ||
+      text.front() == '-') {
+    return false;
+  }
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, *out);
   return ec == std::errc() && ptr == end && *out >= 0 && *out <= max;
@@ -49,7 +55,10 @@ bool ParseNumber(std::string_view text, int max, int* out) {
 // [user]:password before '@', if any; returns what follows it.
 absl::StatusOr<std::string_view> ParseUserinfo(std::string_view rest, RedisEndpoint& endpoint) {
   const auto at = rest.rfind('@');
-  if (at == std::string_view::npos) return rest;
+  if (at == std::string_view::npos) {
+    endpoint.redacted_url.append(rest);
+    return rest;
+  }
   const std::string_view userinfo = rest.substr(0, at);
   const auto colon = userinfo.find(':');
   if (colon == std::string_view::npos) return Invalid("credentials must be [user]:password@");
@@ -60,6 +69,10 @@ absl::StatusOr<std::string_view> ParseUserinfo(std::string_view rest, RedisEndpo
   if (password->empty()) return Invalid("empty password");
   endpoint.user = *std::move(user);
   endpoint.password = *std::move(password);
+  // The user stays as written (it is not a secret); the password goes.
+  endpoint.redacted_url.append(userinfo.substr(0, colon));
+  endpoint.redacted_url.append(":***");
+  endpoint.redacted_url.append(rest.substr(at));
   return rest.substr(at + 1);
 }
 
@@ -94,6 +107,7 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
 
 absl::StatusOr<RedisEndpoint> ParseStandalone(std::string_view rest) {
   RedisEndpoint endpoint;
+  endpoint.redacted_url = "redis://";
   auto host_port = ParseUserinfo(rest, endpoint);
   if (!host_port.ok()) return host_port.status();
   if (const auto slash = host_port->find('/'); slash != std::string_view::npos) {
@@ -112,6 +126,7 @@ absl::StatusOr<RedisEndpoint> ParseStandalone(std::string_view rest) {
 absl::StatusOr<RedisEndpoint> ParseCluster(std::string_view rest) {
   RedisEndpoint endpoint;
   endpoint.kind = RedisEndpoint::Kind::kCluster;
+  endpoint.redacted_url = "redis-cluster://";
   auto seeds = ParseUserinfo(rest, endpoint);
   if (!seeds.ok()) return seeds.status();
   if (seeds->find('/') != std::string_view::npos) return Invalid("a cluster has no db");
@@ -147,9 +162,20 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     RedisEndpoint endpoint;
     endpoint.kind = RedisEndpoint::Kind::kMemory;
     endpoint.memory_name = std::string(url.substr(kMemory.size()));
+    endpoint.redacted_url = std::string(url);
     return endpoint;
   }
   return Invalid("unknown scheme");
 }
 
 }  // namespace sfroute::internal
+
+namespace sfroute {
+
+std::string RedactedUrl(std::string_view redis_url) {
+  auto endpoint = internal::ParseRedisUrl(redis_url);
+  if (!endpoint.ok()) return "(an invalid redis_url, not shown)";
+  return std::move(endpoint->redacted_url);
+}
+
+}  // namespace sfroute

@@ -30,6 +30,9 @@ struct RedisEndpoint {
   std::string password;                        // empty: no AUTH
   int db = 0;                                  // standalone only
   std::string memory_name;                     // memory:// only; empty: a private store
+  // The URL as given, with the password replaced by "***": what messages
+  // and reports may show.
+  std::string redacted_url;
 
   // The first node's address, for messages (never the password).
   std::string Address() const { return nodes.front().Address(); }

@@ -69,6 +69,12 @@ struct Options {
   std::shared_ptr<const Clock> clock;
 };
 
+// `redis_url` with its password replaced by "***", for logs and reports:
+// "redis://alice:***@10.0.0.5:6379/2". The password is found by parsing the
+// URL as Executor::Open does, so any character it may hold is hidden. An
+// invalid URL is not shown at all.
+std::string RedactedUrl(std::string_view redis_url);
+
 }  // namespace sfroute
 
 #endif  // SFROUTE_OPTIONS_H_

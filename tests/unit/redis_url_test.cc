@@ -1,7 +1,11 @@
 #include "redis_url.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
+#include "sfroute/options.h"
 #include "status_matchers.h"
+#include "str_cat.h"
 
 namespace sfroute::internal {
 namespace {
@@ -66,6 +70,36 @@ TEST(RedisUrlTest, Memory) {
   EXPECT_EQ(endpoint.memory_name, "");
   ASSERT_OK_AND_ASSIGN(endpoint, ParseRedisUrl("memory://shared"));
   EXPECT_EQ(endpoint.memory_name, "shared");
+}
+
+TEST(RedisUrlTest, NumbersAreCanonicalDecimals) {
+  for (const char* bad : {"redis://h:06379", "redis://h:+6379", "redis://h:-1", "redis://h/01",
+                          "redis://h/-0", "redis://h/+1", "redis://h/00", "redis://h: 1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_STATUS_CODE(ParseRedisUrl(bad), INVALID_ARGUMENT);
+  }
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://h:6379/0"));
+  EXPECT_EQ(endpoint.db, 0);
+}
+
+TEST(RedisUrlTest, RedactedUrlHidesAnyPassword) {
+  // Passwords with the characters that end a URL in running text.
+  for (const char* password : {"ab,s3cr3t", "s3 cr3t", "s3\"cr3t", "s3'cr3t", "@s3cr3t", "s3cr3t@",
+                               "s3:cr3t", "s3/cr3t"}) {
+    SCOPED_TRACE(password);
+    for (const std::string& url :
+         {StrCat("redis://:", password, "@h:1/2"), StrCat("redis://alice:", password, "@h:1"),
+          StrCat("redis-cluster://:", password, "@h:1,h:2")}) {
+      const std::string redacted = RedactedUrl(url);
+      EXPECT_EQ(redacted.find("s3"), std::string::npos) << redacted;
+      EXPECT_EQ(redacted.find("cr3t"), std::string::npos) << redacted;
+      EXPECT_NE(redacted.find(":***@h:1"), std::string::npos) << redacted;
+    }
+  }
+  EXPECT_EQ(RedactedUrl("redis://alice:pw@h:1/2"), "redis://alice:***@h:1/2");
+  EXPECT_EQ(RedactedUrl("redis://h:1"), "redis://h:1");
+  EXPECT_EQ(RedactedUrl("memory://x"), "memory://x");
+  EXPECT_EQ(RedactedUrl("redis://:pw@h:x").find("pw"), std::string::npos);
 }
 
 }  // namespace
