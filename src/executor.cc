@@ -46,8 +46,8 @@ absl::StatusOr<std::optional<PodIndex>> StoredPod(std::string_view context, cons
   if (reply.type != Reply::Type::kString) return internal::UnexpectedReply(context, reply);
   if (internal::IsAbsentValue(reply.str)) return std::nullopt;
   if (auto pod = internal::ParsePodIndex(reply.str)) return pod;
-  return absl::DataLossError(
-      internal::StrCat(context, ": stored pod \"", reply.str, "\" is not a pod index"));
+  return absl::DataLossError(internal::StrCat(context, ": stored pod ", internal::Quoted(reply.str),
+                                              " is not a pod index"));
 }
 
 // A "<weight>-<number>" pod state; anything else is not a candidate.
@@ -108,6 +108,28 @@ class Executor::Impl {
     if (!replies.ok()) return internal::Annotate(replies.status(), context);
     for (const Reply& reply : *replies) {
       if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
+    }
+    return replies;
+  }
+
+  // One GET per key, in one pipeline. A batch read skips what it cannot
+  // read: a key of another type (WRONGTYPE; an MGET would have answered nil
+  // for it, silently) is logged and read as absent. Any other error reply
+  // fails the call.
+  absl::StatusOr<std::vector<Reply>> GetMany(std::string_view operation, std::string_view context,
+                                             const std::vector<std::string>& keys) {
+    std::vector<Command> gets;
+    gets.reserve(keys.size());
+    for (const std::string& key : keys) gets.push_back(Command{{"GET", key}});
+    auto replies = backend_->Execute(gets);
+    if (!replies.ok()) return internal::Annotate(replies.status(), context);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      Reply& reply = (*replies)[i];
+      if (!reply.is_error()) continue;
+      absl::Status status = internal::StatusFromErrorReply(Context(operation, keys[i]), reply.str);
+      if (status.code() != absl::StatusCode::kDataLoss) return status;
+      Log(LogLevel::kWarning, internal::StrCat(status.message(), "; skipped"));
+      reply = Reply::Nil();
     }
     return replies;
   }
@@ -326,28 +348,32 @@ absl::Status Executor::SetWorkloadState(std::string_view ns, std::string_view sv
 
 absl::StatusOr<std::optional<std::string>> Executor::GetWorkloadState(std::string_view ns,
                                                                       std::string_view svc) {
-  auto states = GetWorkloadStates(ns, {std::string(svc)});
-  if (!states.ok()) return internal::Annotate(states.status(), "GetWorkloadState");
-  if (states->empty()) return std::nullopt;
-  return std::move(states->begin()->second);
+  constexpr std::string_view kOp = "GetWorkloadState";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, {std::string(svc)})));
+  const std::string key = internal::WorkloadKey(ns, svc);
+  // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
+  // here, where MGET would read it as absent.
+  auto reply = impl_->Run(Context(kOp, key), {{"GET", key}});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return std::nullopt;
+  if (reply->type != Reply::Type::kString)
+    return internal::UnexpectedReply(Context(kOp, key), *reply);
+  if (internal::IsAbsentValue(reply->str)) return std::nullopt;
+  return std::move(reply->str);
 }
 
 absl::StatusOr<WorkloadStates> Executor::GetWorkloadStates(std::string_view ns,
                                                            const std::vector<std::string>& svcs) {
   constexpr std::string_view kOp = "GetWorkloadStates";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, svcs)));
-  if (svcs.empty()) return WorkloadStates{};
-  Command mget{{"MGET"}};
-  for (const std::string& svc : svcs) mget.args.push_back(internal::WorkloadKey(ns, svc));
-  const std::string context = internal::StrCat(kOp, "(ns=", ns, ")");
-  auto reply = impl_->Run(context, std::move(mget));
-  if (!reply.ok()) return reply.status();
-  if (reply->type != Reply::Type::kArray || reply->elements.size() != svcs.size()) {
-    return internal::UnexpectedReply(context, *reply);
-  }
+  std::vector<std::string> keys;
+  keys.reserve(svcs.size());
+  for (const std::string& svc : svcs) keys.push_back(internal::WorkloadKey(ns, svc));
+  auto values = impl_->GetMany(kOp, internal::StrCat(kOp, "(ns=", ns, ")"), keys);
+  if (!values.ok()) return values.status();
   WorkloadStates states;
   for (std::size_t i = 0; i < svcs.size(); ++i) {
-    const Reply& value = reply->elements[i];
+    const Reply& value = (*values)[i];
     if (value.type == Reply::Type::kString && !internal::IsAbsentValue(value.str)) {
       states[svcs[i]] = value.str;
     }
@@ -449,19 +475,14 @@ absl::StatusOr<PodUids> Executor::BatchGetLinkedPod(std::string_view ns,
   for (const std::string& uid : uids) {
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
   }
-  if (uids.empty()) return PodUids{};
-  Command mget{{"MGET"}};
-  mget.args.reserve(uids.size() + 1);
-  for (const std::string& uid : uids) mget.args.push_back(internal::LinkKey(ns, uid, svc));
-  const std::string context = internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")");
-  auto reply = impl_->Run(context, std::move(mget));
-  if (!reply.ok()) return reply.status();
-  if (reply->type != Reply::Type::kArray || reply->elements.size() != uids.size()) {
-    return internal::UnexpectedReply(context, *reply);
-  }
+  std::vector<std::string> keys;
+  keys.reserve(uids.size());
+  for (const std::string& uid : uids) keys.push_back(internal::LinkKey(ns, uid, svc));
+  auto values = impl_->GetMany(kOp, internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), keys);
+  if (!values.ok()) return values.status();
   PodUids pods;
   for (std::size_t i = 0; i < uids.size(); ++i) {
-    auto pod = StoredPod(Context(kOp, internal::LinkKey(ns, uids[i], svc)), reply->elements[i]);
+    auto pod = StoredPod(Context(kOp, keys[i]), (*values)[i]);
     if (!pod.ok()) {
       impl_->Log(LogLevel::kWarning, internal::StrCat(pod.status().message(), "; skipped"));
       continue;
@@ -496,7 +517,8 @@ absl::StatusOr<ServicePods> Executor::GetLinkService(std::string_view ns, std::s
   ServicePods services;
   for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
     const std::string& svc = reply->elements[i].str;
-    auto pod = StoredPod(internal::StrCat(context, " field ", svc), reply->elements[i + 1]);
+    auto pod = StoredPod(internal::StrCat(context, " field ", internal::Quoted(svc)),
+                         reply->elements[i + 1]);
     if (!pod.ok()) {
       impl_->Log(LogLevel::kWarning, internal::StrCat(pod.status().message(), "; skipped"));
       continue;

@@ -61,15 +61,17 @@ absl::Status ValidatePod(PodIndex pod) {
 }
 
 absl::Status ValidateTtl(Ttl ttl) {
-  if (ttl.seconds() != -1 && ttl.seconds() <= 0) {
-    return Invalid("ttl", StrCat("must be -1 (persistent) or seconds > 0, got ", ttl.seconds()));
+  if (ttl.seconds() != -1 && (ttl.seconds() <= 0 || ttl.seconds() > Ttl::kMaxSeconds)) {
+    return Invalid("ttl", StrCat("must be -1 (persistent) or seconds from 1 to ", Ttl::kMaxSeconds,
+                                 ", got ", ttl.seconds()));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateKeepSeconds(std::int64_t keep) {
-  if (keep < -1) {
-    return Invalid("keep", StrCat("must be -1, 0 (remove now) or seconds > 0, got ", keep));
+  if (keep < -1 || keep > Ttl::kMaxSeconds) {
+    return Invalid("keep", StrCat("must be -1, 0 (remove now) or seconds from 1 to ",
+                                  Ttl::kMaxSeconds, ", got ", keep));
   }
   return absl::OkStatus();
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,14 +33,34 @@ struct Reply {
   bool is_nil() const { return type == Type::kNil; }
 };
 
+// How one kind of Redis error reply becomes a status code: a reply that
+// starts with `prefix` gets `code`. The first matching rule wins.
+struct ServerErrorRule {
+  std::string_view prefix;
+  absl::StatusCode code;
+  std::string_view why;  // for the reader of the table (and of the tests)
+};
+
+// Every error Redis 7.0 can give the commands and scripts sfroute sends,
+// each mapped on purpose (reply.cc). An error that matches no rule is
+// INTERNAL.
+std::span<const ServerErrorRule> ServerErrorRules();
+
 // Maps an error reply of the server to a status, with `context` (operation
-// and key) in front of the server's message. The one place where Redis error
-// prefixes become status codes.
+// and key) in front of the server's message (at most a few hundred bytes
+// of it). The one place where Redis error prefixes become status codes.
 absl::Status StatusFromErrorReply(std::string_view context, std::string_view error);
 
 // Adds `context` (operation and key) in front of a failed status's message,
 // keeping its code.
 absl::Status Annotate(const absl::Status& status, std::string_view context);
+
+// A stored value for a message: in double quotes, at most the first
+// kMaxQuotedValueBytes bytes, bytes that are not printable ASCII as \xNN,
+// and the full size when it was cut ("\"abc\"... (2097152 bytes)").
+// Messages and log lines never carry a whole value.
+inline constexpr std::size_t kMaxQuotedValueBytes = 64;
+std::string Quoted(std::string_view value);
 
 // The shape a reply must have. On any other shape: INTERNAL naming `context`.
 absl::Status UnexpectedReply(std::string_view context, const Reply& reply);

@@ -16,10 +16,17 @@ using PodIndex = std::int32_t;
 
 // Lifetime of a link. Persistent links have no TTL in Redis and are also
 // recorded in the uid's links hash; temporary ones expire after `seconds`.
-// Valid values are Persistent() and Seconds(n) with n > 0; anything else is
-// rejected with INVALID_ARGUMENT (field "ttl") before any I/O.
+// Valid values are Persistent() and Seconds(n) with 0 < n <= kMaxSeconds;
+// anything else is rejected with INVALID_ARGUMENT (field "ttl") before any
+// I/O.
 class Ttl {
  public:
+  // 100 years of 365 days: the longest TTL (and remove grace period) taken.
+  // Redis itself refuses TTLs whose expiry in milliseconds passes 2^63; a
+  // bound well below that, and the same for every writer, is easier to
+  // state.
+  static constexpr std::int64_t kMaxSeconds = 3'153'600'000;
+
   static constexpr Ttl Persistent() { return Ttl(-1); }
   static constexpr Ttl Seconds(std::int64_t seconds) { return Ttl(seconds); }
 

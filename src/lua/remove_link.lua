@@ -9,18 +9,38 @@
 -- ARGV[3]  optional pod: remove only if the link is to this pod
 --
 -- Returns 1 if a link was removed (or turned into a grace-period link), else 0.
+--
+-- As in set_link.lua, whatever could make a write fail is checked before
+-- the first write: the script changes both keys or nothing.
 local current = redis.call('GET', KEYS[1])
 if ARGV[3] and current ~= ARGV[3] then
   return 0
 end
 
-local keep = tonumber(ARGV[2])
-if keep > 0 then
-  redis.call('EXPIRE', KEYS[1], keep)
-else
-  redis.call('DEL', KEYS[1])
+local links_type = redis.call('TYPE', KEYS[2])['ok']
+if links_type ~= 'none' and links_type ~= 'hash' then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' holds a ' .. links_type ..
+                           ', not the hash of persistent links; nothing was written')
 end
-redis.call('HDEL', KEYS[2], ARGV[1])
+local keep = tonumber(ARGV[2])
+local writes
+if keep > 0 then
+  writes = {{'EXPIRE', KEYS[1], ARGV[2]}, {'HDEL', KEYS[2], ARGV[1]}}
+else
+  writes = {{'DEL', KEYS[1]}, {'HDEL', KEYS[2], ARGV[1]}}
+end
+if redis.acl_check_cmd then
+  for _, write in ipairs(writes) do
+    if not redis.acl_check_cmd(unpack(write)) then
+      return redis.error_reply('NOPERM this user has no permissions to run the \'' ..
+                               string.lower(write[1]) .. '\' command on ' .. write[2] ..
+                               '; nothing was written')
+    end
+  end
+end
+for _, write in ipairs(writes) do
+  redis.call(unpack(write))
+end
 
 if not current or current == '' or current == 'null' or current == 'nil' then
   return 0

@@ -12,6 +12,11 @@
 -- Returns {applied, previous}: applied is 1 or 0, previous the stored pod
 -- before the call or -1 when there was none. ("", "null" and "nil" are
 -- written by other clients for "no link".)
+--
+-- A script's writes are not rolled back when it fails, so everything that
+-- could make a write fail (a key of another type, a command the ACL user
+-- may not run) is checked before the first write: the script either
+-- writes both keys or nothing.
 local previous = redis.call('GET', KEYS[1])
 if previous == '' or previous == 'null' or previous == 'nil' then
   previous = false
@@ -28,14 +33,34 @@ elseif mode == 'try' then
 else
   return redis.error_reply('ERR set_link.lua: unknown mode ' .. tostring(mode))
 end
+if not apply then
+  return {0, previous or -1}
+end
 
-if apply then
-  if ARGV[3] == '-1' then
-    redis.call('SET', KEYS[1], ARGV[2])
-    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  else
-    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-    redis.call('HDEL', KEYS[2], ARGV[1])
+local links_type = redis.call('TYPE', KEYS[2])['ok']
+if links_type ~= 'none' and links_type ~= 'hash' then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' holds a ' .. links_type ..
+                           ', not the hash of persistent links; nothing was written')
+end
+local persistent = ARGV[3] == '-1'
+local writes
+if persistent then
+  writes = {{'SET', KEYS[1], ARGV[2]}, {'HSET', KEYS[2], ARGV[1], ARGV[2]}}
+else
+  writes = {{'SET', KEYS[1], ARGV[2], 'EX', ARGV[3]}, {'HDEL', KEYS[2], ARGV[1]}}
+end
+-- redis.acl_check_cmd exists from Redis 7.0 on; older servers have no
+-- per-command ACL checks inside scripts to fear.
+if redis.acl_check_cmd then
+  for _, write in ipairs(writes) do
+    if not redis.acl_check_cmd(unpack(write)) then
+      return redis.error_reply('NOPERM this user has no permissions to run the \'' ..
+                               string.lower(write[1]) .. '\' command on ' .. write[2] ..
+                               '; nothing was written')
+    end
   end
 end
-return {apply and 1 or 0, previous or -1}
+for _, write in ipairs(writes) do
+  redis.call(unpack(write))
+end
+return {1, previous or -1}

@@ -13,6 +13,7 @@ extern "C" {
 #include <lualib.h>
 }
 
+#include "memory/commands.h"
 #include "memory/lua_convert.h"
 #include "memory/sha1.h"
 
@@ -115,6 +116,24 @@ int RedisSha1Hex(lua_State* lua) {
   return 1;
 }
 
+bool NamesKnownCommand(lua_State* lua) {
+  if (lua_gettop(lua) < 1 || lua_type(lua, 1) != LUA_TSTRING) return false;
+  std::size_t length = 0;
+  const char* name = lua_tolstring(lua, 1, &length);
+  return FindCommand(std::string_view(name, length)) != nullptr;
+}
+
+// redis.acl_check_cmd (Redis 7.0): may the script's user run this command?
+// A memory:// store has no ACL users, so any known command is allowed.
+int RedisAclCheckCmd(lua_State* lua) {
+  if (!NamesKnownCommand(lua)) {
+    PushErrorTable(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
+    return lua_error(lua);
+  }
+  lua_pushboolean(lua, 1);
+  return 1;
+}
+
 // There is no server log to write to.
 int RedisLog(lua_State*) { return 0; }
 
@@ -140,6 +159,7 @@ void InstallRedisTable(lua_State* lua, LuaCommandContext* context) {
       {"status_reply", RedisStatusReply},
       {"sha1hex", RedisSha1Hex},
       {"log", RedisLog},
+      {"acl_check_cmd", RedisAclCheckCmd},
   };
   static constexpr std::pair<const char*, int> kLogLevels[] = {
       {"LOG_DEBUG", 0}, {"LOG_VERBOSE", 1}, {"LOG_NOTICE", 2}, {"LOG_WARNING", 3}};

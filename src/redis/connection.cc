@@ -95,7 +95,12 @@ absl::Status LogIn(redisContext& context, const ConnectionOptions& options,
     freeReplyObject(reply);
     // The reply names no password; AUTH errors say WRONGPASS or similar.
     if (converted.is_error()) {
-      return StatusFromErrorReply(StrCat("handshake with ", address), converted.str);
+      const bool select = handshake[i].args.front() == "SELECT";
+      return StatusFromErrorReply(
+          select ? StrCat("selecting db ", options.db, " (redis_url's /", options.db, ") on ",
+                          address)
+                 : StrCat("logging in to ", address),
+          converted.str);
     }
   }
   return absl::OkStatus();

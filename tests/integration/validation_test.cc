@@ -395,17 +395,28 @@ TEST_P(ValidationTest, RejectsNegativePod) {
 }
 
 TEST_P(ValidationTest, RejectsBadTtl) {
+  // Above Ttl::kMaxSeconds: Redis would refuse such TTLs itself (or worse,
+  // take them), after the call was sent; they are refused before.
   for (std::int64_t ttl : {std::int64_t{0}, std::int64_t{-2}, std::int64_t{-100},
-                           std::numeric_limits<std::int64_t>::min()}) {
+                           std::numeric_limits<std::int64_t>::min(), Ttl::kMaxSeconds + 1,
+                           std::numeric_limits<std::int64_t>::max()}) {
     Args args = valid_;
     args.ttl = ttl;
     ExpectRejected(Field::kTtl, args, std::to_string(ttl));
   }
 }
 
+TEST_P(ValidationTest, TakesTheLongestTtlAndKeep) {
+  ASSERT_OK(ex().SetLinkedPod(ns_, "u", "s", 1, Ttl::Seconds(Ttl::kMaxSeconds)));
+  EXPECT_GT(raw().Ttl(LinkKey("u", "s")), Ttl::kMaxSeconds - 100);
+  ASSERT_OK(ex().RemoveLinkedPod(ns_, "u", "s", Ttl::kMaxSeconds));
+  EXPECT_GT(raw().Ttl(LinkKey("u", "s")), Ttl::kMaxSeconds - 100);
+}
+
 TEST_P(ValidationTest, RejectsBadKeep) {
   for (std::int64_t keep :
-       {std::int64_t{-2}, std::int64_t{-100}, std::numeric_limits<std::int64_t>::min()}) {
+       {std::int64_t{-2}, std::int64_t{-100}, std::numeric_limits<std::int64_t>::min(),
+        Ttl::kMaxSeconds + 1, std::numeric_limits<std::int64_t>::max()}) {
     Args args = valid_;
     args.keep = keep;
     ExpectRejected(Field::kKeep, args, std::to_string(keep));
