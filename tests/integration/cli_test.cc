@@ -24,6 +24,15 @@
 #include "sfroute/sfroute.h"
 #include "spec_keys.h"
 
+// cli_test sees tools/sfroute/cli.h when it links sfroute_cli_lib.
+#if __has_include("cli.h")
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#define SFROUTE_CLI_IN_PROCESS 1
+#endif
+
 extern char** environ;
 
 namespace sfroute::testing {
@@ -557,5 +566,73 @@ TEST_F(CliTest, ClusterOptionTalksToTheCluster) {
   // The standalone server was not written to.
   EXPECT_FALSE(raw_.Exists(LinkKey("c1", "scene")));
 }
+
+// --- sfroute::cli::Run in this process ----------------------------------------
+
+#ifdef SFROUTE_CLI_IN_PROCESS
+namespace {
+
+// Runs sfroute::cli::Run in this process with `args` after the program
+// name, capturing what it writes to std::cout and std::cerr.
+CliResult RunInProcess(std::vector<std::string> args) {
+  args.insert(args.begin(), "sfroute");
+  std::vector<char*> argv = NullTerminated(args);
+  std::ostringstream out, err;
+  std::streambuf* const saved_out = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* const saved_err = std::cerr.rdbuf(err.rdbuf());
+  CliResult result;
+  result.exit_code = sfroute::cli::Run(static_cast<int>(args.size()), argv.data());
+  std::cout.rdbuf(saved_out);
+  std::cerr.rdbuf(saved_err);
+  result.out = out.str();
+  result.err = err.str();
+  return result;
+}
+
+TEST_F(CliTest, RunInProcessCanBeCalledManyTimes) {
+  const std::vector<std::string> get = {"--redis", url_,    "link", "get",   "--ns",
+                                        ns_,       "--uid", "u1",   "--svc", "scene"};
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    CliResult before = RunInProcess(get);
+    EXPECT_EQ(before.exit_code, 0) << before.err;
+    EXPECT_EQ(before.out,
+              round == 0 ? "{\"pod\":null}\n" : "{\"pod\":" + std::to_string(round) + "}\n");
+    CliResult set =
+        RunInProcess({"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                      "--pod", std::to_string(round + 1), "--ttl", "-1"});
+    EXPECT_EQ(set.exit_code, 0) << set.err;
+    // Usage errors and help between the calls leave nothing behind.
+    ExpectUsageError(RunInProcess({"link", "frob"}), "frob");
+    ExpectUsageError(RunInProcess({"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1",
+                                   "--svc", "scene", "--pod", "x", "--ttl", "-1"}),
+                     "--pod");
+    CliResult help = RunInProcess({"link", "set", "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_THAT(help.out, HasSubstr("--ttl"));
+    CliResult bench = RunInProcess({"--redis", "memory://", "bench", "--operation", "set",
+                                    "--operations", "5", "--callers", "2", "--keyspace", "3"});
+    EXPECT_EQ(bench.exit_code, 0) << bench.err;
+    EXPECT_THAT(bench.out, HasSubstr("\"calls\":5"));
+  }
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+}
+
+TEST(CliInProcessTest, NoArgumentsAtAllIsAUsageError) {
+  char* argv[] = {nullptr};
+  std::ostringstream err;
+  std::streambuf* const saved_err = std::cerr.rdbuf(err.rdbuf());
+  const int exit_code = sfroute::cli::Run(0, argv);
+  std::cerr.rdbuf(saved_err);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_THAT(err.str(), HasSubstr("a command is required"));
+}
+
+}  // namespace
+#else
+TEST(CliInProcessTest, NeedsSfrouteCliLib) {
+  GTEST_SKIP() << "cli_test is not linked with sfroute_cli_lib (tools/sfroute/cli.h)";
+}
+#endif
 
 }  // namespace sfroute::testing
