@@ -9,7 +9,7 @@
 namespace sfroute::internal {
 
 NodeConnections::NodeConnections(ConnectionOptions options, int count, std::shared_ptr<IoLoop> loop)
-    : options_(std::move(options)), loop_(std::move(loop)), slots_(count) {}
+    : options_(std::move(options)), loop_(std::move(loop)), slot_count_(count), slots_(count) {}
 
 absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(const std::vector<Command>& commands) {
   auto in_flight = Send(commands);
@@ -56,8 +56,7 @@ absl::StatusOr<InFlight> NodeConnections::SendAlone(const std::vector<Command>& 
 }
 
 absl::StatusOr<InFlight> NodeConnections::SendShared(const std::vector<Command>& commands) {
-  const std::size_t slot =
-      turn_.fetch_add(1, std::memory_order_relaxed) % static_cast<std::uint64_t>(slots_.size());
+  const std::size_t slot = turn_.fetch_add(1, std::memory_order_relaxed) % slot_count_;
   // A connection lost between Connected() and Send() sent nothing: one more
   // try on its replacement.
   absl::Status last_error;

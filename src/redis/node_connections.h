@@ -56,6 +56,7 @@ class NodeConnections {
 
   const ConnectionOptions options_;
   const std::shared_ptr<IoLoop> loop_;
+  const std::uint64_t slot_count_;  // slots_.size(), read without the lock
   std::atomic<std::uint64_t> turn_{0};
   absl::Mutex mutex_;
   std::vector<Slot> slots_ ABSL_GUARDED_BY(mutex_);
