@@ -29,8 +29,14 @@ using internal::Reply;
 // Replies like Redis would to what the executor sends, without doing work.
 class CannedBackend : public internal::Backend {
  public:
-  absl::StatusOr<std::vector<Reply>> Execute(
-      const std::vector<internal::Command>& commands) override {
+  void Send(const internal::Batch& batch, std::shared_ptr<internal::CallControl>,
+            internal::BatchDone done) override {
+    std::move(done)(Execute(batch.commands));
+  }
+  void Shutdown(const absl::Status&) override {}
+
+ private:
+  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<internal::Command>& commands) {
     std::string wire;
     std::string answers;
     for (const auto& command : commands) {
@@ -49,7 +55,6 @@ class CannedBackend : public internal::Backend {
     return replies;
   }
 
- private:
   // The bytes Redis would send back (the server's side: built once).
   std::string_view Answer(const internal::Command& command) {
     const std::string& name = command.args[0];
@@ -81,7 +86,10 @@ std::unique_ptr<Executor> OpenMemory() {
 }
 
 std::unique_ptr<Executor> OpenCanned() {
-  return internal::ExecutorFactory::Make(std::make_shared<CannedBackend>(), Options{});
+  auto loop = internal::EventLoop::Start();
+  if (!loop.ok()) return nullptr;
+  return internal::ExecutorFactory::Make(std::make_shared<CannedBackend>(), *std::move(loop),
+                                         Options{});
 }
 
 // One call about one uid; the uid changes every time, as in a game server.

@@ -2,29 +2,33 @@
 #ifndef SFROUTE_SRC_BACKEND_H_
 #define SFROUTE_SRC_BACKEND_H_
 
-#include <string>
-#include <vector>
+#include <memory>
 
-#include "absl/status/statusor.h"
-#include "reply.h"
+#include "call_control.h"
+#include "command.h"
 
 namespace sfroute::internal {
 
-struct Command {
-  std::vector<std::string> args;  // the command and its arguments, binary safe
-};
-
 // Thread-safe. A backend never resends a command that may have reached the
-// server: a lost connection or a timeout is returned to the caller.
+// server: a lost connection, a timeout or a stop after sending is returned
+// to the caller.
 class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Sends `commands` in one round trip (a pipeline) and returns one reply per
-  // command, in order. A command the server refused comes back as an error
-  // reply; only a failed round trip is an error status (UNAVAILABLE,
-  // DEADLINE_EXCEEDED, PERMISSION_DENIED when authentication fails).
-  virtual absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) = 0;
+  // Sends the batch in one round trip (a pipeline per node) and calls
+  // `done` with one reply per command, in order. A command the server
+  // refused comes back as an error reply; only a failed round trip is an
+  // error status (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED,
+  // PERMISSION_DENIED when logging in fails). When `call` is stopped
+  // (deadline, cancel) before the replies are in, `done` gets why at once;
+  // what was not sent yet is never sent. Never blocks; `done` may run
+  // before Send returns, or on another thread.
+  virtual void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) = 0;
+
+  // The executor is closing: every call in progress completes with
+  // `why` (CANCELLED), and later ones at once.
+  virtual void Shutdown(const absl::Status& why) = 0;
 };
 
 }  // namespace sfroute::internal

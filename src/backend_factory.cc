@@ -32,7 +32,8 @@ std::shared_ptr<Backend> OpenMemoryBackend(const std::string& name,
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
+absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
+                                                     std::shared_ptr<EventLoop> loop) {
   auto endpoint = ParseRedisUrl(options.redis_url);
   if (!endpoint.ok()) return endpoint.status();
   if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
@@ -60,14 +61,12 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options) {
   ConnectionOptions connection{endpoint->nodes.front(), endpoint->user,
                                endpoint->password,      endpoint->db,
                                options.connect_timeout, options.command_timeout};
-  auto loop = IoLoop::Start();
-  if (!loop.ok()) return loop.status();
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
-                                            options.pool_size, *std::move(loop));
+                                            options.pool_size, std::move(loop));
   }
   return std::make_shared<StandaloneBackend>(std::move(connection), options.pool_size,
-                                             *std::move(loop));
+                                             std::move(loop));
 }
 
 }  // namespace sfroute::internal

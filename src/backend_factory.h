@@ -6,12 +6,15 @@
 
 #include "absl/status/statusor.h"
 #include "backend.h"
+#include "loop/event_loop.h"
 #include "sfroute/options.h"
 
 namespace sfroute::internal {
 
 // INVALID_ARGUMENT for a malformed URL or option; never connects.
-absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options);
+// The backend's connections and timers run on `loop`.
+absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
+                                                     std::shared_ptr<EventLoop> loop);
 
 }  // namespace sfroute::internal
 

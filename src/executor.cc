@@ -1,34 +1,44 @@
-// The operations of SPEC.md §2, written once against the Backend interface.
+// The operations of SPEC.md §2, each written once as a Plan (what it sends,
+// how it reads the replies) and run by Executor::Impl (executor_impl.h),
+// sync or async.
 #include <cstdio>
 #include <limits>
 #include <utility>
 
-#include "backend.h"
 #include "backend_factory.h"
 #include "executor_factory.h"
+#include "executor_impl.h"
 #include "keys.h"
-#include "reply.h"
-#include "scripts.h"
-#include "sfroute/sfroute.h"
 #include "status_macros.h"
 #include "str_cat.h"
 
 namespace sfroute {
 
-using internal::Backend;
+using internal::Batch;
 using internal::Command;
+using internal::Done;
+using internal::Plan;
 using internal::Reply;
+using internal::Step;
+using internal::StrCat;
 
 namespace {
 
 // "Op(key)": how every error message starts, so that it names the operation
 // and what it touched.
 std::string Context(std::string_view operation, std::string_view key) {
-  return internal::StrCat(operation, "(", key, ")");
+  return StrCat(operation, "(", key, ")");
 }
 
 absl::Status Validation(std::string_view operation, const absl::Status& status) {
   return internal::Annotate(status, operation);
+}
+
+// A StatusCallback as the callback of a plan that gives Done.
+Callback<Done> StatusOnly(StatusCallback done) {
+  return [done = std::move(done)](absl::StatusOr<Done> result) mutable {
+    std::move(done)(result.status());
+  };
 }
 
 void LogToStderr(LogLevel level, std::string_view message) {
@@ -46,8 +56,14 @@ absl::StatusOr<std::optional<PodIndex>> StoredPod(std::string_view context, cons
   if (reply.type != Reply::Type::kString) return internal::UnexpectedReply(context, reply);
   if (internal::IsAbsentValue(reply.str)) return std::nullopt;
   if (auto pod = internal::ParsePodIndex(reply.str)) return pod;
-  return absl::DataLossError(internal::StrCat(context, ": stored pod ", internal::Quoted(reply.str),
-                                              " is not a pod index"));
+  return absl::DataLossError(
+      StrCat(context, ": stored pod ", internal::Quoted(reply.str), " is not a pod index"));
+}
+
+// A reply that must not be an error reply.
+absl::Status Refused(std::string_view context, const Reply& reply) {
+  if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
+  return absl::OkStatus();
 }
 
 // A "<weight>-<number>" pod state; anything else is not a candidate.
@@ -80,192 +96,323 @@ std::optional<Load> ParseLoad(std::string_view state) {
   return Load{weight, static_cast<std::int64_t>(number)};
 }
 
-}  // namespace
+absl::Status ValidateLinkArgs(std::string_view ns, std::string_view uid, std::string_view svc) {
+  SFROUTE_RETURN_IF_ERROR(internal::ValidateNamespace(ns));
+  SFROUTE_RETURN_IF_ERROR(internal::ValidateUid(uid));
+  return internal::ValidateService(svc);
+}
 
-class Executor::Impl {
- public:
-  Impl(std::shared_ptr<Backend> backend, const Options& options)
-      : backend_(std::move(backend)),
-        log_sink_(options.log_sink ? options.log_sink : LogSink(LogToStderr)),
-        replica_ack_timeout_(options.replica_ack_timeout),
-        set_link_(internal::GetScript("set_link")),
-        remove_link_(internal::GetScript("remove_link")),
-        get_link_if_persist_(internal::GetScript("get_link_if_persist")) {}
+absl::Status ValidateServices(std::string_view ns, const std::vector<std::string>& svcs) {
+  SFROUTE_RETURN_IF_ERROR(internal::ValidateNamespace(ns));
+  for (const std::string& svc : svcs) SFROUTE_RETURN_IF_ERROR(internal::ValidateService(svc));
+  return absl::OkStatus();
+}
 
-  // One command; an error reply becomes a status.
-  absl::StatusOr<Reply> Run(std::string_view context, Command command) {
-    auto replies = backend_->Execute({std::move(command)});
-    if (!replies.ok()) return internal::Annotate(replies.status(), context);
-    Reply& reply = replies->front();
-    if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
-    return std::move(reply);
+// HGETALL of a state hash; fields that are not pod indices are skipped.
+absl::StatusOr<PodStates> ParsePodStates(std::string_view context, const Reply& reply) {
+  SFROUTE_RETURN_IF_ERROR(Refused(context, reply));
+  if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
+    return internal::UnexpectedReply(context, reply);
   }
-
-  // One pipeline; the first error reply becomes a status.
-  absl::StatusOr<std::vector<Reply>> RunAll(std::string_view context,
-                                            const std::vector<Command>& commands) {
-    auto replies = backend_->Execute(commands);
-    if (!replies.ok()) return internal::Annotate(replies.status(), context);
-    for (const Reply& reply : *replies) {
-      if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
+  PodStates states;
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    if (auto pod = internal::ParsePodIndex(reply.elements[i].str)) {
+      states[*pod] = reply.elements[i + 1].str;
     }
-    return replies;
   }
+  return states;
+}
 
-  // One GET per key, in one pipeline. A batch read skips what it cannot
-  // read: a key of another type (WRONGTYPE; an MGET would have answered nil
-  // for it, silently) is logged and read as absent. Any other error reply
-  // fails the call.
-  absl::StatusOr<std::vector<Reply>> GetMany(std::string_view operation, std::string_view context,
-                                             const std::vector<std::string>& keys) {
-    std::vector<Command> gets;
-    gets.reserve(keys.size());
-    for (const std::string& key : keys) gets.push_back(Command{{"GET", key}});
-    auto replies = backend_->Execute(gets);
-    if (!replies.ok()) return internal::Annotate(replies.status(), context);
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      Reply& reply = (*replies)[i];
-      if (!reply.is_error()) continue;
-      absl::Status status = internal::StatusFromErrorReply(Context(operation, keys[i]), reply.str);
-      if (status.code() != absl::StatusCode::kDataLoss) return status;
-      Log(LogLevel::kWarning, internal::StrCat(status.message(), "; skipped"));
-      reply = Reply::Nil();
-    }
-    return replies;
-  }
+// The first error reply of a pipeline as a status.
+absl::Status FirstRefusal(std::string_view context, const std::vector<Reply>& replies) {
+  for (const Reply& reply : replies) SFROUTE_RETURN_IF_ERROR(Refused(context, reply));
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<Reply> Script(std::string_view context, const internal::EmbeddedScript& script,
-                               std::vector<std::string> keys, std::vector<std::string> args) {
-    auto reply = internal::RunScript(*backend_, script, std::move(keys), std::move(args));
-    if (!reply.ok()) return internal::Annotate(reply.status(), context);
-    if (reply->is_error()) return internal::StatusFromErrorReply(context, reply->str);
-    return reply;
-  }
+// One command, whose error reply fails the call.
+template <typename T, typename Parse>
+Plan<T> OneCommand(std::string context, Command command, Parse parse) {
+  Batch batch;
+  batch.commands.push_back(std::move(command));
+  return Plan<T>{context, std::move(batch),
+                 [context, parse = std::move(parse)](std::vector<Reply>& replies) mutable {
+                   Reply& reply = replies.front();
+                   if (absl::Status refused = Refused(context, reply); !refused.ok()) {
+                     return Step<T>(std::move(refused));
+                   }
+                   return Step<T>(parse(reply));
+                 }};
+}
 
-  struct LinkOutcome {
-    bool applied;
-    std::optional<PodIndex> previous;
-  };
+// --- Links ------------------------------------------------------------------
 
-  internal::ScriptCall SetLinkCall(std::string_view ns, std::string_view uid, std::string_view svc,
-                                   PodIndex pod, Ttl ttl, const char* mode) const {
-    return {&set_link_,
-            {internal::LinkKey(ns, uid, svc), internal::LinksHashKey(ns, uid)},
-            {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode}};
-  }
-
-  // The reply of set_link.lua: {applied, previous pod or -1}, or an error.
-  absl::StatusOr<LinkOutcome> ParseSetLink(std::string_view context, const Reply& reply) {
-    if (reply.is_error()) return internal::StatusFromErrorReply(context, reply.str);
-    if (reply.type != Reply::Type::kArray || reply.elements.size() != 2 ||
-        reply.elements[0].type != Reply::Type::kInteger) {
-      return internal::UnexpectedReply(context, reply);
-    }
-    const bool applied = reply.elements[0].integer == 1;
-    auto previous = StoredPod(context, reply.elements[1]);
-    if (previous.ok()) return LinkOutcome{applied, *previous};
-    if (!applied) return previous.status();  // the link that stays is corrupt
-    // The write went through and replaced a corrupt value: report the write.
-    Log(LogLevel::kWarning, internal::StrCat(previous.status().message(), "; overwritten"));
-    return LinkOutcome{true, std::nullopt};
-  }
-
-  // set_link.lua in one of its modes ("set", "try", "absent").
-  absl::StatusOr<LinkOutcome> SetLink(std::string_view operation, std::string_view ns,
-                                      std::string_view uid, std::string_view svc, PodIndex pod,
-                                      Ttl ttl, const char* mode) {
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
-    std::vector<internal::ScriptCall> calls;
-    calls.push_back(SetLinkCall(ns, uid, svc, pod, ttl, mode));
-    const std::string context = Context(operation, calls[0].keys[0]);
-    // Options::replica_ack_timeout: WAIT counts the replicas that have the
-    // last write of its connection, so it follows the script in one
-    // pipeline. It returns at once when the script wrote nothing.
-    const bool await_replica = ttl.is_persistent() && replica_ack_timeout_.count() > 0;
-    const std::string timeout_ms = std::to_string(replica_ack_timeout_.count());
-    std::vector<Command> trailing;
-    if (await_replica) trailing.push_back(Command{{"WAIT", "1", timeout_ms}});
-    auto replies = internal::RunScripts(*backend_, calls, trailing);
-    if (!replies.ok()) return internal::Annotate(replies.status(), context);
-    auto outcome = ParseSetLink(context, (*replies)[0]);
-    if (!await_replica || !outcome.ok() || !outcome->applied) return outcome;
-    const Reply& acks = (*replies)[1];
-    if (acks.type == Reply::Type::kInteger && acks.integer >= 1) return outcome;
-    return absl::UnavailableError(internal::StrCat(
-        context, ": the link was written on the primary, but no replica confirmed it within ",
-        timeout_ms, " ms (WAIT answered ",
-        acks.type == Reply::Type::kInteger ? std::to_string(acks.integer) : acks.str,
-        "); a failover now may lose it"));
-  }
-
-  absl::StatusOr<bool> RemoveLink(std::string_view operation, std::string_view ns,
-                                  std::string_view uid, std::string_view svc,
-                                  std::int64_t keep_seconds, std::optional<PodIndex> pod) {
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateKeepSeconds(keep_seconds)));
-    std::vector<std::string> args = {std::string(svc), std::to_string(keep_seconds)};
-    if (pod.has_value()) {
-      SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(*pod)));
-      args.push_back(internal::PodText(*pod));
-    }
-    const std::string link_key = internal::LinkKey(ns, uid, svc);
-    const std::string context = Context(operation, link_key);
-    auto reply = Script(context, remove_link_, {link_key, internal::LinksHashKey(ns, uid)}, args);
-    if (!reply.ok()) return reply.status();
-    if (reply->type != Reply::Type::kInteger) return internal::UnexpectedReply(context, *reply);
-    return reply->integer == 1;
-  }
-
-  static absl::Status ValidateLinkArgs(std::string_view ns, std::string_view uid,
-                                       std::string_view svc) {
-    SFROUTE_RETURN_IF_ERROR(internal::ValidateNamespace(ns));
-    SFROUTE_RETURN_IF_ERROR(internal::ValidateUid(uid));
-    return internal::ValidateService(svc);
-  }
-
-  static absl::Status ValidateServices(std::string_view ns, const std::vector<std::string>& svcs) {
-    SFROUTE_RETURN_IF_ERROR(internal::ValidateNamespace(ns));
-    for (const std::string& svc : svcs) SFROUTE_RETURN_IF_ERROR(internal::ValidateService(svc));
-    return absl::OkStatus();
-  }
-
-  // HGETALL of a state hash; fields that are not pod indices are skipped.
-  static absl::StatusOr<PodStates> ParsePodStates(std::string_view context, const Reply& reply) {
-    if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
-      return internal::UnexpectedReply(context, reply);
-    }
-    PodStates states;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-      if (auto pod = internal::ParsePodIndex(reply.elements[i].str)) {
-        states[*pod] = reply.elements[i + 1].str;
-      }
-    }
-    return states;
-  }
-
-  void Log(LogLevel level, std::string_view message) { log_sink_(level, message); }
-
-  const std::shared_ptr<Backend> backend_;
-  const LogSink log_sink_;
-  const std::chrono::milliseconds replica_ack_timeout_;  // Options::replica_ack_timeout
-  const internal::EmbeddedScript& set_link_;
-  const internal::EmbeddedScript& remove_link_;
-  const internal::EmbeddedScript& get_link_if_persist_;
+// What set_link.lua answers: whether it linked, and the pod before.
+struct LinkOutcome {
+  bool applied;
+  std::optional<PodIndex> previous;
 };
 
+}  // namespace
+
+namespace {
+
+// Plans that log (through the executor's sink) or read its options.
+
+// One GET per key, in one pipeline. A batch read skips what it cannot
+// read: a key of another type (WRONGTYPE; an MGET would have answered nil
+// for it, silently) is logged and read as absent. Any other error reply
+// fails the call. `read` gets the values (nil for absent and skipped).
+template <typename T, typename Read>
+Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string context, std::vector<std::string> keys,
+                Read read) {
+  Batch batch;
+  batch.commands.reserve(keys.size());
+  for (const std::string& key : keys) batch.commands.push_back(Command{{"GET", key}});
+  return Plan<T>{
+      context, std::move(batch),
+      [&impl, operation, keys = std::move(keys), read = std::move(read)](
+          std::vector<Reply>& replies) mutable -> Step<T> {
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          Reply& reply = replies[i];
+          if (!reply.is_error()) continue;
+          absl::Status status =
+              internal::StatusFromErrorReply(Context(operation, keys[i]), reply.str);
+          if (status.code() != absl::StatusCode::kDataLoss) return status;
+          impl.Log(LogLevel::kWarning, StrCat(status.message(), "; skipped"));
+          reply = Reply::Nil();
+        }
+        return read(keys, replies);
+      }};
+}
+
+Command SetLinkCommand(std::string_view ns, std::string_view uid, std::string_view svc,
+                       PodIndex pod, Ttl ttl, const char* mode) {
+  return internal::ScriptCommand(
+      internal::GetScript("set_link"),
+      {internal::LinkKey(ns, uid, svc), internal::LinksHashKey(ns, uid)},
+      {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode});
+}
+
+// The reply of set_link.lua: {applied, previous pod or -1}, or an error.
+absl::StatusOr<LinkOutcome> ParseSetLink(Executor::Impl& impl, std::string_view context,
+                                         const Reply& reply) {
+  SFROUTE_RETURN_IF_ERROR(Refused(context, reply));
+  if (reply.type != Reply::Type::kArray || reply.elements.size() != 2 ||
+      reply.elements[0].type != Reply::Type::kInteger) {
+    return internal::UnexpectedReply(context, reply);
+  }
+  const bool applied = reply.elements[0].integer == 1;
+  auto previous = StoredPod(context, reply.elements[1]);
+  if (previous.ok()) return LinkOutcome{applied, *previous};
+  if (!applied) return previous.status();  // the link that stays is corrupt
+  // The write went through and replaced a corrupt value: report the write.
+  impl.Log(LogLevel::kWarning, StrCat(previous.status().message(), "; overwritten"));
+  return LinkOutcome{true, std::nullopt};
+}
+
+// set_link.lua in one of its modes ("set", "try", "absent"); `result`
+// turns its outcome into the operation's answer.
+template <typename T, typename Result>
+absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation, std::string_view ns,
+                                std::string_view uid, std::string_view svc, PodIndex pod,
+                                Ttl ttl, const char* mode, Result result) {
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
+  const std::string context = Context(operation, internal::LinkKey(ns, uid, svc));
+  Batch batch;
+  batch.commands.push_back(SetLinkCommand(ns, uid, svc, pod, ttl, mode));
+  // Options::replica_ack_timeout: WAIT counts the replicas that have the
+  // last write of its connection, so it follows the script in one
+  // pipeline, on a connection of its own (WAIT holds the connection's
+  // later commands back). It returns at once when the script wrote nothing.
+  const auto ack_timeout = impl.replica_ack_timeout();
+  const bool await_replica = ttl.is_persistent() && ack_timeout.count() > 0;
+  if (await_replica) {
+    batch.commands.push_back(Command{{"WAIT", "1", std::to_string(ack_timeout.count())}});
+    batch.exclusive_connection = true;
+  }
+  return Plan<T>{context, std::move(batch),
+                 [&impl, context, await_replica, ack_timeout, pod,
+                  result = std::move(result)](std::vector<Reply>& replies) -> Step<T> {
+                   auto outcome = ParseSetLink(impl, context, replies[0]);
+                   if (!outcome.ok()) return outcome.status();
+                   if (await_replica && outcome->applied) {
+                     const Reply& acks = replies[1];
+                     if (acks.type != Reply::Type::kInteger || acks.integer < 1) {
+                       return absl::UnavailableError(StrCat(
+                           context, ": the link was written on the primary, but no replica ",
+                           "confirmed it within ", ack_timeout.count(), " ms (WAIT answered ",
+                           acks.type == Reply::Type::kInteger ? std::to_string(acks.integer)
+                                                              : acks.str,
+                           "); a failover now may lose it"));
+                     }
+                   }
+                   return result(pod, *outcome);
+                 }};
+}
+
+absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_view ns,
+                                      std::string_view uid, std::string_view svc,
+                                      std::int64_t keep_seconds, std::optional<PodIndex> pod) {
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateKeepSeconds(keep_seconds)));
+  std::vector<std::string> args = {std::string(svc), std::to_string(keep_seconds)};
+  if (pod.has_value()) {
+    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(*pod)));
+    args.push_back(internal::PodText(*pod));
+  }
+  const std::string link_key = internal::LinkKey(ns, uid, svc);
+  const std::string context = Context(operation, link_key);
+  return OneCommand<bool>(
+      context,
+      internal::ScriptCommand(internal::GetScript("remove_link"),
+                              {link_key, internal::LinksHashKey(ns, uid)}, std::move(args)),
+      [context](const Reply& reply) -> absl::StatusOr<bool> {
+        if (reply.type != Reply::Type::kInteger) return internal::UnexpectedReply(context, reply);
+        return reply.integer == 1;
+      });
+}
+
+absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
+    Executor::Impl& impl, std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
+    std::int64_t threshold) {
+  constexpr std::string_view kOp = "ComputeLinkedPodIfAbsent";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
+  const std::string link_key = internal::LinkKey(ns, uid, svc);
+  const std::string state_key = internal::StateKey(ns, svc);
+  const std::string context = Context(kOp, link_key);
+  // The link and the states live in different slots on a cluster: read
+  // both, then set-if-absent, which keeps a link that appeared in between.
+  Batch read;
+  read.commands = {Command{{"GET", link_key}}, Command{{"HGETALL", state_key}}};
+  return Plan<std::optional<PodIndex>>{
+      context, std::move(read),
+      [&impl, context, state_key, ns = std::string(ns), uid = std::string(uid),
+       svc = std::string(svc), ttl,
+       threshold](std::vector<Reply>& replies) -> Step<std::optional<PodIndex>> {
+        if (absl::Status refused = FirstRefusal(context, replies); !refused.ok()) return refused;
+        auto existing = StoredPod(context, replies[0]);
+        if (!existing.ok() || existing->has_value()) return existing;
+        auto states = ParsePodStates(Context(kOp, state_key), replies[1]);
+        if (!states.ok()) return states.status();
+        std::optional<PodIndex> best;
+        std::uint64_t best_weight = 0;
+        for (const auto& [pod, state] : *states) {  // ascending pods: ties go to the lowest
+          const std::optional<Load> load = ParseLoad(state);
+          if (!load || load->number < threshold) continue;
+          if (!best || load->weight < best_weight) {
+            best = pod;
+            best_weight = load->weight;
+          }
+        }
+        if (!best) return std::optional<PodIndex>();
+        auto link = SetLink<std::optional<PodIndex>>(
+            impl, kOp, ns, uid, svc, *best, ttl, "absent",
+            [](PodIndex pod, const LinkOutcome& outcome) -> absl::StatusOr<std::optional<PodIndex>> {
+              return outcome.applied ? pod : *outcome.previous;
+            });
+        if (!link.ok()) return link.status();
+        return Step<std::optional<PodIndex>>(
+            std::make_unique<Plan<std::optional<PodIndex>>>(*std::move(link)));
+      }};
+}
+
+}  // namespace
+
+// --- Impl -------------------------------------------------------------------
+
+Executor::Impl::Impl(std::shared_ptr<internal::Backend> backend,
+                     std::shared_ptr<internal::EventLoop> loop, const Options& options)
+    : backend_(std::move(backend)),
+      loop_(std::move(loop)),
+      log_sink_(options.log_sink ? options.log_sink : LogSink(LogToStderr)),
+      command_timeout_(options.command_timeout),
+      replica_ack_timeout_(options.replica_ack_timeout) {}
+
+Executor::Impl::~Impl() {
+  closing_.store(true);
+  // Every call in progress ends CANCELLED; the loop runs what that posts
+  // (the callbacks) before it stops.
+  backend_->Shutdown(absl::CancelledError("the executor is closing"));
+  loop_->Stop();
+}
+
+std::shared_ptr<internal::CallControl> Executor::Impl::NewControl(const CallOptions& call) const {
+  auto control = std::make_shared<internal::CallControl>(
+      call.deadline.value_or(internal::SteadyClock::now() + command_timeout_));
+  control->Watch(call.cancellation);
+  return control;
+}
+
+void Executor::Impl::Exchange(std::shared_ptr<const Batch> batch,
+                              std::shared_ptr<internal::CallControl> control,
+                              internal::BatchDone done) {
+  if (batch->commands.empty()) {
+    std::move(done)(std::vector<Reply>{});
+    return;
+  }
+  const Batch& sent = *batch;
+  backend_->Send(sent, control, [this, batch = std::move(batch), control,
+                                 done = std::move(done)](
+                                    absl::StatusOr<std::vector<Reply>> replies) mutable {
+    if (!replies.ok()) {
+      std::move(done)(std::move(replies));
+      return;
+    }
+    // NOSCRIPT proves the script did not run: send it in full, with the
+    // commands after the last script (WAIT must follow its write).
+    std::vector<std::size_t> not_loaded;
+    std::size_t after_scripts = 0;
+    for (std::size_t i = 0; i < batch->commands.size(); ++i) {
+      if (internal::WithSource(batch->commands[i]).has_value()) after_scripts = i + 1;
+      if (internal::IsNoScript((*replies)[i])) not_loaded.push_back(i);
+    }
+    if (not_loaded.empty()) {
+      std::move(done)(std::move(replies));
+      return;
+    }
+    auto retry = std::make_shared<Batch>();
+    retry->exclusive_connection = batch->exclusive_connection;
+    retry->caller_waits = batch->caller_waits;
+    for (std::size_t i : not_loaded) retry->commands.push_back(*internal::WithSource(batch->commands[i]));
+    for (std::size_t i = after_scripts; i < batch->commands.size(); ++i) {
+      retry->commands.push_back(batch->commands[i]);
+    }
+    const Batch& resent = *retry;
+    backend_->Send(resent, control, [retry, not_loaded = std::move(not_loaded), after_scripts,
+                                     replies = *std::move(replies), done = std::move(done)](
+                                        absl::StatusOr<std::vector<Reply>> retried) mutable {
+      if (!retried.ok()) {
+        std::move(done)(retried.status());
+        return;
+      }
+      for (std::size_t j = 0; j < not_loaded.size(); ++j) {
+        replies[not_loaded[j]] = std::move((*retried)[j]);
+      }
+      for (std::size_t t = not_loaded.size(); t < retried->size(); ++t) {
+        replies[after_scripts + t - not_loaded.size()] = std::move((*retried)[t]);
+      }
+      std::move(done)(std::move(replies));
+    });
+  });
+}
+
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
-  auto backend = internal::OpenBackend(options);
+  auto loop = internal::EventLoop::Start();
+  if (!loop.ok()) return internal::Annotate(loop.status(), "Open");
+  auto backend = internal::OpenBackend(options, *loop);
   if (!backend.ok()) return internal::Annotate(backend.status(), "Open");
-  return internal::ExecutorFactory::Make(*std::move(backend), options);
+  return internal::ExecutorFactory::Make(*std::move(backend), *std::move(loop), options);
 }
 
 namespace internal {
 
 std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend,
+                                                std::shared_ptr<EventLoop> loop,
                                                 const Options& options) {
-  auto impl = std::make_unique<Executor::Impl>(std::move(backend), options);
+  auto impl = std::make_unique<Executor::Impl>(std::move(backend), std::move(loop), options);
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));
 }
 
@@ -274,50 +421,50 @@ std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Executor::~Executor() = default;
 
-// --- Pod states -------------------------------------------------------------
+// --- The operations, each once; the sync and async entry points below run
+// the same plan. ----------------------------------------------------------
 
-absl::Status Executor::SetServiceState(std::string_view ns, std::string_view svc, PodIndex pod,
-                                       std::string_view state) {
+namespace {
+
+absl::StatusOr<Plan<Done>> SetServiceStatePlan(std::string_view ns, std::string_view svc,
+                                               PodIndex pod, std::string_view state) {
   constexpr std::string_view kOp = "SetServiceState";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, {std::string(svc)})));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::StateKey(ns, svc);
-  return impl_->Run(Context(kOp, key), {{"HSET", key, internal::PodText(pod), std::string(state)}})
-      .status();
+  return OneCommand<Done>(Context(kOp, key),
+                          Command{{"HSET", key, internal::PodText(pod), std::string(state)}},
+                          [](const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
-absl::StatusOr<PodStates> Executor::GetServiceState(std::string_view ns, std::string_view svc) {
-  auto states = GetServiceStates(ns, {std::string(svc)});
-  if (!states.ok()) return internal::Annotate(states.status(), "GetServiceState");
-  return std::move(states->begin()->second);
-}
-
-absl::StatusOr<ServicePodStates> Executor::GetServiceStates(std::string_view ns,
+absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view operation,
+                                                            std::string_view ns,
                                                             const std::vector<std::string>& svcs) {
-  constexpr std::string_view kOp = "GetServiceStates";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, svcs)));
-  if (svcs.empty()) return ServicePodStates{};
-  std::vector<Command> commands;
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateServices(ns, svcs)));
+  Batch batch;
   for (const std::string& svc : svcs) {
-    commands.push_back({{"HGETALL", internal::StateKey(ns, svc)}});
+    batch.commands.push_back(Command{{"HGETALL", internal::StateKey(ns, svc)}});
   }
-  const std::string context = internal::StrCat(kOp, "(ns=", ns, ")");
-  auto replies = impl_->RunAll(context, commands);
-  if (!replies.ok()) return replies.status();
-  ServicePodStates states;
-  for (std::size_t i = 0; i < svcs.size(); ++i) {
-    auto pods = Impl::ParsePodStates(Context(kOp, commands[i].args[1]), (*replies)[i]);
-    if (!pods.ok()) return pods.status();
-    states[svcs[i]] = *std::move(pods);
-  }
-  return states;
+  return Plan<ServicePodStates>{
+      StrCat(operation, "(ns=", ns, ")"), std::move(batch),
+      [operation = std::string(operation), svcs, ns = std::string(ns)](
+          std::vector<Reply>& replies) -> Step<ServicePodStates> {
+        ServicePodStates states;
+        for (std::size_t i = 0; i < svcs.size(); ++i) {
+          auto pods = ParsePodStates(Context(operation, internal::StateKey(ns, svcs[i])), replies[i]);
+          if (!pods.ok()) return pods.status();
+          states[svcs[i]] = *std::move(pods);
+        }
+        return states;
+      }};
 }
 
-absl::Status Executor::SetServiceStates(std::string_view ns, const ServicePodStates& states) {
+absl::StatusOr<Plan<Done>> SetServiceStatesPlan(std::string_view ns,
+                                                const ServicePodStates& states) {
   constexpr std::string_view kOp = "SetServiceStates";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
-  std::vector<Command> commands;
+  Batch batch;
   for (const auto& [svc, pods] : states) {
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
     if (pods.empty()) continue;
@@ -328,57 +475,285 @@ absl::Status Executor::SetServiceStates(std::string_view ns, const ServicePodSta
       hset.args.push_back(internal::PodText(pod));
       hset.args.push_back(state);
     }
-    commands.push_back(std::move(hset));
+    batch.commands.push_back(std::move(hset));
   }
-  if (commands.empty()) return absl::OkStatus();
-  return impl_->RunAll(internal::StrCat(kOp, "(ns=", ns, ")"), commands).status();
+  const std::string context = StrCat(kOp, "(ns=", ns, ")");
+  return Plan<Done>{context, std::move(batch),
+                    [context](std::vector<Reply>& replies) -> Step<Done> {
+                      if (absl::Status refused = FirstRefusal(context, replies); !refused.ok()) {
+                        return refused;
+                      }
+                      return Done{};
+                    }};
+}
+
+absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string_view svc,
+                                                std::string_view state) {
+  constexpr std::string_view kOp = "SetWorkloadState";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
+  const std::string key = internal::WorkloadKey(ns, svc);
+  // A plain SET also clears any TTL: workload states do not expire.
+  return OneCommand<Done>(Context(kOp, key), Command{{"SET", key, std::string(state)}},
+                          [](const Reply&) -> absl::StatusOr<Done> { return Done{}; });
+}
+
+absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::string_view ns,
+                                                                      std::string_view svc) {
+  constexpr std::string_view kOp = "GetWorkloadState";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
+  const std::string key = internal::WorkloadKey(ns, svc);
+  const std::string context = Context(kOp, key);
+  // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
+  // here, where MGET would read it as absent.
+  return OneCommand<std::optional<std::string>>(
+      context, Command{{"GET", key}},
+      [context](const Reply& reply) -> absl::StatusOr<std::optional<std::string>> {
+        if (reply.is_nil()) return std::nullopt;
+        if (reply.type != Reply::Type::kString) return internal::UnexpectedReply(context, reply);
+        if (internal::IsAbsentValue(reply.str)) return std::nullopt;
+        return reply.str;
+      });
+}
+
+absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view ns,
+                                                               std::string_view uid,
+                                                               std::string_view svc) {
+  constexpr std::string_view kOp = "GetLinkedPod";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
+  const std::string key = internal::LinkKey(ns, uid, svc);
+  const std::string context = Context(kOp, key);
+  return OneCommand<std::optional<PodIndex>>(
+      context, Command{{"GET", key}}, [context](const Reply& reply) { return StoredPod(context, reply); });
+}
+
+absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::string_view ns,
+                                                                        std::string_view uid,
+                                                                        std::string_view svc) {
+  constexpr std::string_view kOp = "GetLinkedPodIfPersist";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
+  const std::string key = internal::LinkKey(ns, uid, svc);
+  const std::string context = Context(kOp, key);
+  return OneCommand<std::optional<PodIndex>>(
+      context, internal::ScriptCommand(internal::GetScript("get_link_if_persist"), {key}, {}),
+      [context](const Reply& reply) { return StoredPod(context, reply); });
+}
+
+absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,
+                                                     std::string_view uid) {
+  constexpr std::string_view kOp = "GetLinkService";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
+  const std::string key = internal::LinksHashKey(ns, uid);
+  const std::string context = Context(kOp, key);
+  return OneCommand<ServicePods>(
+      context, Command{{"HGETALL", key}},
+      [&impl, context](const Reply& reply) -> absl::StatusOr<ServicePods> {
+        if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
+          return internal::UnexpectedReply(context, reply);
+        }
+        ServicePods services;
+        for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+          const std::string& svc = reply.elements[i].str;
+          auto pod = StoredPod(StrCat(context, " field ", internal::Quoted(svc)),
+                               reply.elements[i + 1]);
+          if (!pod.ok()) {
+            impl.Log(LogLevel::kWarning, StrCat(pod.status().message(), "; skipped"));
+            continue;
+          }
+          if (pod->has_value()) services[svc] = **pod;
+        }
+        return services;
+      });
+}
+
+}  // namespace
+
+// --- Pod states -------------------------------------------------------------
+
+absl::Status Executor::SetServiceState(std::string_view ns, std::string_view svc, PodIndex pod,
+                                       std::string_view state, const CallOptions& call) {
+  return impl_->RunSync(SetServiceStatePlan(ns, svc, pod, state), call).status();
+}
+void Executor::SetServiceStateAsync(std::string_view ns, std::string_view svc, PodIndex pod,
+                                    std::string_view state, StatusCallback done,
+                                    const CallOptions& call) {
+  impl_->RunAsync(SetServiceStatePlan(ns, svc, pod, state), StatusOnly(std::move(done)), call);
+}
+
+absl::StatusOr<PodStates> Executor::GetServiceState(std::string_view ns, std::string_view svc,
+                                                    const CallOptions& call) {
+  auto states = impl_->RunSync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}), call);
+  if (!states.ok()) return states.status();
+  return std::move(states->begin()->second);
+}
+void Executor::GetServiceStateAsync(std::string_view ns, std::string_view svc,
+                                    Callback<PodStates> done, const CallOptions& call) {
+  impl_->RunAsync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}),
+                  Callback<ServicePodStates>([done = std::move(done)](
+                                                 absl::StatusOr<ServicePodStates> states) mutable {
+                    if (!states.ok()) {
+                      std::move(done)(states.status());
+                    } else {
+                      std::move(done)(std::move(states->begin()->second));
+                    }
+                  }),
+                  call);
+}
+
+absl::StatusOr<ServicePodStates> Executor::GetServiceStates(std::string_view ns,
+                                                            const std::vector<std::string>& svcs,
+                                                            const CallOptions& call) {
+  return impl_->RunSync(GetServiceStatesPlan("GetServiceStates", ns, svcs), call);
+}
+void Executor::GetServiceStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
+                                     Callback<ServicePodStates> done, const CallOptions& call) {
+  impl_->RunAsync(GetServiceStatesPlan("GetServiceStates", ns, svcs), std::move(done), call);
+}
+
+absl::Status Executor::SetServiceStates(std::string_view ns, const ServicePodStates& states,
+                                        const CallOptions& call) {
+  return impl_->RunSync(SetServiceStatesPlan(ns, states), call).status();
+}
+void Executor::SetServiceStatesAsync(std::string_view ns, const ServicePodStates& states,
+                                     StatusCallback done, const CallOptions& call) {
+  impl_->RunAsync(SetServiceStatesPlan(ns, states), StatusOnly(std::move(done)), call);
 }
 
 // --- Workload states --------------------------------------------------------
 
 absl::Status Executor::SetWorkloadState(std::string_view ns, std::string_view svc,
-                                        std::string_view state) {
-  constexpr std::string_view kOp = "SetWorkloadState";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, {std::string(svc)})));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
-  const std::string key = internal::WorkloadKey(ns, svc);
-  // A plain SET also clears any TTL: workload states do not expire.
-  return impl_->Run(Context(kOp, key), {{"SET", key, std::string(state)}}).status();
+                                        std::string_view state, const CallOptions& call) {
+  return impl_->RunSync(SetWorkloadStatePlan(ns, svc, state), call).status();
+}
+void Executor::SetWorkloadStateAsync(std::string_view ns, std::string_view svc,
+                                     std::string_view state, StatusCallback done,
+                                     const CallOptions& call) {
+  impl_->RunAsync(SetWorkloadStatePlan(ns, svc, state), StatusOnly(std::move(done)), call);
 }
 
 absl::StatusOr<std::optional<std::string>> Executor::GetWorkloadState(std::string_view ns,
-                                                                      std::string_view svc) {
-  constexpr std::string_view kOp = "GetWorkloadState";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, {std::string(svc)})));
-  const std::string key = internal::WorkloadKey(ns, svc);
-  // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
-  // here, where MGET would read it as absent.
-  auto reply = impl_->Run(Context(kOp, key), {{"GET", key}});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_nil()) return std::nullopt;
-  if (reply->type != Reply::Type::kString)
-    return internal::UnexpectedReply(Context(kOp, key), *reply);
-  if (internal::IsAbsentValue(reply->str)) return std::nullopt;
-  return std::move(reply->str);
+                                                                      std::string_view svc,
+                                                                      const CallOptions& call) {
+  return impl_->RunSync(GetWorkloadStatePlan(ns, svc), call);
+}
+void Executor::GetWorkloadStateAsync(std::string_view ns, std::string_view svc,
+                                     Callback<std::optional<std::string>> done,
+                                     const CallOptions& call) {
+  impl_->RunAsync(GetWorkloadStatePlan(ns, svc), std::move(done), call);
 }
 
-absl::StatusOr<WorkloadStates> Executor::GetWorkloadStates(std::string_view ns,
+namespace {
+
+absl::StatusOr<Plan<WorkloadStates>> GetWorkloadStatesPlan(Executor::Impl& impl,
+                                                           std::string_view ns,
                                                            const std::vector<std::string>& svcs) {
   constexpr std::string_view kOp = "GetWorkloadStates";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateServices(ns, svcs)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, svcs)));
   std::vector<std::string> keys;
   keys.reserve(svcs.size());
   for (const std::string& svc : svcs) keys.push_back(internal::WorkloadKey(ns, svc));
-  auto values = impl_->GetMany(kOp, internal::StrCat(kOp, "(ns=", ns, ")"), keys);
-  if (!values.ok()) return values.status();
-  WorkloadStates states;
-  for (std::size_t i = 0; i < svcs.size(); ++i) {
-    const Reply& value = (*values)[i];
-    if (value.type == Reply::Type::kString && !internal::IsAbsentValue(value.str)) {
-      states[svcs[i]] = value.str;
-    }
+  return GetMany<WorkloadStates>(
+      impl, kOp, StrCat(kOp, "(ns=", ns, ")"), std::move(keys),
+      [svcs](const std::vector<std::string>&, std::vector<Reply>& values) -> Step<WorkloadStates> {
+        WorkloadStates states;
+        for (std::size_t i = 0; i < svcs.size(); ++i) {
+          const Reply& value = values[i];
+          if (value.type == Reply::Type::kString && !internal::IsAbsentValue(value.str)) {
+            states[svcs[i]] = value.str;
+          }
+        }
+        return states;
+      });
+}
+
+absl::StatusOr<Plan<PodUids>> BatchGetLinkedPodPlan(Executor::Impl& impl, std::string_view ns,
+                                                    const std::vector<std::string>& uids,
+                                                    std::string_view svc) {
+  constexpr std::string_view kOp = "BatchGetLinkedPod";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
+  std::vector<std::string> keys;
+  keys.reserve(uids.size());
+  for (const std::string& uid : uids) {
+    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
+    keys.push_back(internal::LinkKey(ns, uid, svc));
   }
-  return states;
+  return GetMany<PodUids>(
+      impl, kOp, StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(keys),
+      [&impl, uids](const std::vector<std::string>& keys,
+                    std::vector<Reply>& values) -> Step<PodUids> {
+        PodUids pods;
+        for (std::size_t i = 0; i < uids.size(); ++i) {
+          auto pod = StoredPod(Context(kOp, keys[i]), values[i]);
+          if (!pod.ok()) {
+            impl.Log(LogLevel::kWarning, StrCat(pod.status().message(), "; skipped"));
+            continue;
+          }
+          if (pod->has_value()) pods[**pod].push_back(uids[i]);
+        }
+        return pods;
+      });
+}
+
+absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
+    Executor::Impl& impl, std::string_view ns, std::string_view svc,
+    const std::vector<UidPod>& links, Ttl ttl) {
+  constexpr std::string_view kOp = "SetLinkedPods";
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
+  Batch batch;
+  batch.commands.reserve(links.size());
+  std::vector<std::string> contexts;
+  contexts.reserve(links.size());
+  for (const UidPod& link : links) {
+    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(link.uid)));
+    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(link.pod)));
+    batch.commands.push_back(SetLinkCommand(ns, link.uid, svc, link.pod, ttl, "set"));
+    contexts.push_back(Context(kOp, internal::LinkKey(ns, link.uid, svc)));
+  }
+  return Plan<std::vector<Executor::LinkWrite>>{
+      StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(batch),
+      [&impl, contexts = std::move(contexts)](
+          std::vector<Reply>& replies) -> Step<std::vector<Executor::LinkWrite>> {
+        std::vector<Executor::LinkWrite> results(replies.size());
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+          auto outcome = ParseSetLink(impl, contexts[i], replies[i]);
+          if (outcome.ok()) {
+            results[i].previous = outcome->previous;
+          } else {
+            results[i].status = outcome.status();
+          }
+        }
+        return results;
+      }};
+}
+
+absl::StatusOr<std::optional<PodIndex>> SetResult(PodIndex, const LinkOutcome& outcome) {
+  return outcome.previous;
+}
+
+absl::StatusOr<TrySetResult> TrySetResultOf(PodIndex pod, const LinkOutcome& outcome) {
+  // Not applied means a persistent link to another pod, which stays.
+  return TrySetResult{outcome.applied, outcome.applied ? pod : *outcome.previous,
+                      outcome.previous};
+}
+
+absl::StatusOr<PodIndex> IfAbsentResult(PodIndex pod, const LinkOutcome& outcome) {
+  return outcome.applied ? pod : *outcome.previous;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkloadStates> Executor::GetWorkloadStates(std::string_view ns,
+                                                           const std::vector<std::string>& svcs,
+                                                           const CallOptions& call) {
+  return impl_->RunSync(GetWorkloadStatesPlan(*impl_, ns, svcs), call);
+}
+void Executor::GetWorkloadStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
+                                      Callback<WorkloadStates> done, const CallOptions& call) {
+  impl_->RunAsync(GetWorkloadStatesPlan(*impl_, ns, svcs), std::move(done), call);
 }
 
 // --- Links ------------------------------------------------------------------
@@ -386,182 +761,145 @@ absl::StatusOr<WorkloadStates> Executor::GetWorkloadStates(std::string_view ns,
 absl::StatusOr<std::optional<PodIndex>> Executor::SetLinkedPod(std::string_view ns,
                                                                std::string_view uid,
                                                                std::string_view svc, PodIndex pod,
-                                                               Ttl ttl) {
-  auto outcome = impl_->SetLink("SetLinkedPod", ns, uid, svc, pod, ttl, "set");
-  if (!outcome.ok()) return outcome.status();
-  return outcome->previous;
+                                                               Ttl ttl, const CallOptions& call) {
+  return impl_->RunSync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc,
+                                                         pod, ttl, "set", SetResult),
+                        call);
+}
+void Executor::SetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                 PodIndex pod, Ttl ttl, Callback<std::optional<PodIndex>> done,
+                                 const CallOptions& call) {
+  impl_->RunAsync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc, pod, ttl,
+                                                   "set", SetResult),
+                  std::move(done), call);
 }
 
 absl::StatusOr<TrySetResult> Executor::TrySetLinkedPod(std::string_view ns, std::string_view uid,
                                                        std::string_view svc, PodIndex pod,
-                                                       Ttl ttl) {
-  auto outcome = impl_->SetLink("TrySetLinkedPod", ns, uid, svc, pod, ttl, "try");
-  if (!outcome.ok()) return outcome.status();
-  // Not applied means a persistent link to another pod, which stays.
-  return TrySetResult{outcome->applied, outcome->applied ? pod : *outcome->previous,
-                      outcome->previous};
+                                                       Ttl ttl, const CallOptions& call) {
+  return impl_->RunSync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl,
+                                              "try", TrySetResultOf),
+                        call);
+}
+void Executor::TrySetLinkedPodAsync(std::string_view ns, std::string_view uid,
+                                    std::string_view svc, PodIndex pod, Ttl ttl,
+                                    Callback<TrySetResult> done, const CallOptions& call) {
+  impl_->RunAsync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl, "try",
+                                        TrySetResultOf),
+                  std::move(done), call);
 }
 
 absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
                                                         std::string_view svc, PodIndex pod,
-                                                        Ttl ttl) {
-  auto outcome = impl_->SetLink("SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl, "absent");
-  if (!outcome.ok()) return outcome.status();
-  return outcome->applied ? pod : *outcome->previous;
+                                                        Ttl ttl, const CallOptions& call) {
+  return impl_->RunSync(SetLink<PodIndex>(*impl_, "SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl,
+                                          "absent", IfAbsentResult),
+                        call);
+}
+void Executor::SetLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
+                                         std::string_view svc, PodIndex pod, Ttl ttl,
+                                         Callback<PodIndex> done, const CallOptions& call) {
+  impl_->RunAsync(SetLink<PodIndex>(*impl_, "SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl,
+                                    "absent", IfAbsentResult),
+                  std::move(done), call);
 }
 
 absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(
-    std::string_view ns, std::string_view svc, const std::vector<UidPod>& links, Ttl ttl) {
-  constexpr std::string_view kOp = "SetLinkedPods";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
-  std::vector<internal::ScriptCall> calls;
-  calls.reserve(links.size());
-  for (const UidPod& link : links) {
-    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(link.uid)));
-    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(link.pod)));
-    calls.push_back(impl_->SetLinkCall(ns, link.uid, svc, link.pod, ttl, "set"));
-  }
-  if (calls.empty()) return std::vector<LinkWrite>{};
-  auto replies = internal::RunScripts(*impl_->backend_, calls);
-  if (!replies.ok()) {
-    return internal::Annotate(replies.status(),
-                              internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"));
-  }
-  std::vector<LinkWrite> results(links.size());
-  for (std::size_t i = 0; i < links.size(); ++i) {
-    const std::string context = Context(kOp, calls[i].keys[0]);
-    auto outcome = impl_->ParseSetLink(context, (*replies)[i]);
-    if (outcome.ok()) {
-      results[i].previous = outcome->previous;
-    } else {
-      results[i].status = outcome.status();
-    }
-  }
-  return results;
+    std::string_view ns, std::string_view svc, const std::vector<UidPod>& links, Ttl ttl,
+    const CallOptions& call) {
+  return impl_->RunSync(SetLinkedPodsPlan(*impl_, ns, svc, links, ttl), call);
+}
+void Executor::SetLinkedPodsAsync(std::string_view ns, std::string_view svc,
+                                  const std::vector<UidPod>& links, Ttl ttl,
+                                  Callback<std::vector<LinkWrite>> done, const CallOptions& call) {
+  impl_->RunAsync(SetLinkedPodsPlan(*impl_, ns, svc, links, ttl), std::move(done), call);
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::GetLinkedPod(std::string_view ns,
                                                                std::string_view uid,
-                                                               std::string_view svc) {
-  constexpr std::string_view kOp = "GetLinkedPod";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateLinkArgs(ns, uid, svc)));
-  const std::string key = internal::LinkKey(ns, uid, svc);
-  const std::string context = Context(kOp, key);
-  auto reply = impl_->Run(context, {{"GET", key}});
-  if (!reply.ok()) return reply.status();
-  return StoredPod(context, *reply);
+                                                               std::string_view svc,
+                                                               const CallOptions& call) {
+  return impl_->RunSync(GetLinkedPodPlan(ns, uid, svc), call);
+}
+void Executor::GetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                 Callback<std::optional<PodIndex>> done, const CallOptions& call) {
+  impl_->RunAsync(GetLinkedPodPlan(ns, uid, svc), std::move(done), call);
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::GetLinkedPodIfPersist(std::string_view ns,
                                                                         std::string_view uid,
-                                                                        std::string_view svc) {
-  constexpr std::string_view kOp = "GetLinkedPodIfPersist";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateLinkArgs(ns, uid, svc)));
-  const std::string key = internal::LinkKey(ns, uid, svc);
-  const std::string context = Context(kOp, key);
-  auto reply = impl_->Script(context, impl_->get_link_if_persist_, {key}, {});
-  if (!reply.ok()) return reply.status();
-  return StoredPod(context, *reply);
+                                                                        std::string_view svc,
+                                                                        const CallOptions& call) {
+  return impl_->RunSync(GetLinkedPodIfPersistPlan(ns, uid, svc), call);
+}
+void Executor::GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view uid,
+                                          std::string_view svc,
+                                          Callback<std::optional<PodIndex>> done,
+                                          const CallOptions& call) {
+  impl_->RunAsync(GetLinkedPodIfPersistPlan(ns, uid, svc), std::move(done), call);
 }
 
 absl::StatusOr<PodUids> Executor::BatchGetLinkedPod(std::string_view ns,
                                                     const std::vector<std::string>& uids,
-                                                    std::string_view svc) {
-  constexpr std::string_view kOp = "BatchGetLinkedPod";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
-  for (const std::string& uid : uids) {
-    SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
-  }
-  std::vector<std::string> keys;
-  keys.reserve(uids.size());
-  for (const std::string& uid : uids) keys.push_back(internal::LinkKey(ns, uid, svc));
-  auto values = impl_->GetMany(kOp, internal::StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), keys);
-  if (!values.ok()) return values.status();
-  PodUids pods;
-  for (std::size_t i = 0; i < uids.size(); ++i) {
-    auto pod = StoredPod(Context(kOp, keys[i]), (*values)[i]);
-    if (!pod.ok()) {
-      impl_->Log(LogLevel::kWarning, internal::StrCat(pod.status().message(), "; skipped"));
-      continue;
-    }
-    if (pod->has_value()) pods[**pod].push_back(uids[i]);
-  }
-  return pods;
+                                                    std::string_view svc,
+                                                    const CallOptions& call) {
+  return impl_->RunSync(BatchGetLinkedPodPlan(*impl_, ns, uids, svc), call);
+}
+void Executor::BatchGetLinkedPodAsync(std::string_view ns, const std::vector<std::string>& uids,
+                                      std::string_view svc, Callback<PodUids> done,
+                                      const CallOptions& call) {
+  impl_->RunAsync(BatchGetLinkedPodPlan(*impl_, ns, uids, svc), std::move(done), call);
 }
 
 absl::StatusOr<bool> Executor::RemoveLinkedPod(std::string_view ns, std::string_view uid,
-                                               std::string_view svc, std::int64_t keep_seconds) {
-  return impl_->RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt);
+                                               std::string_view svc, std::int64_t keep_seconds,
+                                               const CallOptions& call) {
+  return impl_->RunSync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
+                        call);
+}
+void Executor::RemoveLinkedPodAsync(std::string_view ns, std::string_view uid,
+                                    std::string_view svc, std::int64_t keep_seconds,
+                                    Callback<bool> done, const CallOptions& call) {
+  impl_->RunAsync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
+                  std::move(done), call);
 }
 
 absl::StatusOr<bool> Executor::RemoveLinkedPodWithId(std::string_view ns, std::string_view uid,
                                                      std::string_view svc,
-                                                     std::int64_t keep_seconds, PodIndex pod) {
-  return impl_->RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod);
+                                                     std::int64_t keep_seconds, PodIndex pod,
+                                                     const CallOptions& call) {
+  return impl_->RunSync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod),
+                        call);
+}
+void Executor::RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid,
+                                          std::string_view svc, std::int64_t keep_seconds,
+                                          PodIndex pod, Callback<bool> done,
+                                          const CallOptions& call) {
+  impl_->RunAsync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod),
+                  std::move(done), call);
 }
 
-absl::StatusOr<ServicePods> Executor::GetLinkService(std::string_view ns, std::string_view uid) {
-  constexpr std::string_view kOp = "GetLinkService";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
-  const std::string key = internal::LinksHashKey(ns, uid);
-  const std::string context = Context(kOp, key);
-  auto reply = impl_->Run(context, {{"HGETALL", key}});
-  if (!reply.ok()) return reply.status();
-  if (reply->type != Reply::Type::kArray || reply->elements.size() % 2 != 0) {
-    return internal::UnexpectedReply(context, *reply);
-  }
-  ServicePods services;
-  for (std::size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-    const std::string& svc = reply->elements[i].str;
-    auto pod = StoredPod(internal::StrCat(context, " field ", internal::Quoted(svc)),
-                         reply->elements[i + 1]);
-    if (!pod.ok()) {
-      impl_->Log(LogLevel::kWarning, internal::StrCat(pod.status().message(), "; skipped"));
-      continue;
-    }
-    if (pod->has_value()) services[svc] = **pod;
-  }
-  return services;
+absl::StatusOr<ServicePods> Executor::GetLinkService(std::string_view ns, std::string_view uid,
+                                                     const CallOptions& call) {
+  return impl_->RunSync(GetLinkServicePlan(*impl_, ns, uid), call);
+}
+void Executor::GetLinkServiceAsync(std::string_view ns, std::string_view uid,
+                                   Callback<ServicePods> done, const CallOptions& call) {
+  impl_->RunAsync(GetLinkServicePlan(*impl_, ns, uid), std::move(done), call);
 }
 
-absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(std::string_view ns,
-                                                                           std::string_view uid,
-                                                                           std::string_view svc,
-                                                                           Ttl ttl,
-                                                                           std::int64_t threshold) {
-  constexpr std::string_view kOp = "ComputeLinkedPodIfAbsent";
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, Impl::ValidateLinkArgs(ns, uid, svc)));
-  SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
-  const std::string link_key = internal::LinkKey(ns, uid, svc);
-  const std::string state_key = internal::StateKey(ns, svc);
-  const std::string context = Context(kOp, link_key);
-  // The link and the states live in different slots on a cluster: read both,
-  // then set-if-absent, which keeps a link that appeared in between.
-  auto replies = impl_->RunAll(context, {{{"GET", link_key}}, {{"HGETALL", state_key}}});
-  if (!replies.ok()) return replies.status();
-  auto existing = StoredPod(context, (*replies)[0]);
-  if (!existing.ok() || existing->has_value()) return existing;
-  auto states = Impl::ParsePodStates(Context(kOp, state_key), (*replies)[1]);
-  if (!states.ok()) return states.status();
-
-  std::optional<PodIndex> best;
-  std::uint64_t best_weight = 0;
-  for (const auto& [pod, state] : *states) {  // ascending pods: ties go to the lowest
-    const std::optional<Load> load = ParseLoad(state);
-    if (!load || load->number < threshold) continue;
-    if (!best || load->weight < best_weight) {
-      best = pod;
-      best_weight = load->weight;
-    }
-  }
-  if (!best) return std::nullopt;
-  auto linked = SetLinkedPodIfAbsent(ns, uid, svc, *best, ttl);
-  if (!linked.ok()) return internal::Annotate(linked.status(), kOp);
-  return *linked;
+absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(
+    std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
+    std::int64_t threshold, const CallOptions& call) {
+  return impl_->RunSync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold), call);
+}
+void Executor::ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
+                                             std::string_view svc, Ttl ttl,
+                                             std::int64_t threshold,
+                                             Callback<std::optional<PodIndex>> done,
+                                             const CallOptions& call) {
+  impl_->RunAsync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold),
+                  std::move(done), call);
 }
 
 }  // namespace sfroute

@@ -7,13 +7,15 @@
 #include <memory>
 
 #include "backend.h"
+#include "loop/event_loop.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
 
 namespace sfroute::internal {
 
 struct ExecutorFactory {
-  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend, const Options& options);
+  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend,
+                                        std::shared_ptr<EventLoop> loop, const Options& options);
 };
 
 }  // namespace sfroute::internal

@@ -1,16 +1,17 @@
-// The Lua scripts (src/lua/*.lua, embedded at build time) and how they run:
-// EVALSHA on the hot path; a call answered NOSCRIPT (server restart,
-// failover, SCRIPT FLUSH) is sent again as EVAL with the script's text, which
-// runs it and loads it for the next EVALSHA, on whichever node holds its keys.
+// The Lua scripts (src/lua/*.lua, embedded at build time) and how they are
+// sent: EVALSHA on the hot path; a call answered NOSCRIPT (server restart,
+// failover, SCRIPT FLUSH) is sent again as EVAL with the script's text,
+// which runs it and loads it for the next EVALSHA, on whichever node holds
+// its keys (Executor::Impl::Exchange).
 #ifndef SFROUTE_SRC_SCRIPTS_H_
 #define SFROUTE_SRC_SCRIPTS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "backend.h"
+#include "command.h"
 #include "reply.h"
 
 namespace sfroute::internal {
@@ -27,24 +28,14 @@ extern const int kEmbeddedScriptCount;
 // build error, not a runtime condition).
 const EmbeddedScript& GetScript(std::string_view name);
 
-struct ScriptCall {
-  const EmbeddedScript* script;
-  std::vector<std::string> keys;
-  std::vector<std::string> args;
-};
+// EVALSHA <sha> <numkeys> <keys...> <args...>.
+Command ScriptCommand(const EmbeddedScript& script, std::vector<std::string> keys,
+                      std::vector<std::string> args);
 
-// Runs the calls in one pipeline, followed by `trailing` commands (for
-// example WAIT, which must follow a write on the same connection). NOSCRIPT
-// proves a call did not run, so those calls are sent once more as EVAL,
-// followed by `trailing` again. Returns one reply per call, then one per
-// trailing command; replies may be error replies.
-absl::StatusOr<std::vector<Reply>> RunScripts(Backend& backend,
-                                              const std::vector<ScriptCall>& calls,
-                                              const std::vector<Command>& trailing = {});
+// For an EVALSHA of an embedded script: the same call as EVAL <source>.
+std::optional<Command> WithSource(const Command& command);
 
-// One call, no trailing commands.
-absl::StatusOr<Reply> RunScript(Backend& backend, const EmbeddedScript& script,
-                                std::vector<std::string> keys, std::vector<std::string> args);
+bool IsNoScript(const Reply& reply);
 
 }  // namespace sfroute::internal
 

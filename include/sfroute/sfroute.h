@@ -12,6 +12,11 @@
 // PERMISSION_DENIED (NOAUTH, WRONGPASS, NOPERM), DATA_LOSS (a stored value is
 // corrupt), INTERNAL (anything else).
 //
+// Every operation also has an async twin (<Operation>Async) that never
+// blocks and hands its result to a callback; every call takes a deadline
+// and a cancellation (CallOptions, sfroute/call.h). CANCELLED is the code
+// of a cancelled call.
+//
 // Thread safety: an Executor is safe to share between threads.
 //
 //   auto executor = sfroute::Executor::Open({.redis_url = "redis://127.0.0.1:6379"});
@@ -30,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sfroute/call.h"
 #include "sfroute/options.h"
 #include "sfroute/types.h"
 
@@ -42,43 +48,85 @@ struct ExecutorFactory;
 
 class Executor {
  public:
-  // Checks the options and prepares the connection pool. Connections are
-  // opened on first use, so Open succeeds while the server is down.
+  // Checks the options and starts the executor's I/O thread. Connections
+  // are opened on first use, so Open succeeds while the server is down.
   static absl::StatusOr<std::unique_ptr<Executor>> Open(const Options& options);
 
+  // Completes every call still in progress with CANCELLED (their callbacks
+  // run before it returns), then closes the connections. It may run inside
+  // one of the executor's own callbacks.
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  // Every operation comes twice: a sync one, which returns its result, and
+  // an async twin <Operation>Async, which returns at once and hands the same
+  // result to a callback (sfroute/call.h). Both take the same arguments and
+  // a CallOptions (deadline, cancellation) last.
+
   // --- Pod states: sf:{<ns>:state:<svc>}, a hash pod -> state -------------
   absl::Status SetServiceState(std::string_view ns, std::string_view svc, PodIndex pod,
-                               std::string_view state);
+                               std::string_view state, const CallOptions& call = {});
+  void SetServiceStateAsync(std::string_view ns, std::string_view svc, PodIndex pod,
+                            std::string_view state, StatusCallback done,
+                            const CallOptions& call = {});
   // Fields that are not pod indices are skipped. A missing hash is empty.
-  absl::StatusOr<PodStates> GetServiceState(std::string_view ns, std::string_view svc);
+  absl::StatusOr<PodStates> GetServiceState(std::string_view ns, std::string_view svc,
+                                            const CallOptions& call = {});
+  void GetServiceStateAsync(std::string_view ns, std::string_view svc,
+                            Callback<PodStates> done, const CallOptions& call = {});
   // Every service asked for is in the answer (empty when it has no states).
   absl::StatusOr<ServicePodStates> GetServiceStates(std::string_view ns,
-                                                    const std::vector<std::string>& svcs);
-  absl::Status SetServiceStates(std::string_view ns, const ServicePodStates& states);
+                                                    const std::vector<std::string>& svcs,
+                                                    const CallOptions& call = {});
+  void GetServiceStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
+                             Callback<ServicePodStates> done, const CallOptions& call = {});
+  absl::Status SetServiceStates(std::string_view ns, const ServicePodStates& states,
+                                const CallOptions& call = {});
+  void SetServiceStatesAsync(std::string_view ns, const ServicePodStates& states,
+                             StatusCallback done, const CallOptions& call = {});
 
   // --- Workload state: sf:{<ns>:workload:<svc>}, a string without TTL ------
-  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc, std::string_view state);
+  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc,
+                                std::string_view state, const CallOptions& call = {});
+  void SetWorkloadStateAsync(std::string_view ns, std::string_view svc, std::string_view state,
+                             StatusCallback done, const CallOptions& call = {});
   absl::StatusOr<std::optional<std::string>> GetWorkloadState(std::string_view ns,
-                                                              std::string_view svc);
+                                                              std::string_view svc,
+                                                              const CallOptions& call = {});
+  void GetWorkloadStateAsync(std::string_view ns, std::string_view svc,
+                             Callback<std::optional<std::string>> done,
+                             const CallOptions& call = {});
   // Services without a state are left out.
   absl::StatusOr<WorkloadStates> GetWorkloadStates(std::string_view ns,
-                                                   const std::vector<std::string>& svcs);
+                                                   const std::vector<std::string>& svcs,
+                                                   const CallOptions& call = {});
+  void GetWorkloadStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
+                              Callback<WorkloadStates> done, const CallOptions& call = {});
 
   // --- Links: sf:{<ns>:lk:<uid>}<svc> (string) and sf:{<ns>:lk:<uid>} -----
   // Links uid to pod, whatever was there. Returns the previous pod.
   absl::StatusOr<std::optional<PodIndex>> SetLinkedPod(std::string_view ns, std::string_view uid,
-                                                       std::string_view svc, PodIndex pod, Ttl ttl);
+                                                       std::string_view svc, PodIndex pod, Ttl ttl,
+                                                       const CallOptions& call = {});
+  void SetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                         PodIndex pod, Ttl ttl, Callback<std::optional<PodIndex>> done,
+                         const CallOptions& call = {});
   // Links uid to pod unless a different pod holds a persistent link.
   absl::StatusOr<TrySetResult> TrySetLinkedPod(std::string_view ns, std::string_view uid,
-                                               std::string_view svc, PodIndex pod, Ttl ttl);
+                                               std::string_view svc, PodIndex pod, Ttl ttl,
+                                               const CallOptions& call = {});
+  void TrySetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                            PodIndex pod, Ttl ttl, Callback<TrySetResult> done,
+                            const CallOptions& call = {});
   // Links uid to pod only if it has no link; returns the pod linked after
   // the call. An existing link is left as it is (its TTL is not refreshed).
   absl::StatusOr<PodIndex> SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
-                                                std::string_view svc, PodIndex pod, Ttl ttl);
+                                                std::string_view svc, PodIndex pod, Ttl ttl,
+                                                const CallOptions& call = {});
+  void SetLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                 PodIndex pod, Ttl ttl, Callback<PodIndex> done,
+                                 const CallOptions& call = {});
   // The outcome of one link of SetLinkedPods.
   struct LinkWrite {
     absl::Status status;               // OK, or why this one link failed
@@ -90,44 +138,73 @@ class Executor {
   // whole call before anything is sent; a failed round trip fails the call
   // (links may then have been written: re-read).
   absl::StatusOr<std::vector<LinkWrite>> SetLinkedPods(std::string_view ns, std::string_view svc,
-                                                       const std::vector<UidPod>& links, Ttl ttl);
+                                                       const std::vector<UidPod>& links, Ttl ttl,
+                                                       const CallOptions& call = {});
+  void SetLinkedPodsAsync(std::string_view ns, std::string_view svc,
+                          const std::vector<UidPod>& links, Ttl ttl,
+                          Callback<std::vector<LinkWrite>> done, const CallOptions& call = {});
   // The linked pod, temporary or persistent.
   absl::StatusOr<std::optional<PodIndex>> GetLinkedPod(std::string_view ns, std::string_view uid,
-                                                       std::string_view svc);
+                                                       std::string_view svc,
+                                                       const CallOptions& call = {});
+  void GetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                         Callback<std::optional<PodIndex>> done, const CallOptions& call = {});
   // The linked pod only if the link is persistent.
   absl::StatusOr<std::optional<PodIndex>> GetLinkedPodIfPersist(std::string_view ns,
                                                                 std::string_view uid,
-                                                                std::string_view svc);
+                                                                std::string_view svc,
+                                                                const CallOptions& call = {});
+  void GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view uid,
+                                  std::string_view svc, Callback<std::optional<PodIndex>> done,
+                                  const CallOptions& call = {});
   // pod -> uids for many uids of one service, in input order; unlinked uids
-  // and corrupt values (logged) are left out.
+  // and unreadable values (logged: corrupt, or a key of another type) are
+  // left out.
   absl::StatusOr<PodUids> BatchGetLinkedPod(std::string_view ns,
                                             const std::vector<std::string>& uids,
-                                            std::string_view svc);
+                                            std::string_view svc, const CallOptions& call = {});
+  void BatchGetLinkedPodAsync(std::string_view ns, const std::vector<std::string>& uids,
+                              std::string_view svc, Callback<PodUids> done,
+                              const CallOptions& call = {});
   // Removes the link. keep_seconds > 0 leaves it as a temporary link that
   // expires after that many seconds (a grace period for reconnects); 0 or -1
   // deletes it now. Either way it leaves the links hash. Returns whether a
   // link existed.
   absl::StatusOr<bool> RemoveLinkedPod(std::string_view ns, std::string_view uid,
-                                       std::string_view svc, std::int64_t keep_seconds = 0);
+                                       std::string_view svc, std::int64_t keep_seconds = 0,
+                                       const CallOptions& call = {});
+  void RemoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                            std::int64_t keep_seconds, Callback<bool> done,
+                            const CallOptions& call = {});
   // The same, only if the link is to `pod`. Returns whether it was removed.
   absl::StatusOr<bool> RemoveLinkedPodWithId(std::string_view ns, std::string_view uid,
                                              std::string_view svc, std::int64_t keep_seconds,
-                                             PodIndex pod);
+                                             PodIndex pod, const CallOptions& call = {});
+  void RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid,
+                                  std::string_view svc, std::int64_t keep_seconds, PodIndex pod,
+                                  Callback<bool> done, const CallOptions& call = {});
   // The uid's persistent links: service -> pod.
-  absl::StatusOr<ServicePods> GetLinkService(std::string_view ns, std::string_view uid);
+  absl::StatusOr<ServicePods> GetLinkService(std::string_view ns, std::string_view uid,
+                                             const CallOptions& call = {});
+  void GetLinkServiceAsync(std::string_view ns, std::string_view uid, Callback<ServicePods> done,
+                           const CallOptions& call = {});
   // Returns the existing link if there is one. Otherwise places the uid on
   // the least-loaded pod whose state is "<weight>-<number>" with
   // number >= threshold (smallest weight, ties to the lowest pod), links it
   // with SetLinkedPodIfAbsent semantics, and returns the pod linked after the
-  // call; empty when no pod qualifies.
-  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(std::string_view ns,
-                                                                   std::string_view uid,
-                                                                   std::string_view svc, Ttl ttl,
-                                                                   std::int64_t threshold);
+  // call; empty when no pod qualifies. Two round trips: read, then link.
+  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(
+      std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
+      std::int64_t threshold, const CallOptions& call = {});
+  void ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
+                                     std::string_view svc, Ttl ttl, std::int64_t threshold,
+                                     Callback<std::optional<PodIndex>> done,
+                                     const CallOptions& call = {});
+
+  class Impl;  // src/executor_impl.h
 
  private:
   friend struct internal::ExecutorFactory;  // builds executors over a backend
-  class Impl;
   explicit Executor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

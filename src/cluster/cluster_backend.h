@@ -11,36 +11,38 @@
 
 #include "backend.h"
 #include "cluster/topology.h"
+#include "loop/event_loop.h"
 #include "redis/connection.h"
-#include "redis/io_loop.h"
 #include "redis_url.h"
 
 namespace sfroute::internal {
 
-// Thread-safe. Never resends a command that may have run: a connection lost
-// or a timeout after sending is returned (UNAVAILABLE, DEADLINE_EXCEEDED)
-// and the slot map is reloaded on the next call, which is how calls find
-// the new primary after a failover. Only commands the cluster refused
-// (redirects, TRYAGAIN, CLUSTERDOWN) or that never left (the node could not
-// be reached) are sent again: at most kMaxAttempts times in all, and no
-// pause between attempts ends later than the command timeout after the call
-// began. Past that the call fails with UNAVAILABLE naming the last node
-// tried and what it said.
+// Thread-safe; never blocks: waiting for a slot map or a backoff happens on
+// the loop. Never resends a command that may have run: a connection lost
+// or a stop after sending is returned (UNAVAILABLE, DEADLINE_EXCEEDED,
+// CANCELLED) and the slot map is reloaded on the next call, which is how
+// calls find the new primary after a failover. Only commands the cluster
+// refused (redirects, TRYAGAIN, CLUSTERDOWN) or that never left (the node
+// could not be reached) are sent again: at most kMaxAttempts times in all,
+// and no pause between attempts ends later than the command timeout after
+// the call began. Past that the call fails with UNAVAILABLE naming the last
+// node tried and what it said.
 class ClusterBackend : public Backend {
  public:
   static constexpr int kMaxAttempts = 16;
 
   // `seeds`: where to load the slot map from first. `node_options`: user,
-  // password and timeouts for every node. `connections`: per node, all
-  // watched by `loop`.
+  // password and timeouts for every node. `connections`: per node.
   ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
-                 std::shared_ptr<IoLoop> loop);
+                 std::shared_ptr<EventLoop> loop);
 
-  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) override;
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
+  void Shutdown(const absl::Status& why) override { topology_->Shutdown(why); }
 
  private:
   const std::chrono::milliseconds retry_budget_;
-  Topology topology_;
+  const std::shared_ptr<EventLoop> loop_;
+  const std::shared_ptr<Topology> topology_;
 };
 
 }  // namespace sfroute::internal

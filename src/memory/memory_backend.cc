@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "memory/memory_server.h"
+#include "str_cat.h"
 
 namespace sfroute::internal {
 
@@ -11,7 +12,16 @@ MemoryBackend::MemoryBackend(std::shared_ptr<const Clock> clock)
 
 MemoryBackend::~MemoryBackend() = default;
 
-absl::StatusOr<std::vector<Reply>> MemoryBackend::Execute(const std::vector<Command>& commands) {
+void MemoryBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) {
+  if (call != nullptr && call->is_stopped()) {
+    absl::Status why = call->stopped();
+    std::move(done)(NotSent(absl::Status(why.code(), StrCat(why.message(), "; nothing was run"))));
+    return;
+  }
+  std::move(done)(Execute(batch.commands));
+}
+
+std::vector<Reply> MemoryBackend::Execute(const std::vector<Command>& commands) {
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   absl::MutexLock lock(&mutex_);

@@ -28,7 +28,12 @@ class MemoryBackend : public Backend {
   // Never fails: a command Redis would refuse gets Redis's error reply. The
   // whole batch runs under one lock, so a script, like any command, never
   // interleaves with another.
-  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) override;
+  std::vector<Reply> Execute(const std::vector<Command>& commands);
+
+  // Runs the batch at once, on the calling thread: `done` runs before Send
+  // returns (unless the call was stopped already: nothing runs then).
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
+  void Shutdown(const absl::Status&) override {}
 
  private:
   absl::Mutex mutex_;

@@ -1,147 +1,631 @@
 #include "redis/connection.h"
 
-#include <fcntl.h>
-#include <hiredis/hiredis.h>
-#include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
+#include <poll.h>
+#include <sys/epoll.h>
 
-#include <cerrno>
-#include <memory>
-#include <vector>
+#include <algorithm>
+#include <utility>
 
-#include "redis/resp.h"
-#include "reply.h"
+#include "redis/socket.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
 namespace {
 
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000),
-                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
-}
+constexpr std::size_t kBufferKept = 1 << 20;
+// How many times a caller refills the send buffer from the queue (other
+// callers' commands) before it leaves the rest to the loop.
+constexpr int kCallerPasses = 4;
+constexpr std::size_t kReadChunk = 16 * 1024;
 
-// hiredis writes with write(2): a write to a connection the server has
-// closed raises SIGPIPE, which would kill the application. Block it on this
-// thread while logging in and swallow one that a write raised, leaving the
-// process's signal handling as the application set it. (Once open, the
-// connection is written with send(MSG_NOSIGNAL).)
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigemptyset(&sigpipe_);
-    sigaddset(&sigpipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &sigpipe_, &old_mask_);
-  }
-  ~ScopedSigpipeBlock() {
-    if (!was_pending_) {
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        const timespec no_wait{0, 0};
-        sigtimedwait(&sigpipe_, nullptr, &no_wait);
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
+// The connection this thread became the reader of in its last Send, for
+// the sync call it is about to wait for (Connection::ReadForCaller).
+thread_local std::shared_ptr<Connection> tls_reader_duty;
 
- private:
-  sigset_t sigpipe_;
-  sigset_t old_mask_;
-  bool was_pending_ = false;
-};
-
-struct ContextDeleter {
-  void operator()(redisContext* context) const { redisFree(context); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-
-// AUTH and SELECT as one pipeline on the blocking context.
-absl::Status LogIn(redisContext& context, const ConnectionOptions& options,
-                   const std::string& address) {
-  std::vector<Command> handshake;
-  if (!options.password.empty()) {
-    handshake.push_back(options.user.empty() ? Command{{"AUTH", options.password}}
-                                             : Command{{"AUTH", options.user, options.password}});
-  }
-  if (options.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options.db)}});
-  ScopedSigpipeBlock no_sigpipe;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const Command& command : handshake) {
-    argv.clear();
-    lengths.clear();
-    for (const std::string& arg : command.args) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    redisAppendCommandArgv(&context, static_cast<int>(argv.size()), argv.data(), lengths.data());
-  }
-  for (std::size_t i = 0; i < handshake.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(&context, &raw) != REDIS_OK || raw == nullptr) {
-      const int saved_errno = errno;
-      const std::string message = StrCat("handshake with ", address, " failed: ", context.errstr);
-      const bool timed_out =
-          context.err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == ETIMEDOUT);
-      return timed_out ? absl::DeadlineExceededError(message) : absl::UnavailableError(message);
-    }
-    auto* reply = static_cast<redisReply*>(raw);
-    const Reply converted = ConvertReply(*reply);
-    freeReplyObject(reply);
-    // The reply names no password; AUTH errors say WRONGPASS or similar.
-    if (converted.is_error()) {
-      const bool select = handshake[i].args.front() == "SELECT";
-      return StatusFromErrorReply(
-          select ? StrCat("selecting db ", options.db, " (redis_url's /", options.db, ") on ",
-                          address)
-                 : StrCat("logging in to ", address),
-          converted.str);
-    }
-  }
-  return absl::OkStatus();
-}
+std::string Millis(std::chrono::milliseconds ms) { return StrCat(ms.count(), " ms"); }
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
+struct Connection::Request {
+  enum class State { kQueued, kWritten, kCompleted };
+  std::string bytes;  // RESP, until written
+  std::size_t expected = 0;
+  std::size_t received = 0;  // replies read, also for a request completed early
+  std::vector<Reply> replies;
+  absl::Status status;  // why it completed without replies
+  State state = State::kQueued;
+  bool caller_waits = false;
+  bool login = false;  // AUTH/SELECT: written before the connection is ready
+  std::shared_ptr<CallControl> call;
+  BatchDone done;
+};
+
+std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
+                                             std::shared_ptr<EventLoop> loop) {
+  std::shared_ptr<Connection> connection(new Connection(options, loop));
+  loop->Post([connection] { connection->StartConnecting(); });
+  return connection;
 }
 
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
+Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop)
+    : options_(options), address_(options.node.Address()), loop_(std::move(loop)) {}
+
+Connection::~Connection() = default;
+
+// --- Connecting (the loop's thread) -------------------------------------
+
+void Connection::StartConnecting() {
+  // The whole open, connect and log-in, has this long.
+  const auto give_up = SteadyClock::now() + options_.connect_timeout + options_.command_timeout;
+  loop_->RunAt(give_up, [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    bool late = false;
+    {
+      absl::MutexLock lock(&self->mutex_);
+      late = self->phase_ == Phase::kConnecting || self->phase_ == Phase::kLoggingIn;
+    }
+    if (late) {
+      self->Fail(absl::UnavailableError(
+          StrCat("cannot connect to ", self->address_, ": no answer within ",
+                 Millis(self->options_.connect_timeout + self->options_.command_timeout))));
+    }
+  });
+  if (auto literal = LiteralAddress(options_.node.host, options_.node.port)) {
+    ConnectTo({*literal}, 0);
+    return;
+  }
+  ResolveAsync(options_.node.host, options_.node.port,
+               [weak = weak_from_this(), loop = loop_](auto addresses) mutable {
+                 loop->Post([weak, addresses = std::move(addresses)]() mutable {
+                   auto self = weak.lock();
+                   if (self == nullptr) return;
+                   if (!addresses.ok()) {
+                     self->Fail(addresses.status());
+                   } else {
+                     self->ConnectTo(*std::move(addresses), 0);
+                   }
+                 });
+               });
 }
 
-absl::StatusOr<UniqueFd> OpenConnection(const ConnectionOptions& options) {
-  const std::string address = options.node.Address();
-  ContextPtr context(redisConnectWithTimeout(options.node.host.c_str(), options.node.port,
-                                             ToTimeval(options.connect_timeout)));
-  if (context == nullptr) {
-    return absl::UnavailableError(StrCat("cannot connect to ", address, ": out of memory"));
+void Connection::ConnectTo(std::vector<SocketAddress> addresses, std::size_t next) {
+  if (failed()) return;
+  absl::Status last = absl::UnavailableError("no address");
+  for (; next < addresses.size(); ++next) {
+    auto socket = StartConnect(addresses[next]);
+    if (!socket.ok()) {
+      last = socket.status();
+      continue;
+    }
+    connecting_ = *std::move(socket);
+    const int fd = connecting_.get();
+    {
+      absl::MutexLock lock(&mutex_);
+      events_ = EPOLLOUT;
+      watched_ = true;
+    }
+    if (absl::Status watched = loop_->Watch(fd, EPOLLOUT, shared_from_this()); !watched.ok()) {
+      Fail(watched);
+    }
+    return;
   }
-  if (context->err != 0) {
-    return absl::UnavailableError(StrCat("cannot connect to ", address, ": ", context->errstr));
+  Fail(absl::UnavailableError(StrCat("cannot connect to ", address_, ": ", last.message())));
+}
+
+void Connection::OnConnected() {
+  if (absl::Status result = ConnectResult(connecting_.get()); !result.ok()) {
+    Fail(absl::UnavailableError(StrCat("cannot connect to ", address_, ": ", result.message())));
+    return;
   }
-  redisSetTimeout(context.get(), ToTimeval(options.command_timeout));
-  redisEnableKeepAlive(context.get());
-  if (absl::Status logged_in = LogIn(*context, options, address); !logged_in.ok()) {
-    return logged_in;
+  absl::MutexLock lock(&mutex_);
+  if (phase_ == Phase::kFailed) return;
+  transport_ = PlainTransport(std::move(connecting_));
+}
+
+void Connection::StepHandshake() {
+  const IoResult step = transport_->Handshake();
+  if (step.kind == IoResult::kWantRead || step.kind == IoResult::kWantWrite) {
+    absl::MutexLock lock(&mutex_);
+    events_ = step.kind == IoResult::kWantRead ? EPOLLIN : EPOLLOUT;
+    loop_->Modify(transport_->fd(), events_, this);
+    return;
   }
-  UniqueFd fd(redisFreeKeepFd(context.release()));
-  const int flags = fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
-    return absl::InternalError(StrCat("cannot make the socket to ", address, " non-blocking"));
+  if (step.kind != IoResult::kDone) {
+    Fail(absl::UnavailableError(StrCat("cannot connect to ", address_, ": ",
+                                       step.error.ok() ? "closed" : step.error.message())));
+    return;
   }
-  return fd;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ == Phase::kFailed) return;
+    phase_ = Phase::kLoggingIn;
+    reader_ = Reader::kLoop;  // the log-in replies
+    UpdateEventsLocked();
+  }
+  LogIn();
+}
+
+void Connection::LogIn() {
+  std::vector<Command> handshake;
+  if (!options_.password.empty()) {
+    handshake.push_back(options_.user.empty()
+                            ? Command{{"AUTH", options_.password}}
+                            : Command{{"AUTH", options_.user, options_.password}});
+  }
+  if (options_.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options_.db)}});
+  if (handshake.empty()) {
+    OnLoggedIn(std::vector<Reply>{});
+    return;
+  }
+  auto request = std::make_shared<Request>();
+  for (const Command& command : handshake) AppendCommand(command, request->bytes);
+  request->expected = handshake.size();
+  request->login = true;
+  request->done = [weak = weak_from_this()](absl::StatusOr<std::vector<Reply>> replies) {
+    if (auto self = weak.lock()) self->OnLoggedIn(std::move(replies));
+  };
+  bool write_now = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    // Ahead of every request queued while connecting: they must not run
+    // before the log-in, nor at all if it fails (SELECT refused would put
+    // them in db 0).
+    pending_.push_front(std::move(request));
+    StartWriterLocked(&write_now);
+  }
+  if (write_now) Flush(kCallerPasses);
+}
+
+void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
+  if (!replies.ok()) return;  // the connection failed; its requests know
+  for (const Reply& reply : *replies) {
+    if (!reply.is_error()) continue;
+    const bool select = reply.str.find("DB index") != std::string::npos ||
+                        reply.str.starts_with("ERR SELECT");
+    const std::string context =
+        select ? StrCat("selecting db ", options_.db, " (redis_url's /", options_.db, ") on ",
+                        address_)
+               : StrCat("logging in to ", address_);
+    Fail(StatusFromErrorReply(context, reply.str));  // names no password
+    return;
+  }
+  bool write_now = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ != Phase::kLoggingIn) return;
+    phase_ = Phase::kReady;
+    if (!pending_.empty()) StartWriterLocked(&write_now);
+  }
+  if (write_now) Flush(kCallerPasses);
+}
+
+// --- Sending ------------------------------------------------------------
+
+bool Connection::HasReadDuty() { return tls_reader_duty != nullptr; }
+
+bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
+                      const std::shared_ptr<CallControl>& call, BatchDone& done) {
+  auto request = std::make_shared<Request>();
+  for (const Command& command : commands) AppendCommand(command, request->bytes);
+  request->expected = commands.size();
+  request->replies.reserve(commands.size());
+  request->caller_waits = caller_waits;
+  request->call = call;
+  bool write_now = false;
+  bool disarm = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ == Phase::kFailed) return false;
+    request->done = std::move(done);
+    // A sync caller that finds the connection idle reads its own replies:
+    // no hand-off to the loop's thread and back.
+    if (caller_waits && phase_ == Phase::kReady && awaiting_.empty() && pending_.empty() &&
+        !loop_reading_ && tls_reader_duty == nullptr && !loop_->InLoopThread() &&
+        (reader_ == Reader::kNone || reader_ == Reader::kLoop)) {
+      disarm = reader_ == Reader::kLoop;
+      reader_ = Reader::kCaller;
+      tls_reader_duty = shared_from_this();
+      if (disarm) UpdateEventsLocked();
+    }
+    pending_.push_back(request);
+    if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
+  }
+  if (call != nullptr) {
+    call->OnStop([weak = weak_from_this(), request](const absl::Status& why) {
+      if (auto self = weak.lock()) self->Stop(request, why);
+    });
+  }
+  if (write_now) Flush(kCallerPasses);
+  return true;
+}
+
+void Connection::StartWriterLocked(bool* write_now) {
+  if (writing_) return;  // the current writer takes the new bytes along
+  if (loop_->InLoopThread()) {
+    // Callbacks of one round of the loop often start new calls: send them
+    // together when the round ends, in one system call.
+    if (!flush_at_round_end_) {
+      flush_at_round_end_ = true;
+      loop_->AtRoundEnd([self = shared_from_this()] {
+        bool write = false;
+        {
+          absl::MutexLock lock(&self->mutex_);
+          self->flush_at_round_end_ = false;
+          if (!self->writing_ && self->phase_ != Phase::kFailed && self->phase_ != Phase::kConnecting) {
+            self->writing_ = true;
+            write = true;
+          }
+        }
+        if (write) self->Flush(kCallerPasses);
+      });
+    }
+    return;
+  }
+  writing_ = true;
+  *write_now = true;
+}
+
+bool Connection::TakePendingLocked(bool allowed) {
+  bool took = false;
+  while (allowed && !pending_.empty()) {
+    std::shared_ptr<Request> request = std::move(pending_.front());
+    pending_.pop_front();
+    if (request->state != Request::State::kQueued) continue;  // stopped before it went out
+    if (phase_ != Phase::kReady && !request->login) {
+      pending_.push_front(std::move(request));  // only the log-in goes before kReady
+      break;
+    }
+    if (sending_.empty()) {
+      sending_.swap(request->bytes);
+    } else {
+      sending_.append(request->bytes);
+      std::string().swap(request->bytes);
+    }
+    request->state = Request::State::kWritten;
+    if (awaiting_.empty()) silent_since_ = SteadyClock::now();
+    awaiting_.push_back(std::move(request));
+    took = true;
+  }
+  // Someone must read what was written: the loop, unless a caller does.
+  if (took && reader_ == Reader::kNone) {
+    reader_ = Reader::kLoop;
+    UpdateEventsLocked();
+  }
+  return took;
+}
+
+void Connection::Flush(int passes) {
+  for (int refills = 0;;) {
+    if (sent_ == sending_.size()) {
+      absl::MutexLock lock(&mutex_);
+      sending_.clear();
+      sent_ = 0;
+      if (sending_.capacity() > kBufferKept) std::string().swap(sending_);
+      // Bounded, so that a caller returns to its own call under load and
+      // the loop returns to reading: past it, the loop writes on (EPOLLOUT).
+      const bool more = phase_ != Phase::kFailed && TakePendingLocked(refills++ < passes);
+      if (!more) {
+        loop_writes_ = writing_ = phase_ != Phase::kFailed && HasQueuedLocked();
+        UpdateEventsLocked();
+        return;
+      }
+    }
+    const IoResult sent = transport_->Send(sending_.data() + sent_, sending_.size() - sent_);
+    if (sent.kind == IoResult::kDone) {
+      sent_ += sent.bytes;
+    } else if (sent.kind == IoResult::kWantWrite || sent.kind == IoResult::kWantRead) {
+      absl::MutexLock lock(&mutex_);
+      loop_writes_ = true;  // the loop goes on when the socket drains
+      UpdateEventsLocked();
+      return;
+    } else {
+      Fail(absl::UnavailableError(StrCat("connection to ", address_, " failed while sending: ",
+                                         sent.error.ok() ? "closed" : sent.error.message(),
+                                         "; the commands may or may not have run")));
+      return;
+    }
+  }
+}
+
+bool Connection::HasQueuedLocked() const {
+  for (const auto& request : pending_) {
+    if (request->state == Request::State::kQueued && (phase_ == Phase::kReady || request->login)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- Reading ------------------------------------------------------------
+
+bool Connection::OnReady(std::uint32_t epoll_events) {
+  bool connecting = false;
+  bool handshaking = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ == Phase::kFailed) return false;
+    connecting = phase_ == Phase::kConnecting && transport_ == nullptr;
+    handshaking = phase_ == Phase::kConnecting && transport_ != nullptr;
+  }
+  if (connecting) {
+    OnConnected();
+    if (!failed()) StepHandshake();
+    return !failed();
+  }
+  if (handshaking) {
+    StepHandshake();
+    return !failed();
+  }
+  if ((epoll_events & EPOLLOUT) != 0) {
+    bool write = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (loop_writes_) {
+        loop_writes_ = false;
+        UpdateEventsLocked();
+        write = true;
+      }
+    }
+    if (write) Flush(1);  // then back to reading; if there is more, it comes back here
+  }
+  if ((epoll_events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) return !failed();
+  bool read = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (reader_ == Reader::kLoop) {
+      loop_reading_ = true;
+      read = true;
+    } else if (reader_ == Reader::kCaller) {
+      // The caller reads and sees the close itself; stop reporting it here.
+      events_ = 0;
+      loop_->Modify(transport_->fd(), 0, this);
+    }
+  }
+  if (!read) {
+    // Closed (or unasked-for bytes) while nobody reads: idle and lost.
+    bool reading_caller = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      reading_caller = reader_ == Reader::kCaller;
+    }
+    if (!reading_caller) {
+      Fail(absl::UnavailableError(StrCat("connection to ", address_, " was closed while idle")));
+    }
+    return !failed();
+  }
+  const bool alive = ReadAvailable();
+  absl::MutexLock lock(&mutex_);
+  loop_reading_ = false;
+  return alive && phase_ != Phase::kFailed;
+}
+
+bool Connection::ReadAvailable() {
+  char buffer[kReadChunk];
+  std::vector<Reply> replies;
+  for (;;) {
+    const IoResult received = transport_->Receive(buffer, sizeof buffer);
+    if (received.kind == IoResult::kDone) {
+      parser_.Feed(buffer, received.bytes);
+      for (;;) {
+        auto reply = parser_.Next();
+        if (!reply.ok()) {
+          Fail(absl::UnavailableError(StrCat("connection to ", address_, ": ",
+                                             reply.status().message(),
+                                             "; the commands may or may not have run")));
+          return false;
+        }
+        if (!reply->has_value()) break;
+        replies.push_back(**std::move(reply));
+      }
+      if (!replies.empty()) Deliver(replies);
+      replies.clear();
+      if (failed()) return false;
+      // Level-triggered: if more arrives, the loop calls again.
+      if (received.bytes < sizeof buffer && !transport_->HasBufferedInput()) return true;
+    } else if (received.kind == IoResult::kWantRead || received.kind == IoResult::kWantWrite) {
+      return true;
+    } else {
+      Fail(absl::UnavailableError(
+          received.kind == IoResult::kClosed
+              ? StrCat("connection to ", address_,
+                       " was closed by the server; the commands may or may not have run")
+              : StrCat("connection to ", address_, " failed while waiting for replies: ",
+                       received.error.message(), "; the commands may or may not have run")));
+      return false;
+    }
+  }
+}
+
+void Connection::Deliver(std::vector<Reply>& replies) {
+  std::vector<std::shared_ptr<Request>> completed;
+  bool unasked = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    silent_since_ = SteadyClock::now();
+    for (Reply& reply : replies) {
+      if (awaiting_.empty()) {
+        unasked = phase_ != Phase::kFailed;
+        break;
+      }
+      Request& oldest = *awaiting_.front();
+      // A request completed early (stopped) still takes its replies off
+      // the stream, and drops them.
+      if (oldest.state == Request::State::kWritten) oldest.replies.push_back(std::move(reply));
+      if (++oldest.received == oldest.expected) {
+        if (oldest.state == Request::State::kWritten) {
+          oldest.state = Request::State::kCompleted;
+          completed.push_back(std::move(awaiting_.front()));
+        }
+        awaiting_.pop_front();
+      }
+    }
+  }
+  Complete(completed);
+  if (unasked) {
+    Fail(absl::UnavailableError(StrCat("connection to ", address_,
+                                       ": the server sent a reply nobody asked for; the "
+                                       "commands may or may not have run")));
+  }
+}
+
+void Connection::ReadForCaller(CallControl& call) {
+  std::shared_ptr<Connection> self = std::move(tls_reader_duty);
+  if (self == nullptr) return;
+  const int fd = self->transport_->fd();
+  for (;;) {
+    SteadyClock::time_point wake;
+    {
+      absl::MutexLock lock(&self->mutex_);
+      if (self->phase_ == Phase::kFailed || !self->HasRepliesFor(call)) break;
+      // Until the deadline, or until the server has been silent for the
+      // command timeout while replies are due (not yet: another writer may
+      // still be sending this call's bytes).
+      wake = call.deadline();
+      if (!self->awaiting_.empty()) {
+        wake = std::min(wake, self->silent_since_ + self->options_.command_timeout);
+      }
+    }
+    const auto now = SteadyClock::now();
+    if (!self->transport_->HasBufferedInput()) {
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+      pollfd ready{fd, POLLIN, 0};
+      const int polled = wait <= 0 ? 0 : poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
+      if (polled == 0) {
+        if (SteadyClock::now() >= call.deadline()) {
+          call.Stop(absl::DeadlineExceededError("the call's deadline passed"));
+          continue;  // its requests completed; reading goes back to the loop
+        }
+        if (SteadyClock::now() >= wake) self->CheckSilence(SteadyClock::now());
+        continue;
+      }
+      if (polled < 0 && errno == EINTR) continue;
+    }
+    if (!self->ReadAvailable()) break;
+  }
+  self->ReleaseCallerReader();
+}
+
+bool Connection::HasRepliesFor(const CallControl& call) const {
+  for (const auto& request : awaiting_) {
+    if (request->call.get() == &call && request->state == Request::State::kWritten) return true;
+  }
+  for (const auto& request : pending_) {
+    if (request->call.get() == &call && request->state == Request::State::kQueued) return true;
+  }
+  return false;
+}
+
+void Connection::ReleaseCallerReader() {
+  absl::MutexLock lock(&mutex_);
+  if (reader_ != Reader::kCaller) return;
+  // Others' replies still due (they queued behind this caller, or its own
+  // stopped request's late replies): the loop reads them.
+  const bool due = !awaiting_.empty() || !pending_.empty();
+  reader_ = due ? Reader::kLoop : Reader::kNone;
+  if (phase_ != Phase::kFailed) UpdateEventsLocked();
+}
+
+void Connection::UpdateEventsLocked() {
+  if (!watched_ || transport_ == nullptr || phase_ == Phase::kFailed) return;
+  std::uint32_t events = EPOLLRDHUP;
+  if (reader_ == Reader::kLoop) events |= EPOLLIN;
+  if (loop_writes_) events |= EPOLLOUT;
+  if (events == events_) return;
+  events_ = events;
+  loop_->Modify(transport_->fd(), events, this);
+}
+
+// --- Ending requests and connections -----------------------------------
+
+void Connection::Stop(const std::shared_ptr<Request>& request, const absl::Status& why) {
+  std::vector<std::shared_ptr<Request>> completed;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (request->state == Request::State::kQueued) {
+      auto it = std::find(pending_.begin(), pending_.end(), request);
+      if (it != pending_.end()) pending_.erase(it);
+      request->status = NotSent(absl::Status(
+          why.code(), StrCat(why.message(), " before it was sent to ", address_, "; nothing was sent")));
+    } else if (request->state == Request::State::kWritten) {
+      // Its replies are still read off the stream, and dropped.
+      request->status = absl::Status(
+          why.code(), StrCat(why.message(), " after it was sent to ", address_,
+                             "; the command may or may not have run"));
+    } else {
+      return;
+    }
+    request->state = Request::State::kCompleted;
+    completed.push_back(request);
+  }
+  Complete(completed);
+}
+
+void Connection::Fail(const absl::Status& why) {
+  std::vector<std::shared_ptr<Request>> completed;
+  {
+    absl::MutexLock lock(&mutex_);
+    FailLocked(why, completed);
+  }
+  Complete(completed);
+}
+
+void Connection::FailLocked(const absl::Status& why,
+                            std::vector<std::shared_ptr<Request>>& completed) {
+  if (phase_ == Phase::kFailed) return;
+  const bool was_ready = phase_ == Phase::kReady;
+  phase_ = Phase::kFailed;
+  failure_ = why;
+  failed_.store(true, std::memory_order_release);
+  for (auto& request : awaiting_) {
+    if (request->state != Request::State::kWritten) continue;
+    request->state = Request::State::kCompleted;
+    request->status = why;
+    completed.push_back(std::move(request));
+  }
+  awaiting_.clear();
+  for (auto& request : pending_) {
+    if (request->state != Request::State::kQueued) continue;
+    request->state = Request::State::kCompleted;
+    // Not written: whatever the reason, nothing of it ran.
+    request->status = NotSent(
+        was_ready ? absl::Status(why.code(), StrCat(why.message(), "; nothing was sent"))
+                  : why);
+    completed.push_back(std::move(request));
+  }
+  pending_.clear();
+  // Wakes the loop (and a reading caller), which then let go of the socket.
+  if (transport_ != nullptr) transport_->Shutdown();
+  if (connecting_.get() >= 0) shutdown(connecting_.get(), SHUT_RDWR);
+}
+
+void Connection::Complete(std::vector<std::shared_ptr<Request>>& completed) {
+  for (auto& request : completed) {
+    BatchDone done = std::move(request->done);
+    if (!done) continue;
+    if (request->status.ok()) {
+      std::move(done)(std::move(request->replies));
+    } else {
+      std::move(done)(request->status);
+    }
+  }
+}
+
+bool Connection::idle() const {
+  absl::MutexLock lock(&mutex_);
+  return awaiting_.empty() && pending_.empty() && phase_ != Phase::kFailed;
+}
+
+void Connection::CheckSilence(SteadyClock::time_point now) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ != Phase::kReady || awaiting_.empty()) return;
+    if (now - silent_since_ < options_.command_timeout) return;
+  }
+  Fail(absl::UnavailableError(StrCat("no reply from ", address_, " for ",
+                                     Millis(options_.command_timeout),
+                                     " while replies were due; the commands may or may not have "
+                                     "run")));
 }
 
 }  // namespace sfroute::internal

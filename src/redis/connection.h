@@ -1,11 +1,36 @@
-// Opening a connection to one Redis node: connect, log in, select the db.
+// One connection to a Redis node, shared by every caller: each call's
+// commands are appended to the pipeline, and its replies are picked out in
+// order (Redis answers a connection's commands in the order sent).
+//
+// Callers write (the first one in sends what the others queued meanwhile);
+// the event loop reads — except when a sync caller finds the connection
+// idle: it then reads its own reply, and hands reading to the loop only if
+// others queued behind it. Each request ends on its own: a deadline or a
+// cancel drops a request not yet written, and completes a written one at
+// once while its late replies are read and discarded in order; the
+// connection and its other requests go on. The connection fails (every
+// request UNAVAILABLE) only when it is lost, the stream is not RESP, or the
+// server sends nothing for command_timeout while replies are due.
+// Thread-safe.
 #ifndef SFROUTE_SRC_REDIS_CONNECTION_H_
 #define SFROUTE_SRC_REDIS_CONNECTION_H_
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "call_control.h"
+#include "command.h"
+#include "loop/event_loop.h"
+#include "redis/resp.h"
+#include "redis/transport.h"
 #include "redis_url.h"
 
 namespace sfroute::internal {
@@ -20,25 +45,113 @@ struct ConnectionOptions {
   std::chrono::milliseconds command_timeout{1000};
 };
 
-// Owns a file descriptor: closes it when destroyed.
-class UniqueFd {
+class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
  public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  ~UniqueFd();
-  int get() const { return fd_; }
+  // Starts connecting; the loop goes on with it (connect, AUTH, SELECT)
+  // without blocking anyone. Requests sent meanwhile are written once the
+  // connection is logged in, or fail with its error.
+  static std::shared_ptr<Connection> Open(const ConnectionOptions& options,
+                                          std::shared_ptr<EventLoop> loop);
+  ~Connection() override;
+
+  // Queues `commands`, and takes `done`, which gets their replies, or why
+  // not, exactly once. Returns false, leaving `done` to the caller, when
+  // the connection has failed already: nothing was sent, the caller picks
+  // another connection. `caller_waits`: the calling thread will wait for
+  // the replies (see ReadForCaller).
+  bool Send(const std::vector<Command>& commands, bool caller_waits,
+            const std::shared_ptr<CallControl>& call, BatchDone& done);
+
+  // Ends the connection: every request gets `why` (UNAVAILABLE or
+  // CANCELLED), with "nothing was sent" for those not written.
+  void Fail(const absl::Status& why);
+
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // Nothing queued, nothing awaiting replies.
+  bool idle() const;
+  // Fails the connection if replies are due and nothing came for
+  // command_timeout. Called by its owner from time to time.
+  void CheckSilence(SteadyClock::time_point now);
+  const std::string& address() const { return address_; }
+
+  bool OnReady(std::uint32_t epoll_events) override;
+
+  // A sync caller whose Send made it the connection's reader reads the
+  // replies of its call here, on its own thread, until none of its
+  // requests on this connection awaits replies, or its deadline passes
+  // (the call is then stopped). Then reading goes back to the loop if
+  // others still wait for replies. Returns at once if this thread has
+  // nothing to read.
+  static void ReadForCaller(CallControl& call);
+  // Whether this thread became a reader in a Send (ReadForCaller is due).
+  static bool HasReadDuty();
 
  private:
-  int fd_ = -1;
-};
+  struct Request;
+  enum class Phase { kConnecting, kLoggingIn, kReady, kFailed };
+  enum class Reader { kNone, kLoop, kCaller };
 
-// Connects (within connect_timeout), authenticates and selects the db
-// (within command_timeout), and returns the socket in non-blocking mode.
-// UNAVAILABLE when the server cannot be reached, PERMISSION_DENIED when it
-// refuses the credentials.
-absl::StatusOr<UniqueFd> OpenConnection(const ConnectionOptions& options);
+  Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop);
+
+  // Connecting, on the loop's thread.
+  void StartConnecting();
+  void ConnectTo(std::vector<struct SocketAddress> addresses, std::size_t next);
+  void OnConnected();
+  void StepHandshake();
+  void LogIn();
+  void OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies);
+
+  // Writing: by the one writer at a time (writing_).
+  void Flush(int passes);
+  // Moves the queued requests' bytes to sending_ (when `allowed`); returns
+  // whether there was any.
+  bool TakePendingLocked(bool allowed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool HasQueuedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void StartWriterLocked(bool* write_now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  // Reading: by the one reader at a time (reader_).
+  // Reads what is there; false when the connection failed.
+  bool ReadAvailable();
+  void Deliver(std::vector<Reply>& replies);
+  void ReleaseCallerReader();
+  bool HasRepliesFor(const CallControl& call) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  void Stop(const std::shared_ptr<Request>& request, const absl::Status& why);
+  void FailLocked(const absl::Status& why, std::vector<std::shared_ptr<Request>>& completed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  static void Complete(std::vector<std::shared_ptr<Request>>& completed);
+  // The epoll events the connection's state calls for.
+  void UpdateEventsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  const ConnectionOptions options_;
+  const std::string address_;  // host:port, for messages
+  const std::shared_ptr<EventLoop> loop_;
+  std::atomic<bool> failed_{false};
+
+  // Set once under mutex_ on the loop's thread while connecting; read
+  // without it once the phase is kLoggingIn or later.
+  std::unique_ptr<Transport> transport_;
+  UniqueFd connecting_;  // the loop's: the socket while its TCP connect runs
+
+  ReplyParser parser_;   // the reader's
+  std::string sending_;  // the writer's: bytes taken from the queue
+  std::size_t sent_ = 0;  // the writer's: how much of sending_ is sent
+
+  mutable absl::Mutex mutex_;
+  Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;
+  absl::Status failure_ ABSL_GUARDED_BY(mutex_);
+  std::deque<std::shared_ptr<Request>> pending_ ABSL_GUARDED_BY(mutex_);   // not written yet
+  std::deque<std::shared_ptr<Request>> awaiting_ ABSL_GUARDED_BY(mutex_);  // written, in order
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;        // a writer is sending
+  bool loop_writes_ ABSL_GUARDED_BY(mutex_) = false;    // ... and it is the loop (EPOLLOUT)
+  bool flush_at_round_end_ ABSL_GUARDED_BY(mutex_) = false;
+  Reader reader_ ABSL_GUARDED_BY(mutex_) = Reader::kNone;
+  bool loop_reading_ ABSL_GUARDED_BY(mutex_) = false;  // inside the loop's read
+  std::uint32_t events_ ABSL_GUARDED_BY(mutex_) = 0;   // as epoll has them
+  bool watched_ ABSL_GUARDED_BY(mutex_) = false;
+  // Since when replies have been due without a byte read.
+  SteadyClock::time_point silent_since_ ABSL_GUARDED_BY(mutex_);
+};
 
 }  // namespace sfroute::internal
 

@@ -2,113 +2,114 @@
 
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "absl/time/time.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
 
-NodeConnections::NodeConnections(ConnectionOptions options, int count, std::shared_ptr<IoLoop> loop)
-    : options_(std::move(options)), loop_(std::move(loop)), slot_count_(count), slots_(count) {}
+NodeConnections::NodeConnections(ConnectionOptions options, int count,
+                                 std::shared_ptr<EventLoop> loop)
+    : options_(std::move(options)),
+      loop_(std::move(loop)),
+      slot_count_(static_cast<std::uint64_t>(count)),
+      slots_(count) {}
 
-absl::StatusOr<std::vector<Reply>> NodeConnections::Execute(const std::vector<Command>& commands) {
-  auto in_flight = Send(commands);
-  if (!in_flight.ok()) return in_flight.status();
-  return in_flight->Wait();
-}
-
-namespace {
-
-bool HoldsTheConnection(const std::vector<Command>& commands) {
-  for (const Command& command : commands) {
-    if (!command.args.empty() && absl::EqualsIgnoreCase(command.args.front(), "WAIT")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-absl::StatusOr<InFlight> NodeConnections::Send(const std::vector<Command>& commands) {
-  return HoldsTheConnection(commands) ? SendAlone(commands) : SendShared(commands);
-}
-
-absl::StatusOr<InFlight> NodeConnections::SendAlone(const std::vector<Command>& commands) {
-  std::vector<std::shared_ptr<SharedConnection>> candidates;
-  {
-    absl::MutexLock lock(&mutex_);
-    std::erase_if(alone_, [](const auto& connection) { return connection->failed(); });
-    candidates = alone_;
-  }
-  for (const auto& connection : candidates) {
-    auto in_flight = connection->Send(commands, /*only_when_idle=*/true);
-    if (in_flight.ok()) return in_flight;  // else in use, or just lost: the next
-  }
-  auto opened = Open();
-  if (!opened.ok()) return opened.status();
-  auto in_flight = (*opened)->Send(commands, /*only_when_idle=*/true);
-  if (in_flight.ok()) {
-    absl::MutexLock lock(&mutex_);
-    alone_.push_back(*std::move(opened));
-  }
-  return in_flight;
-}
-
-absl::StatusOr<InFlight> NodeConnections::SendShared(const std::vector<Command>& commands) {
-  const std::size_t slot = turn_.fetch_add(1, std::memory_order_relaxed) % slot_count_;
-  // A connection lost between Connected() and Send() sent nothing: one more
-  // try on its replacement.
-  absl::Status last_error;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto connection = Connected(slot);
-    if (!connection.ok()) return connection.status();
-    auto in_flight = (*connection)->Send(commands);
-    if (in_flight.ok()) return in_flight;
-    last_error = in_flight.status();
-  }
-  return last_error;
-}
-
-absl::StatusOr<std::shared_ptr<SharedConnection>> NodeConnections::Connected(std::size_t index) {
-  {
-    absl::MutexLock lock(&mutex_);
-    Slot& slot = slots_[index];
-    for (;;) {
-      if (slot.connection != nullptr && !slot.connection->failed()) return slot.connection;
-      if (!slot.opening) break;  // this caller opens it
-      const std::uint64_t attempt = slot.attempts;
-      auto opened = [&slot] { return !slot.opening; };
-      // Connect, then AUTH and SELECT: each reply within the command timeout.
-      const absl::Duration limit =
-          absl::FromChrono(options_.connect_timeout + 2 * options_.command_timeout);
-      if (!mutex_.AwaitWithTimeout(absl::Condition(&opened), limit)) {
-        return absl::DeadlineExceededError(
-            StrCat("opening a connection to ", options_.node.Address(), " took too long"));
-      }
-      // The attempt this caller waited for failed: its error is this caller's.
-      if (slot.attempts == attempt + 1 && !slot.last_open_error.ok()) {
-        return slot.last_open_error;
-      }
-    }
-    slot.opening = true;
-    slot.connection.reset();
-  }
-  auto opened = Open();
+std::shared_ptr<Connection> NodeConnections::Shared(std::size_t slot) {
   absl::MutexLock lock(&mutex_);
-  Slot& slot = slots_[index];
-  slot.opening = false;
-  ++slot.attempts;
-  slot.last_open_error = opened.status();
-  if (opened.ok()) slot.connection = *opened;
-  return opened;
+  if (!shut_down_.ok()) return nullptr;
+  std::shared_ptr<Connection>& connection = slots_[slot];
+  // A lost connection is replaced by the first call that finds it so; the
+  // calls after it queue on the new one while it connects (a server that is
+  // down is dialled once, not by every caller).
+  if (connection == nullptr || connection->failed()) connection = Connection::Open(options_, loop_);
+  return connection;
 }
 
-absl::StatusOr<std::shared_ptr<SharedConnection>> NodeConnections::Open() {
-  auto socket = OpenConnection(options_);
-  if (!socket.ok()) return socket.status();
-  return SharedConnection::Watch(*std::move(socket), options_.node.Address(),
-                                 options_.command_timeout, *loop_);
+void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call,
+                           BatchDone done) {
+  if (batch.exclusive_connection) {
+    SendExclusive(batch, std::move(call), std::move(done));
+    return;
+  }
+  const std::size_t slot = turn_.fetch_add(1, std::memory_order_relaxed) % slot_count_;
+  // A connection lost between Shared() and Send() took nothing: once more,
+  // on its replacement.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<Connection> connection = Shared(slot);
+    if (connection == nullptr) break;
+    if (connection->Send(batch.commands, batch.caller_waits, call, done)) return;
+  }
+  std::move(done)(NotSent(Refusal()));
+}
+
+absl::Status NodeConnections::Refusal() {
+  absl::MutexLock lock(&mutex_);
+  if (!shut_down_.ok()) return shut_down_;
+  return absl::UnavailableError(
+      StrCat("connection to ", options_.node.Address(), " was lost; nothing was sent"));
+}
+
+void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallControl> call,
+                                    BatchDone done) {
+  std::shared_ptr<Connection> connection;
+  {
+    absl::MutexLock lock(&mutex_);
+    while (shut_down_.ok() && !idle_exclusive_.empty() && connection == nullptr) {
+      connection = std::move(idle_exclusive_.back());
+      idle_exclusive_.pop_back();
+      if (connection->failed()) connection.reset();
+    }
+    if (shut_down_.ok() && connection == nullptr) {
+      connection = Connection::Open(options_, loop_);
+      exclusive_.push_back(connection);
+    }
+  }
+  if (connection == nullptr) {
+    std::move(done)(NotSent(Refusal()));
+    return;
+  }
+  // Back with the idle ones once its replies are in.
+  BatchDone give_back = [this, connection, done = std::move(done)](
+                            absl::StatusOr<std::vector<Reply>> replies) mutable {
+    if (!connection->failed() && connection->idle()) {
+      absl::MutexLock lock(&mutex_);
+      if (shut_down_.ok()) idle_exclusive_.push_back(connection);
+    }
+    std::move(done)(std::move(replies));
+  };
+  if (!connection->Send(batch.commands, batch.caller_waits, call, give_back)) {
+    std::move(give_back)(NotSent(Refusal()));
+  }
+}
+
+void NodeConnections::CheckSilence(SteadyClock::time_point now) {
+  std::vector<std::shared_ptr<Connection>> connections;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& connection : slots_) {
+      if (connection != nullptr) connections.push_back(connection);
+    }
+    std::erase_if(exclusive_, [](const auto& weak) { return weak.expired(); });
+    for (const auto& weak : exclusive_) {
+      if (auto connection = weak.lock()) connections.push_back(std::move(connection));
+    }
+  }
+  for (const auto& connection : connections) connection->CheckSilence(now);
+}
+
+void NodeConnections::Shutdown(const absl::Status& why) {
+  std::vector<std::shared_ptr<Connection>> connections;
+  {
+    absl::MutexLock lock(&mutex_);
+    shut_down_ = why;
+    for (auto& connection : slots_) {
+      if (connection != nullptr) connections.push_back(std::move(connection));
+    }
+    for (const auto& weak : exclusive_) {
+      if (auto connection = weak.lock()) connections.push_back(std::move(connection));
+    }
+    idle_exclusive_.clear();
+  }
+  for (const auto& connection : connections) connection->Fail(why);
 }
 
 }  // namespace sfroute::internal

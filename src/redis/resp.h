@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "backend.h"
+#include "command.h"
 #include "reply.h"
 
 struct redisReader;

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "backend.h"
-#include "redis/io_loop.h"
+#include "loop/event_loop.h"
 #include "redis/node_connections.h"
 
 namespace sfroute::internal {
@@ -14,15 +14,26 @@ namespace sfroute::internal {
 // Thread-safe.
 class StandaloneBackend : public Backend {
  public:
-  StandaloneBackend(ConnectionOptions options, int connections, std::shared_ptr<IoLoop> loop)
-      : connections_(std::move(options), connections, std::move(loop)) {}
-
-  absl::StatusOr<std::vector<Reply>> Execute(const std::vector<Command>& commands) override {
-    return connections_.Execute(commands);
+  StandaloneBackend(ConnectionOptions options, int connections, std::shared_ptr<EventLoop> loop)
+      : connections_(std::make_shared<NodeConnections>(std::move(options), connections, loop)) {
+    // A server that stops answering fails its connection (and the calls
+    // on it) once command_timeout has passed without a byte.
+    std::weak_ptr<NodeConnections> weak = connections_;
+    loop->Every(SilenceCheckPeriod(connections_->options().command_timeout), [weak] {
+      auto connections = weak.lock();
+      if (connections == nullptr) return false;
+      connections->CheckSilence(SteadyClock::now());
+      return true;
+    });
   }
 
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override {
+    connections_->Send(batch, std::move(call), std::move(done));
+  }
+  void Shutdown(const absl::Status& why) override { connections_->Shutdown(why); }
+
  private:
-  NodeConnections connections_;
+  const std::shared_ptr<NodeConnections> connections_;
 };
 
 }  // namespace sfroute::internal

@@ -344,6 +344,107 @@ void LinkAndReadLoop(Executor& executor, const std::string& ns,
   }
 }
 
+// Lanes of async calls beside the threads: each lane links a fresh uid,
+// reads it back, and goes on with the next from the callback, until Stop.
+// Failures are counted by code; a read that does not give the pod just
+// written is a mismatch.
+class AsyncLanes {
+ public:
+  AsyncLanes(Executor& executor, std::string ns, std::string prefix, int lanes)
+      : executor_(executor), ns_(std::move(ns)), prefix_(std::move(prefix)), lanes_(lanes) {}
+  ~AsyncLanes() { Stop(); }
+
+  void Start() {
+    for (int lane = 0; lane < lanes_; ++lane) {
+      ++running_;
+      Link(lane, 0);
+    }
+  }
+  // Waits until every lane has finished its call in progress.
+  void Stop() {
+    stop_ = true;
+    while (running_.load() > 0) std::this_thread::sleep_for(milliseconds(5));
+  }
+
+  long operations() const { return operations_; }
+  long errors() const { return errors_; }
+  int mismatches() const { return mismatches_; }
+  std::vector<std::string> unexpected() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return unexpected_;
+  }
+  // Acknowledged links that do not read back.
+  int CountLost(Executor& reader) {
+    std::map<std::string, PodIndex> acked;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      acked = acked_;
+    }
+    int lost = 0;
+    for (const auto& [uid, pod] : acked) {
+      auto linked = reader.GetLinkedPod(ns_, uid, "svc");
+      lost += !linked.ok() || *linked != pod;
+    }
+    return lost;
+  }
+  long acked() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<long>(acked_.size());
+  }
+
+ private:
+  void Link(int lane, long n) {
+    if (stop_) {
+      --running_;
+      return;
+    }
+    const std::string uid = prefix_ + std::to_string(lane) + "-" + std::to_string(n);
+    const PodIndex pod = static_cast<PodIndex>(n % 1000);
+    executor_.SetLinkedPodAsync(
+        ns_, uid, "svc", pod, Ttl::Persistent(),
+        [this, lane, n, uid, pod](absl::StatusOr<std::optional<PodIndex>> previous) {
+          ++operations_;
+          if (!Check(previous.status())) {
+            Link(lane, n + 1);
+            return;
+          }
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            acked_[uid] = pod;
+          }
+          executor_.GetLinkedPodAsync(ns_, uid, "svc",
+                                      [this, lane, n, pod](absl::StatusOr<std::optional<PodIndex>> read) {
+                                        ++operations_;
+                                        if (Check(read.status()) && *read != pod) ++mismatches_;
+                                        Link(lane, n + 1);
+                                      });
+        });
+  }
+  bool Check(const absl::Status& status) {
+    if (status.ok()) return true;
+    ++errors_;
+    if (status.code() != absl::StatusCode::kUnavailable &&
+        status.code() != absl::StatusCode::kDeadlineExceeded) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      unexpected_.push_back(status.ToString());
+    }
+    return false;
+  }
+
+  Executor& executor_;
+  const std::string ns_;
+  const std::string prefix_;
+  const int lanes_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> running_{0};
+  std::atomic<long> operations_{0};
+  std::atomic<long> errors_{0};
+  std::atomic<int> mismatches_{0};
+  std::mutex mutex_;
+  std::map<std::string, PodIndex> acked_;
+  std::vector<std::string> unexpected_;
+};
+
 TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
   RedisCluster& cluster = *testing::SharedCluster();  // this test moves slots: our own cluster
   auto executor = OpenOrDie({.redis_url = cluster.url()});
@@ -378,6 +479,8 @@ TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
 
   LoadReport report;
   std::atomic<bool> stop{false};
+  AsyncLanes lanes(*executor, ns, "ra", 32);  // and async calls beside the threads
+  lanes.Start();
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back(LinkAndReadLoop, std::ref(*executor), std::cref(ns), std::cref(uids[t]),
@@ -402,11 +505,16 @@ TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
   std::this_thread::sleep_for(milliseconds(200));
   stop = true;
   for (auto& thread : threads) thread.join();
+  lanes.Stop();
 
   std::cout << "[figures] resharding: " << moved << " slot moves in " << move_ms << " ms, "
             << report.operations.load() << " operations by " << kThreads << " threads, "
             << report.failures.size() << " failed, " << report.mismatches.load() << " stale reads"
-            << std::endl;
+            << "; async: " << lanes.operations() << " operations in 32 lanes, " << lanes.errors()
+            << " failed, " << lanes.mismatches() << " stale reads" << std::endl;
+  EXPECT_EQ(lanes.errors(), 0) << (lanes.unexpected().empty() ? "" : lanes.unexpected().front());
+  EXPECT_EQ(lanes.mismatches(), 0);
+  EXPECT_EQ(lanes.CountLost(*executor), 0);
   EXPECT_EQ(moved, 2 * static_cast<int>(slots.size()));
   EXPECT_TRUE(report.failures.empty()) << report.failures.front();
   EXPECT_EQ(report.mismatches.load(), 0);
@@ -599,8 +707,10 @@ TEST(ClusterTest, ManualFailoverUnderLoad) {
   WriteLoad on_victim(*executor, ns, "v", [&](const std::string& uid) {
     return view.OwnerOf(LinkKey(ns, uid, "svc")) == victim_address;
   });
+  AsyncLanes lanes(*executor, ns, "ma", 32);  // and async calls beside the threads
   load.Start(2);
   on_victim.Start(2);
+  lanes.Start();
   std::this_thread::sleep_for(milliseconds(300));
   on_victim.MarkEvent();
   const auto start = steady_clock::now();
@@ -610,6 +720,13 @@ TEST(ClusterTest, ManualFailoverUnderLoad) {
   std::this_thread::sleep_for(milliseconds(300));
   load.Stop();
   on_victim.Stop();
+  lanes.Stop();
+  std::cout << "[figures] manual failover, async: " << lanes.operations() << " operations in 32 "
+            << "lanes, " << lanes.errors() << " errors, " << lanes.acked() << " acknowledged, "
+            << lanes.CountLost(*executor) << " lost" << std::endl;
+  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+  EXPECT_EQ(lanes.mismatches(), 0);
+  EXPECT_EQ(lanes.CountLost(*executor), 0);
 
   const int lost = load.CountLost(*executor) + on_victim.CountLost(*executor);
   std::cout << "[figures] manual failover: done in " << failover_ms << " ms, slowest write on "

@@ -2,6 +2,7 @@
 // each caller gets its own replies, a pipeline larger than the socket
 // buffers goes through, a lost or silent connection fails every call
 // waiting on it and is replaced, and a WAIT holds back no other call.
+// (Deadlines and cancels of single calls: async_test.)
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -144,8 +145,13 @@ TEST(SharedConnectionsTest, ASilentServerFailsEveryWaitingCallThenTheConnectionI
         executor->SetLinkedPod(ns, "u" + std::to_string(thread), "svc", 1, Ttl::Persistent())
             .status();
   });
+  // Each fails at its deadline (DEADLINE_EXCEEDED), or a little before it
+  // when the connection is failed for silence first: its first request has
+  // waited a command timeout by then (UNAVAILABLE). Either way it may have run.
   for (const absl::Status& status : statuses) {
-    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+    EXPECT_TRUE(status.code() == absl::StatusCode::kDeadlineExceeded ||
+                status.code() == absl::StatusCode::kUnavailable)
+        << status;
     EXPECT_TRUE(MessageHas(status, "may or may not have run")) << status;
   }
 

@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "backend_factory.h"
+#include "memory/memory_backend.h"
 #include "redis_server.h"
 #include "redis_url.h"
 #include "reply.h"
@@ -64,26 +65,22 @@ class MemoryRawStore : public RawStore {
   explicit MemoryRawStore(const std::string& url) {
     Options options;
     options.redis_url = url;
-    auto backend = internal::OpenBackend(options);
+    auto backend = internal::OpenBackend(options, /*loop=*/nullptr);
     if (!backend.ok()) {
       ADD_FAILURE() << "cannot open " << url << ": " << backend.status();
       return;
     }
-    backend_ = *std::move(backend);
+    backend_ = std::dynamic_pointer_cast<internal::MemoryBackend>(*std::move(backend));
+    if (backend_ == nullptr) ADD_FAILURE() << url << " is not a memory:// store";
   }
 
   RawReply Command(const std::vector<std::string>& args) override {
     if (backend_ == nullptr) return {};
-    auto replies = backend_->Execute({internal::Command{args}});
-    if (!replies.ok() || replies->size() != 1) {
-      ADD_FAILURE() << "memory store: " << args.front() << " failed: " << replies.status();
-      return {};
-    }
-    return FromReply(replies->front());
+    return FromReply(backend_->Execute({internal::Command{args}}).front());
   }
 
  private:
-  std::shared_ptr<internal::Backend> backend_;
+  std::shared_ptr<internal::MemoryBackend> backend_;
 };
 
 // --- redis-cluster:// --------------------------------------------------------

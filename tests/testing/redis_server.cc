@@ -126,6 +126,14 @@ void RedisServer::Kill() {
   pid_ = -1;
 }
 
+void RedisServer::Freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 void RedisServer::Restart() {
   Kill();
   Launch();

@@ -25,6 +25,10 @@ class RedisServer {
 
   // Stops the process (SIGKILL) and waits for it: the server is gone.
   void Kill();
+  // SIGSTOP: the server answers nothing and reads nothing (its socket
+  // buffers fill up) until Thaw (SIGCONT).
+  void Freeze();
+  void Thaw();
   // Starts it again on the same port and dir; waits until it answers PING.
   void Restart();
 

@@ -37,6 +37,7 @@ inline constexpr auto DEADLINE_EXCEEDED = ::absl::StatusCode::kDeadlineExceeded;
 inline constexpr auto PERMISSION_DENIED = ::absl::StatusCode::kPermissionDenied;
 inline constexpr auto DATA_LOSS = ::absl::StatusCode::kDataLoss;
 inline constexpr auto INTERNAL = ::absl::StatusCode::kInternal;
+inline constexpr auto CANCELLED = ::absl::StatusCode::kCancelled;
 }  // namespace codes
 }  // namespace sfroute::testing
 

@@ -1,0 +1,120 @@
+#include "call_control.h"
+
+#include <utility>
+
+#include "absl/strings/cord.h"
+
+namespace sfroute {
+
+void Cancellation::Cancel() const {
+  std::unordered_map<std::uint64_t, std::weak_ptr<internal::CallControl>> calls;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    calls.swap(calls_);
+  }
+  const absl::Status why = absl::CancelledError("cancelled by the caller");
+  for (auto& [id, weak] : calls) {
+    if (auto call = weak.lock()) call->Stop(why);
+  }
+}
+
+bool Cancellation::cancelled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cancelled_;
+}
+
+namespace internal {
+namespace {
+
+constexpr char kNotSentKey[] = "sfroute/not-sent";
+
+}  // namespace
+
+absl::Status NotSent(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kNotSentKey, absl::Cord("1"));
+  return status;
+}
+
+bool IsNotSent(const absl::Status& status) { return status.GetPayload(kNotSentKey).has_value(); }
+
+CallControl::~CallControl() { Finish(); }
+
+void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation) {
+  if (cancellation == nullptr) return;
+  bool cancelled = false;
+  {
+    std::lock_guard<std::mutex> lock(cancellation->mutex_);
+    cancelled = cancellation->cancelled_;
+    if (!cancelled) {
+      const std::uint64_t id = cancellation->next_id_++;
+      cancellation->calls_.emplace(id, weak_from_this());
+      absl::MutexLock own(&mutex_);
+      cancellation_ = cancellation;
+      cancellation_id_ = id;
+    }
+  }
+  if (cancelled) Stop(absl::CancelledError("cancelled by the caller before it started"));
+}
+
+std::uint64_t CallControl::OnStop(StopHandler handler) {
+  absl::Status why;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (why_.ok()) {
+      handlers_.emplace_back(next_id_, std::move(handler));
+      return next_id_++;
+    }
+    why = why_;
+  }
+  std::move(handler)(why);
+  return 0;
+}
+
+void CallControl::Remove(std::uint64_t id) {
+  absl::MutexLock lock(&mutex_);
+  for (auto it = handlers_.begin(); it != handlers_.end(); ++it) {
+    if (it->first == id) {
+      handlers_.erase(it);
+      return;
+    }
+  }
+}
+
+void CallControl::Stop(const absl::Status& why) {
+  std::vector<std::pair<std::uint64_t, StopHandler>> handlers;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!why_.ok() || finished_) return;
+    why_ = why;
+    stopped_flag_.store(true, std::memory_order_release);
+    handlers.swap(handlers_);
+  }
+  for (auto& [id, handler] : handlers) std::move(handler)(why);
+}
+
+absl::Status CallControl::stopped() const {
+  absl::MutexLock lock(&mutex_);
+  return why_;
+}
+
+void CallControl::Finish() {
+  std::shared_ptr<const Cancellation> cancellation;
+  std::uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (finished_) return;
+    finished_ = true;
+    handlers_.clear();
+    cancellation.swap(cancellation_);
+    id = cancellation_id_;
+  }
+  if (cancellation != nullptr) {
+    std::lock_guard<std::mutex> lock(cancellation->mutex_);
+    cancellation->calls_.erase(id);
+  }
+}
+
+}  // namespace internal
+}  // namespace sfroute

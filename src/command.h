@@ -1,0 +1,37 @@
+// What the executor sends: commands, in batches that each go out in one
+// round trip (one pipeline per node).
+#ifndef SFROUTE_SRC_COMMAND_H_
+#define SFROUTE_SRC_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "reply.h"
+
+namespace sfroute::internal {
+
+struct Command {
+  std::vector<std::string> args;  // the command and its arguments, binary safe
+};
+
+struct Batch {
+  std::vector<Command> commands;
+  // The batch holds its connection for a while (WAIT: the server keeps a
+  // connection's later commands back until WAIT returns): it goes on a
+  // connection that no other call uses meanwhile.
+  bool exclusive_connection = false;
+  // A caller thread waits for the replies (a sync call): when it finds its
+  // connection idle, that thread may read the replies itself instead of
+  // handing the reading to the I/O thread.
+  bool caller_waits = false;
+};
+
+// One reply per command of the batch, in order, or why the round trip
+// failed. Runs exactly once.
+using BatchDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<Reply>>) &&>;
+
+}  // namespace sfroute::internal
+
+#endif  // SFROUTE_SRC_COMMAND_H_
