@@ -417,6 +417,92 @@ TEST_F(CliTest, MalformedOrOutOfRangeNumbersAreUsageErrors) {
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
+// Every integer the CLI takes is a canonical decimal: the same number has
+// one spelling, as in the wire format (SPEC.md §1).
+TEST_F(CliTest, IntegersMustBeCanonicalDecimalsEverywhere) {
+  const std::vector<std::string> bad = {"010", "00", "-0", "-01", "+1", " 1", "1 ", "0x1", ""};
+  // Each command line with the integer option last, its value left out.
+  const std::string unreachable = "redis://127.0.0.1:1";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> options = {
+      {{"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl", "-1",
+        "--pod"},
+       "--pod"},
+      {{"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "1",
+        "--ttl"},
+       "--ttl"},
+      {{"--redis", url_, "state", "set", "--ns", ns_, "--svc", "scene", "--state", "s", "--pod"},
+       "--pod"},
+      {{"--redis", url_, "link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep"},
+       "--keep"},
+      {{"--redis", url_, "link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+        "--if-pod"},
+       "--if-pod"},
+      {{"--redis", url_, "link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl",
+        "-1", "--threshold"},
+       "--threshold"},
+      {{"--redis", url_, "link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+        "--timeout-ms"},
+       "--timeout-ms"},
+  };
+  std::vector<std::pair<std::vector<std::string>, std::string>> all = options;
+  // demo and bench against a server that is not there: a value read wrongly
+  // would fail with UNAVAILABLE (exit 3) instead of the usage error.
+  for (const std::string& name :
+       {"--players", "--services", "--pods", "--threads", "--seed", "--link-ttl", "--grace",
+        "--fresh-ms", "--heartbeat-ms", "--disconnect-pct", "--reconnect-pct", "--use-pct"}) {
+    all.push_back({{"--redis", unreachable, "demo", "--players", "2", "--grace", "1", name}, name});
+  }
+  for (const std::string& name :
+       {"--callers", "--operations", "--keyspace", "--batch", "--connections"}) {
+    all.push_back({{"--redis", unreachable, "bench", "--operation", "set", "--operations", "1",
+                    "--keyspace", "1", name},
+                   name});
+  }
+  for (const auto& [args, option] : all) {
+    for (const std::string& value : bad) {
+      std::vector<std::string> with_value = args;
+      with_value.push_back(value);
+      SCOPED_TRACE(::testing::PrintToString(with_value));
+      ExpectUsageError(RunCliRaw(with_value), option);
+    }
+  }
+  // The pod of --link uid=pod too.
+  for (const std::string& value : bad) {
+    SCOPED_TRACE(value);
+    ExpectUsageError(Run({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link",
+                          "u1=" + value, "--ttl", "-1"}),
+                     "--link");
+  }
+  // Flags take no number either.
+  ExpectUsageError(
+      Run({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--if-persistent=010"}),
+      "if-persistent");
+  ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--json=1"}),
+                   "json");
+  ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--keep-data=0"}),
+                   "keep-data");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+
+  // Canonical spellings are taken: 0, -1, 17.
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "0", "--ttl", "-1"},
+      R"({"previous":null})");
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "17", "--ttl", "17"},
+      R"({"previous":0})");
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-1",
+                "--if-pod", "17"},
+               R"({"removed":true})");
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "0"},
+               R"({"removed":false})");
+  ExpectOutput({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u2=0", "--link",
+                "u3=17", "--ttl", "-1"},
+               R"({"results":[{"uid":"u2","previous":null},{"uid":"u3","previous":null}]})");
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u4", "--svc", "scene", "--ttl", "-1",
+                "--threshold", "-1"},
+               R"({"pod":null})");
+}
+
 TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
   SetLink("u1", "scene", 3, -1);
   ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-2"}),

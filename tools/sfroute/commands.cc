@@ -138,7 +138,9 @@ std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args) {
     AddStringOptions(*command, spec.options, args);
     AddIntOptions(*command, spec.options, args);
     if (spec.options & kIfPersistent) {
-      command->add_flag("--if-persistent", args.if_persistent, "Only a persistent link counts");
+      // A flag takes no value: "--if-persistent=010" is refused, not read.
+      command->add_flag("--if-persistent", args.if_persistent, "Only a persistent link counts")
+          ->disable_flag_override();
     }
     commands.push_back({command, spec.run});
   }

@@ -144,9 +144,12 @@ CLI::App* AddDemoCommand(CLI::App& root, DemoArgs& args) {
   // `sfroute demo --redis URL` reads naturally: the global options (--redis,
   // --timeout-ms) are accepted after `demo` too.
   command->fallthrough();
-  command->add_flag("--json", args.json, "Print the report as one JSON object");
-  command->add_flag("--keep-data", args.keep_data,
-                    "Leave the run's links in Redis (removed by default)");
+  command->add_flag("--json", args.json, "Print the report as one JSON object")
+      ->disable_flag_override();
+  command
+      ->add_flag("--keep-data", args.keep_data,
+                 "Leave the run's links in Redis (removed by default)")
+      ->disable_flag_override();
   return command;
 }
 
