@@ -503,6 +503,36 @@ TEST_F(CliTest, IntegersMustBeCanonicalDecimalsEverywhere) {
                R"({"pod":null})");
 }
 
+// bench --seconds is the CLI's one floating-point option: finite, from
+// 0.001 to 86400, written as plain decimals.
+TEST(CliBenchTest, SecondsMustBeAFiniteDecimalInRange) {
+  // `get` fills its keyspace first, so a value let through fails at once on
+  // the missing server (exit 3) instead of being reported as a usage error.
+  const std::vector<std::string> bench = {"--redis", "redis://127.0.0.1:1", "bench", "--operation",
+                                          "get",     "--keyspace",          "1",     "--seconds"};
+  for (const std::string value :
+       {"nan", "NaN",    "inf",   "-inf", "infinity", "-1",      "0",      "-0",
+        "0.0", "0.0001", "1e300", "1e3",  "86401",    "86400.5", "1e-300", "0x1",
+        "+1",  " 1",     "1 ",    "05",   ".5",       "5.",      "1,5",    ""}) {
+    std::vector<std::string> args = bench;
+    args.push_back(value);
+    SCOPED_TRACE(value);
+    ExpectUsageError(RunCliRaw(args), "--seconds");
+  }
+  // In range, a run of that length.
+  for (const std::string value : {"0.05", "0.001", "1"}) {
+    SCOPED_TRACE(value);
+    std::vector<std::string> args = {"--redis", "memory://", "bench", "--operation",
+                                     "set",     "--callers", "1",     "--keyspace",
+                                     "5",       "--seconds", value};
+    CliResult run = RunCliRaw(args);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    nlohmann::json report = nlohmann::json::parse(run.out, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << run.out;
+    EXPECT_GE(report.value("seconds", 0.0), std::stod(value));
+  }
+}
+
 TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
   SetLink("u1", "scene", 3, -1);
   ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-2"}),

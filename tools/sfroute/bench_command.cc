@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "CLI/CLI.hpp"
+#include "float_option.h"
 #include "int_option.h"
 #include "output.h"
 #include "sfroute/sfroute.h"
@@ -22,7 +23,8 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
                "Concurrent callers (threads), default 50");
   AddIntOption(*command, "--operations", &args.operations, 1,
                std::numeric_limits<std::int64_t>::max(), "Stop after N calls in all");
-  command->add_option("--seconds", args.load.seconds, "Run time unless --operations, default 5");
+  AddFloatOption(*command, "--seconds", &args.seconds, kBenchMinSeconds, kBenchMaxSeconds,
+                 "Run time in seconds (0.001 to 86400) unless --operations, default 5");
   AddIntOption(*command, "--keyspace", &args.keyspace, 1, kMaxInt,
                "Number of uids, default 100000");
   AddIntOption(*command, "--batch", &args.batch, 1, 100000,
@@ -38,6 +40,7 @@ int RunBench(BenchArgs& args, Options options) {
   bench::LoadOptions& load = args.load;
   if (args.callers) load.callers = static_cast<int>(*args.callers);
   if (args.operations) load.operations = *args.operations;
+  if (args.seconds) load.seconds = *args.seconds;
   if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
   if (args.batch) load.batch = static_cast<int>(*args.batch);
   if (args.connections) options.pool_size = static_cast<int>(*args.connections);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <string>
 #include <thread>
@@ -92,8 +93,11 @@ absl::Status Check(const LoadOptions& options) {
   if (options.callers < 1) return absl::InvalidArgumentError("invalid callers: must be >= 1");
   if (options.keyspace < 1) return absl::InvalidArgumentError("invalid keyspace: must be >= 1");
   if (options.batch < 1) return absl::InvalidArgumentError("invalid batch: must be >= 1");
-  if (options.operations <= 0 && options.seconds <= 0) {
-    return absl::InvalidArgumentError("invalid seconds: must be > 0 without --operations");
+  // A NaN or an infinity would make the deadline below undefined.
+  if (options.operations <= 0 &&
+      !(std::isfinite(options.seconds) && options.seconds > 0 && options.seconds <= 86400)) {
+    return absl::InvalidArgumentError(
+        "invalid seconds: must be > 0 and <= 86400 without --operations");
   }
   return absl::OkStatus();
 }
