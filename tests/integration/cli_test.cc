@@ -533,6 +533,134 @@ TEST(CliBenchTest, SecondsMustBeAFiniteDecimalInRange) {
   }
 }
 
+// --- UTF-8 ------------------------------------------------------------------
+
+// Byte strings that are not UTF-8: a stray continuation byte, a lone 0xFF, a
+// truncated sequence, an overlong '/', a surrogate, a code point past
+// U+10FFFF.
+const std::vector<std::string> kNotUtf8 = {"a\x80",    "\xff",          "ok\xc3",
+                                           "\xc0\xaf", "x\xed\xa0\x80", "\xf4\x90\x80\x80"};
+
+// The CLI takes only UTF-8 (its output is JSON, which can carry nothing
+// else): every string option is checked before anything is sent.
+TEST_F(CliTest, InvalidUtf8InAnyStringOptionIsAUsageError) {
+  const std::string unreachable = "redis://127.0.0.1:1";
+  for (const std::string& bad : kNotUtf8) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    // {arguments, the option the error must name}
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"link", "set", "--ns", ns_, "--uid", "u" + bad, "--svc", "scene", "--pod", "1", "--ttl",
+          "-1"},
+         "--uid"},
+        {{"link", "get", "--ns", ns_, "--uid", bad, "--svc", "scene"}, "--uid"},
+        {{"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid", "u1", "--uid", bad},
+         "--uid"},
+        {{"link", "set", "--ns", ns_ + bad, "--uid", "u1", "--svc", "scene", "--pod", "1", "--ttl",
+          "-1"},
+         "--ns"},
+        {{"link", "set", "--ns", ns_, "--uid", "u1", "--svc", bad, "--pod", "1", "--ttl", "-1"},
+         "--svc"},
+        {{"state", "set", "--ns", ns_, "--svc", "scene", "--pod", "1", "--state", "s" + bad},
+         "--state"},
+        {{"workload", "set", "--ns", ns_, "--svc", "scene", "--state", bad}, "--state"},
+        {{"workload", "get", "--ns", ns_, "--svc", "a", "--svc", bad}, "--svc"},
+        {{"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u1=1", "--link",
+          "u" + bad + "=2", "--ttl", "-1"},
+         "--link"},
+        {{"link", "remove", "--ns", ns_, "--uid", bad, "--svc", "scene"}, "--uid"},
+        {{"link", "services", "--ns", ns_, "--uid", bad}, "--uid"},
+        {{"link", "compute", "--ns", ns_, "--uid", bad, "--svc", "scene", "--ttl", "-1",
+          "--threshold", "0"},
+         "--uid"},
+    };
+    for (const auto& [args, option] : cases) {
+      SCOPED_TRACE(::testing::PrintToString(args));
+      CliResult result = Run(args);
+      ExpectUsageError(result, option);
+      EXPECT_THAT(result.err, HasSubstr("UTF-8"));
+    }
+    // demo, bench and the URLs, where a value let through would fail on
+    // the missing server (exit 3) instead.
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--ns", bad}),
+                     "--ns");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set",
+                                "--operations", "1", "--svc", bad}),
+                     "--svc");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set",
+                                "--operations", "1", "--ns", bad}),
+                     "--ns");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set" + bad,
+                                "--operations", "1"}),
+                     "--operation");
+    ExpectUsageError(RunCliRaw({"--redis", "redis://:pw" + bad + "@127.0.0.1:1", "link", "get",
+                                "--ns", ns_, "--uid", "u1", "--svc", "scene"}),
+                     "--redis");
+    ExpectUsageError(RunCliRaw({"--cluster", "127.0.0.1:1" + bad, "link", "get", "--ns", ns_,
+                                "--uid", "u1", "--svc", "scene"}),
+                     "--cluster");
+    ExpectUsageError(RunCliRaw({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"},
+                               "redis://:pw" + bad + "@127.0.0.1:1"),
+                     "--redis");
+  }
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, Utf8RoundTripsThroughTheCli) {
+  const std::string uid = "joueur-\xc3\xa9-\xe7\x8e\xa9\xe5\xae\xb6-\xf0\x9f\x98\x80";  // é 玩家 😀
+  const std::string state = "\xe7\x8a\xb6\xe6\x80\x81-\xf0\x9f\x98\x80";  // 状态-😀
+  SetLink(uid, "scene", 3, -1);
+  EXPECT_EQ(raw_.Get(LinkKey(uid, "scene")), "3");
+  ExpectOutput({"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid", uid},
+               "{\"pods\":{\"3\":[\"" + uid + "\"]}}");
+  SetState("scene", 0, state);
+  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "scene"},
+               "{\"pods\":{\"0\":\"" + state + "\"}}");
+  ExpectOutput({"workload", "set", "--ns", ns_, "--svc", "scene", "--state", state},
+               R"({"ok":true})");
+  ExpectOutput({"workload", "get", "--ns", ns_, "--svc", "scene"},
+               "{\"states\":{\"scene\":\"" + state + "\"}}");
+}
+
+// Another client may store bytes that are not UTF-8: the CLI still prints
+// them (U+FFFD for each bad sequence) and warns once per value on stderr,
+// naming the key and quoting at most a short prefix.
+TEST_F(CliTest, StoredValuesThatAreNotUtf8AreShownWithAWarning) {
+  const std::string replacement = "\xef\xbf\xbd";  // U+FFFD
+  const std::string long_tail(100000, 'z');
+  raw_.Command({"HSET", StateKey("scene"), "3", "ok-\xff-" + long_tail, "4", "fine"});
+  raw_.Command({"SET", WorkloadKey("chat"), "busy\xc3"});
+  raw_.Command({"HSET", LinksHashKey("u1"), "sc\xffne", "5"});
+  raw_.Command({"SET", LinkKey("u1", "sc\xffne"), "5"});
+
+  // One line on stderr per bad value, in the log format; never the value.
+  auto expect_warning = [&](const CliResult& result, const std::string& key) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    ASSERT_FALSE(result.err.empty());
+    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
+    EXPECT_LT(result.err.size(), 400u) << result.err;
+    nlohmann::json line = nlohmann::json::parse(result.err, nullptr, false);
+    ASSERT_TRUE(line.is_object()) << result.err;
+    EXPECT_EQ(line["log"].value("level", ""), "WARNING");
+    const std::string message = line["log"].value("message", "");
+    EXPECT_THAT(message, HasSubstr(key));
+    EXPECT_THAT(message, HasSubstr("not valid UTF-8"));
+    EXPECT_THAT(message, Not(HasSubstr("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")));
+  };
+
+  CliResult states = Run({"state", "get", "--ns", ns_, "--svc", "scene"});
+  EXPECT_EQ(states.out,
+            "{\"pods\":{\"3\":\"ok-" + replacement + "-" + long_tail + "\",\"4\":\"fine\"}}\n");
+  expect_warning(states, StateKey("scene"));
+
+  CliResult workload = Run({"workload", "get", "--ns", ns_, "--svc", "chat"});
+  EXPECT_EQ(workload.out, "{\"states\":{\"chat\":\"busy" + replacement + "\"}}\n");
+  expect_warning(workload, WorkloadKey("chat"));
+
+  CliResult services = Run({"link", "services", "--ns", ns_, "--uid", "u1"});
+  EXPECT_EQ(services.out, "{\"services\":{\"sc" + replacement + "ne\":5}}\n");
+  expect_warning(services, LinksHashKey("u1"));
+}
+
 TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
   SetLink("u1", "scene", 3, -1);
   ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-2"}),

@@ -7,6 +7,7 @@
 #include "int_option.h"
 #include "output.h"
 #include "sfroute/sfroute.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 
@@ -17,7 +18,10 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
   for (const std::string& name : bench::Operations()) {
     choices += (choices.empty() ? "" : ", ") + name;
   }
-  command->add_option("--operation", args.load.operation, "One of: " + choices)->required();
+  command->add_option("--operation", args.load.operation, "One of: " + choices)
+      ->required()
+      ->check(Utf8Only())
+      ->check(CLI::IsMember(bench::Operations()));
   constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
   AddIntOption(*command, "--callers", &args.callers, 1, 10000,
                "Concurrent callers (threads), default 50");
@@ -31,8 +35,8 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
                "Uids per call of batch-get and set-many, default 100");
   AddIntOption(*command, "--connections", &args.connections, 1, 1000,
                "Connections per node the callers share, default Options' (1)");
-  command->add_option("--ns", args.load.ns, "Namespace, default bench");
-  command->add_option("--svc", args.load.svc, "Service, default scene");
+  command->add_option("--ns", args.load.ns, "Namespace, default bench")->check(Utf8Only());
+  command->add_option("--svc", args.load.svc, "Service, default scene")->check(Utf8Only());
   return command;
 }
 

@@ -30,6 +30,7 @@
 #include "output.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -52,14 +53,23 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
                  std::string("Redis URL, redis://[[user]:password@]host[:port]"
                              "[/db]; default ") +
                      kDefaultRedisUrl)
-      ->envname("SFROUTE_REDIS");
+      ->envname("SFROUTE_REDIS")
+      ->check(Utf8Only());
   app.add_option("--cluster", global.cluster,
                  "Redis Cluster seed nodes, host:port[,host:port...] (or a "
                  "redis-cluster://[[user]:password@]... URL); default $SFROUTE_CLUSTER; "
-                 "wins over --redis");
+                 "wins over --redis")
+      ->check(Utf8Only());
   // The upper bound keeps the value meaningful as a socket timeout.
   AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1, std::numeric_limits<std::int32_t>::max(),
                "Connect and command timeout in milliseconds (default 1000)");
+}
+
+// $SFROUTE_CLUSTER, or "" when unset. (CLI11 reads $SFROUTE_REDIS and
+// checks it like --redis; this one is read here, after --redis is known.)
+std::string ClusterFromEnvironment() {
+  const char* value = std::getenv("SFROUTE_CLUSTER");
+  return value == nullptr ? std::string() : std::string(value);
 }
 
 // Where to connect: --cluster, then --redis, then $SFROUTE_CLUSTER, then
@@ -67,19 +77,15 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
 // variable of the environment.
 std::string DeploymentUrl(const GlobalArgs& global) {
   std::string cluster = global.cluster;
-  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
-  if (cluster.empty() && !global.redis_flag && cluster_env != nullptr) {
-    cluster = cluster_env;
-  }
+  if (cluster.empty() && !global.redis_flag) cluster = ClusterFromEnvironment();
   if (cluster.empty()) return global.redis_url;
   return cluster.starts_with("redis-cluster://") ? cluster : "redis-cluster://" + cluster;
 }
 
 // True when the command line or the environment names a deployment.
 bool DeploymentGiven(const CLI::App& app, const GlobalArgs& global) {
-  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
   return app.get_option("--redis")->count() > 0 || !global.cluster.empty() ||
-         (cluster_env != nullptr && *cluster_env != '\0');
+         !ClusterFromEnvironment().empty();
 }
 
 Options MakeOptions(const GlobalArgs& global) {
@@ -156,6 +162,9 @@ int RunArguments(const std::vector<std::string>& words) {
     app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
   } catch (const CLI::ParseError& error) {
     return HandleParseError(app, error);
+  }
+  if (FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
+    return ReportUsageError("$SFROUTE_CLUSTER: not valid UTF-8; the CLI takes UTF-8 text only");
   }
   if (demo->parsed()) {
     Options options = MakeOptions(global);

@@ -20,6 +20,7 @@
 #include "int_option.h"
 #include "output.h"
 #include "sfroute/sfroute.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -140,7 +141,8 @@ CLI::App* AddDemoCommand(CLI::App& root, DemoArgs& args) {
     AddIntOption(*command, spec.name, &args.ints[i], spec.min, spec.max,
                  std::string(spec.help) + " (default " + std::to_string(DefaultOf(spec)) + ")");
   }
-  command->add_option("--ns", args.ns, "Namespace (default demo-<pid>-<epoch ms>)");
+  command->add_option("--ns", args.ns, "Namespace (default demo-<pid>-<epoch ms>)")
+      ->check(Utf8Only());
   // `sfroute demo --redis URL` reads naturally: the global options (--redis,
   // --timeout-ms) are accepted after `demo` too.
   command->fallthrough();
