@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -760,6 +762,273 @@ TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
     EXPECT_THAT(run.err, Not(HasSubstr("wr0ng")));
   }
 }
+
+// --- passwords ----------------------------------------------------------------
+
+// Every command and every error path, against a server that wants a password
+// full of the characters that ended the old text-scanning redaction: ',',
+// ' ', '"', '\'', '@' and ':'. The password is given raw (the parser takes
+// the last '@' and the first ':') and percent-encoded, in --redis, in
+// --redis=, in $SFROUTE_REDIS and in --cluster. No run may print any part
+// of it.
+class CliPasswordTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    password_ = GetParam();
+    server_ = RedisServer::Start({"--requirepass", password_});
+    host_port_ = "127.0.0.1:" + std::to_string(server_->port());
+    ns_ = UniqueNamespace();
+  }
+
+  // Each run is checked here: no fragment of the right or the wrong
+  // password (the alphanumeric runs, at least 4 long) on stdout or stderr.
+  CliResult Checked(std::vector<std::string> args, const std::optional<std::string>& env = {}) {
+    CliResult result = RunCliRaw(args, env);
+    for (const std::string& secret : {password_, WrongPassword()}) {
+      for (const std::string& fragment : Fragments(secret)) {
+        for (const std::string* stream : {&result.out, &result.err}) {
+          const std::size_t at = stream->find(fragment);
+          EXPECT_EQ(at, std::string::npos)
+              << "\"" << fragment << "\" printed by " << ::testing::PrintToString(args) << ": ..."
+              << stream->substr(at < 200 ? 0 : at - 200, 400) << "...";
+        }
+      }
+    }
+    ++runs_;
+    return result;
+  }
+
+  static std::vector<std::string> Fragments(const std::string& secret) {
+    std::vector<std::string> fragments;
+    std::string run;
+    for (char c : secret + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        run += c;
+        continue;
+      }
+      if (run.size() >= 4) fragments.push_back(run);
+      run.clear();
+    }
+    return fragments;
+  }
+
+  static std::string PercentEncoded(const std::string& text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : text) {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        out += c;
+      } else {
+        out += '%';
+        out += kHex[static_cast<unsigned char>(c) >> 4];
+        out += kHex[static_cast<unsigned char>(c) & 0xF];
+      }
+    }
+    return out;
+  }
+
+  std::string WrongPassword() const { return "Wr0ngPassw0rd" + password_; }
+
+  // The URLs that carry `password` to host:port, raw and encoded.
+  static std::vector<std::string> Urls(const std::string& password, const std::string& host_port) {
+    return {"redis://:" + password + "@" + host_port,
+            "redis://default:" + password + "@" + host_port + "/0",
+            "redis://:" + PercentEncoded(password) + "@" + host_port,
+            "redis://default:" + PercentEncoded(password) + "@" + host_port};
+  }
+
+  // One command line per CLI command (docs/cli.md), demo and bench aside.
+  std::vector<std::vector<std::string>> Commands(const std::string& ns) const {
+    return {
+        {"state", "set", "--ns", ns, "--svc", "scene", "--pod", "1", "--state", "2-100"},
+        {"state", "get", "--ns", ns, "--svc", "scene"},
+        {"workload", "set", "--ns", ns, "--svc", "scene", "--state", "busy"},
+        {"workload", "get", "--ns", ns, "--svc", "scene", "--svc", "chat"},
+        {"link", "set", "--ns", ns, "--uid", "u1", "--svc", "scene", "--pod", "1", "--ttl", "-1"},
+        {"link", "try-set", "--ns", ns, "--uid", "u1", "--svc", "scene", "--pod", "2", "--ttl",
+         "60"},
+        {"link", "set-if-absent", "--ns", ns, "--uid", "u2", "--svc", "scene", "--pod", "2",
+         "--ttl", "-1"},
+        {"link", "get", "--ns", ns, "--uid", "u1", "--svc", "scene"},
+        {"link", "get", "--ns", ns, "--uid", "u1", "--svc", "scene", "--if-persistent"},
+        {"link", "batch-get", "--ns", ns, "--svc", "scene", "--uid", "u1", "--uid", "u2"},
+        {"link", "services", "--ns", ns, "--uid", "u1"},
+        {"link", "set-many", "--ns", ns, "--svc", "scene", "--link", "u3=1", "--link", "u4=2",
+         "--ttl", "-1"},
+        {"link", "compute", "--ns", ns, "--uid", "u5", "--svc", "scene", "--ttl", "-1",
+         "--threshold", "0"},
+        {"link", "remove", "--ns", ns, "--uid", "u1", "--svc", "scene", "--keep", "10"},
+        {"link", "remove", "--ns", ns, "--uid", "u2", "--svc", "scene", "--if-pod", "2"},
+    };
+  }
+
+  // demo and bench, as small as they go.
+  std::vector<std::vector<std::string>> LoadCommands(const std::string& ns) const {
+    return {{"demo", "--players", "20", "--services", "1", "--pods", "2", "--threads", "1",
+             "--grace", "1", "--ns", ns, "--json"},
+            {"bench", "--operation", "get", "--operations", "20", "--callers", "2", "--keyspace",
+             "5", "--ns", ns}};
+  }
+
+  static std::vector<std::string> With(std::vector<std::string> front,
+                                       const std::vector<std::string>& back) {
+    front.insert(front.end(), back.begin(), back.end());
+    return front;
+  }
+
+  std::string password_;
+  std::unique_ptr<RedisServer> server_;
+  std::string host_port_;
+  std::string ns_;
+  int runs_ = 0;
+};
+
+TEST_P(CliPasswordTest, EveryCommandWithTheRightPassword) {
+  std::vector<std::vector<std::string>> commands = Commands(ns_);
+  for (const std::string& url : Urls(password_, host_port_)) {
+    SCOPED_TRACE(url);
+    for (const auto& command : commands) {
+      CliResult result = Checked(With({"--redis", url}, command));
+      EXPECT_EQ(result.exit_code, 0) << ::testing::PrintToString(command) << result.err;
+      EXPECT_THAT(result.out, Not(IsEmpty()));
+    }
+    // --redis=URL, and the URL from the environment.
+    EXPECT_EQ(Checked(With({"--redis=" + url}, commands[1])).exit_code, 0);
+    EXPECT_EQ(Checked(commands[1], url).exit_code, 0);
+  }
+  // The data really went to the server behind the password.
+  RawRedis raw(server_->url(), "", password_);
+  EXPECT_EQ(raw.Get("sf:{" + ns_ + ":lk:u3}scene"), "1");
+
+  // demo and bench report on the run; the demo names its backend, with the
+  // password hidden (and the user shown).
+  const std::vector<std::string> urls = Urls(password_, host_port_);
+  for (const std::string& url : {urls[1], urls[2]}) {
+    SCOPED_TRACE(url);
+    for (const auto& command : LoadCommands(UniqueNamespace())) {
+      CliResult result = Checked(With({"--redis", url}, command));
+      EXPECT_EQ(result.exit_code, 0) << ::testing::PrintToString(command) << result.err;
+      nlohmann::json report = nlohmann::json::parse(result.out, nullptr, false);
+      ASSERT_TRUE(report.is_object()) << result.out;
+      if (command.front() == "demo") {
+        EXPECT_TRUE(report.value("ok", false)) << result.out;
+        const std::string user = url.starts_with("redis://default:") ? "default" : "";
+        EXPECT_EQ(report.value("backend", ""),
+                  "redis://" + user + ":***@" + host_port_ + (user.empty() ? "" : "/0"));
+      } else {
+        EXPECT_EQ(report.value("errors", -1), 0) << result.out;
+      }
+    }
+  }
+  // The demo's text report too.
+  CliResult text = Checked({"--redis", urls[0], "demo", "--players", "20", "--services", "1",
+                            "--pods", "2", "--threads", "1", "--grace", "1"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("redis://:***@" + host_port_));
+}
+
+TEST_P(CliPasswordTest, EveryCommandOnEveryErrorPath) {
+  std::vector<std::vector<std::string>> commands = Commands(ns_);
+  for (const auto& command : LoadCommands(ns_)) commands.push_back(command);
+  struct Path {
+    std::string what;
+    std::vector<std::string> urls;
+    int exit_code;
+  };
+  const std::vector<Path> paths = {
+      {"wrong password", Urls(WrongPassword(), host_port_), 4},
+      {"no password", {"redis://" + host_port_}, 4},
+      {"server unreachable", Urls(password_, "127.0.0.1:1"), 3},
+      {"bad port", Urls(password_, "127.0.0.1:99999"), 2},
+      {"bad db", {"redis://:" + password_ + "@" + host_port_ + "/x"}, 2},
+      {"bad percent-encoding", {"redis://:" + password_ + "%zz@" + host_port_}, 2},
+      {"unknown scheme", {"rediss+x://:" + password_ + "@" + host_port_}, 2},
+      {"cluster unreachable",
+       {"redis-cluster://:" + password_ + "@127.0.0.1:1",
+        "redis-cluster://:" + PercentEncoded(password_) + "@127.0.0.1:1,127.0.0.1:2"},
+       3},
+  };
+  // A short timeout: the cluster retries its seeds until then.
+  const std::vector<std::string> timeout = {"--timeout-ms", "50"};
+  for (const Path& path : paths) {
+    for (const std::string& url : path.urls) {
+      SCOPED_TRACE(path.what + ": " + url);
+      for (const auto& command : commands) {
+        SCOPED_TRACE(::testing::PrintToString(command));
+        CliResult result = Checked(With(With(timeout, {"--redis", url}), command));
+        // Without AUTH the connection opens and each command is refused:
+        // set-many reports that per link, bench counts failed calls.
+        if (path.what == "no password" &&
+            (command.front() == "bench" || command[1] == "set-many")) {
+          EXPECT_THAT(result.out, HasSubstr("PERMISSION_DENIED"));
+          continue;
+        }
+        EXPECT_EQ(result.exit_code, path.exit_code) << result.err;
+        EXPECT_THAT(result.err, Not(IsEmpty()));
+      }
+      // The same through the environment and --redis=.
+      EXPECT_EQ(Checked(With(timeout, commands[1]), url).exit_code, path.exit_code);
+      EXPECT_EQ(Checked(With(timeout, With({"--redis=" + url}, commands[1]))).exit_code,
+                path.exit_code);
+    }
+  }
+  // --cluster with seed nodes only, the password before them.
+  for (const std::string& seeds : {":" + password_ + "@127.0.0.1:1",
+                                   "default:" + PercentEncoded(password_) + "@127.0.0.1:1"}) {
+    SCOPED_TRACE(seeds);
+    for (const auto& command : commands) {
+      EXPECT_EQ(Checked(With(With(timeout, {"--cluster", seeds}), command)).exit_code, 3);
+    }
+  }
+}
+
+// Validation and usage errors: the library's and the command line's,
+// including command lines that quote the URL back (a URL where a number or
+// a command was expected, or among unexpected arguments).
+TEST_P(CliPasswordTest, ValidationAndUsageErrors) {
+  for (const std::string& url : Urls(password_, host_port_)) {
+    SCOPED_TRACE(url);
+    for (auto command : Commands(ns_)) {
+      // The library refuses the namespace: INVALID_ARGUMENT, exit 2.
+      command[3] = "bad:ns";
+      SCOPED_TRACE(::testing::PrintToString(command));
+      CliResult result = Checked(With({"--redis", url}, command));
+      ExpectUsageError(result, "ns");
+    }
+    ExpectUsageError(Checked({"--redis", url, "demo", "--players", "0"}), "--players");
+    ExpectUsageError(Checked({"--redis", url, "bench", "--operation", "frob"}), "--operation");
+    const std::vector<std::string> get = {"link",  "get", "--ns",  ns_,
+                                          "--uid", "u1",  "--svc", "scene"};
+    // The URL where something else was expected.
+    const std::vector<std::vector<std::string>> misplaced = {
+        With(With({"--redis", server_->url()}, get), {url}),
+        With({"--redis", server_->url()}, With(get, {"--redis=" + url})),
+        {"--redis", server_->url(), url},
+        {"--redis", server_->url(), "link", url},
+        {"--redis", url, "--redis", url, "link", "get"},
+        {"--redis", server_->url(), "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+         "--ttl", "-1", "--pod", url},
+        {"--redis", server_->url(), "link", "set-many", "--ns", ns_, "--svc", "scene", "--ttl",
+         "-1", "--link", url},
+        With({"--redis", server_->url()}, With(get, {"--if-persistent=" + url})),
+        {"--redis", server_->url(), "--timeout-ms", url, "link", "get"},
+        {"--redis", "memory://", "bench", "--operation", "get", "--seconds", url},
+        {"--redis", "memory://", "demo", "--players", url},
+        {"--redis", "memory://", "demo", "--seed=" + url},
+        {"--cluster", url.substr(url.find("://") + 3), "link", url},
+    };
+    for (const auto& args : misplaced) {
+      SCOPED_TRACE(::testing::PrintToString(args));
+      CliResult result = Checked(args);
+      EXPECT_EQ(result.exit_code, 2) << result.err;
+    }
+  }
+  EXPECT_GT(runs_, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Passwords, CliPasswordTest,
+                         ::testing::Values("k1ttEn,b4nAna pL0m\"qU1nce'gR4pe@m3lon:l1me",
+                                           "\" ,'@:0celotX:@' ,\"zEbra9"));
 
 TEST_F(CliTest, EnvironmentSuppliesTheUrlWhenRedisOptionIsAbsent) {
   CliResult set = RunCliRaw(

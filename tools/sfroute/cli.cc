@@ -30,6 +30,7 @@
 #include "output.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
+#include "shown_words.h"
 #include "utf8.h"
 
 namespace sfroute::cli {
@@ -126,13 +127,22 @@ std::string MissingCommandMessage(const CLI::App& app) {
 
 // Help (and CLI11's other "successful" exits) goes to stdout with exit 0;
 // every real parse error becomes the JSON error of a usage error.
-int HandleParseError(const CLI::App& app, const CLI::ParseError& error) {
+// Usage errors quote the command line back ("got ...", "not expected: ..."),
+// so a URL typed in the wrong place is shown without its password; so are
+// the variables, in case a message ever quotes them.
+int HandleParseError(const CLI::App& app, const CLI::ParseError& error,
+                     const std::vector<std::string>& words) {
   if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
     return app.exit(error, std::cout, std::cerr);
   }
   const bool missing_command = dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
                                std::string_view(error.what()).starts_with("A subcommand");
-  return ReportUsageError(missing_command ? MissingCommandMessage(app) : error.what());
+  std::vector<std::string> quotable = words;
+  for (const char* variable : {"SFROUTE_REDIS", "SFROUTE_CLUSTER"}) {
+    if (const char* value = std::getenv(variable); value != nullptr) quotable.emplace_back(value);
+  }
+  return ReportUsageError(HidePasswordsOf(
+      quotable, missing_command ? MissingCommandMessage(app) : std::string(error.what())));
 }
 
 // The command-line words after the program name.
@@ -161,7 +171,7 @@ int RunArguments(const std::vector<std::string>& words) {
     // CLI11 takes the words last first.
     app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
   } catch (const CLI::ParseError& error) {
-    return HandleParseError(app, error);
+    return HandleParseError(app, error, words);
   }
   if (FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
     return ReportUsageError("$SFROUTE_CLUSTER: not valid UTF-8; the CLI takes UTF-8 text only");

@@ -19,6 +19,7 @@
 #include "demo_json.h"
 #include "int_option.h"
 #include "output.h"
+#include "sfroute/options.h"
 #include "sfroute/sfroute.h"
 #include "utf8.h"
 
@@ -190,7 +191,7 @@ int RunDemo(const DemoArgs& args, Options options) {
   Print({.result = *result,
          .check = *check,
          .latency = latency,
-         .backend = RedactUserInfo(options.redis_url),
+         .backend = RedactedUrl(options.redis_url),
          .check_s = check_s},
         *cleanup, args.json);
   return check->ok() ? kExitOk : kExitFailure;
