@@ -88,7 +88,8 @@ for target in "${TARGETS[@]}"; do
     printf '%-9s %3d regression inputs pass\n' "$target" "${#inputs[@]}"
   else
     printf '%-9s a regression input fails:\n' "$target"
-    grep -E 'invariant broken|ERROR|SUMMARY|Running:' "$WORK/$target.regressions.log" | tail -8
+    grep -E 'Running:|invariant broken|^  [^ #]|ERROR: |runtime error|SUMMARY' \
+      "$WORK/$target.regressions.log" | tail -8 | cut -c1-400 | sed 's/^/    /'
     echo "   full log: rerun $BUILD_DIR/fuzz/fuzz_$target $dir/*"
     failed=1
   fi
@@ -122,7 +123,8 @@ summarize() {
     return 0
   fi
   printf '%-9s FAILED after %s execs (exit %s):\n' "$target" "${execs:-?}" "$status"
-  grep -E 'invariant broken|ERROR: |SUMMARY|^  ' "$log" | head -12 | sed 's/^/    /'
+  grep -E 'invariant broken|^  [^ #]|ERROR: |runtime error|SUMMARY' "$log" | head -10 |
+    cut -c1-400 | sed 's/^/    /'
   local artifact
   for artifact in "$WORK/artifacts/$target"/*; do
     [ -f "$artifact" ] || continue
