@@ -126,10 +126,10 @@ std::string MissingCommandMessage(const CLI::App& app) {
 }
 
 // Help (and CLI11's other "successful" exits) goes to stdout with exit 0;
-// every real parse error becomes the JSON error of a usage error.
-// Usage errors quote the command line back ("got ...", "not expected: ..."),
-// so a URL typed in the wrong place is shown without its password; so are
-// the variables, in case a message ever quotes them.
+// every real parse error becomes the JSON error of a usage error. Those
+// quote the command line back ("got ...", "not expected: ..."), so a URL
+// typed in the wrong place is shown without its password (shown_words.h);
+// so are the variables, in case a message ever quotes them.
 int HandleParseError(const CLI::App& app, const CLI::ParseError& error,
                      const std::vector<std::string>& words) {
   if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
@@ -148,8 +148,9 @@ int HandleParseError(const CLI::App& app, const CLI::ParseError& error,
 // The command-line words after the program name.
 std::vector<std::string> Arguments(int argc, char** argv) {
   std::vector<std::string> args;
-  for (int i = 1; i < argc && argv != nullptr && argv[i] != nullptr; ++i)
+  for (int i = 1; i < argc && argv != nullptr && argv[i] != nullptr; ++i) {
     args.emplace_back(argv[i]);
+  }
   return args;
 }
 
@@ -173,7 +174,10 @@ int RunArguments(const std::vector<std::string>& words) {
   } catch (const CLI::ParseError& error) {
     return HandleParseError(app, error, words);
   }
-  if (FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
+  // $SFROUTE_CLUSTER is read outside CLI11 (DeploymentUrl): check it when
+  // it is the one used.
+  if (global.cluster.empty() && !global.redis_flag &&
+      FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
     return ReportUsageError("$SFROUTE_CLUSTER: not valid UTF-8; the CLI takes UTF-8 text only");
   }
   if (demo->parsed()) {
