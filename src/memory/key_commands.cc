@@ -31,7 +31,9 @@ std::optional<ExpireFlags> ParseExpireFlags(Args options, Reply& error) {
     } else if (EqualsIgnoreCase(option, "LT")) {
       flags.lt = true;
     } else {
+      // Redis quotes the whole option, with CR and LF made spaces.
       error = Reply::Error(StrCat("ERR Unsupported option ", option));
+      ReplaceNewlines(error.str);
       return std::nullopt;
     }
   }

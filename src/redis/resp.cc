@@ -2,8 +2,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
+#include <memory>
 #include <new>
+#include <utility>
 
 #include "str_cat.h"
 
@@ -52,7 +55,77 @@ Reply ConvertReply(const redisReply& reply) {
   }
 }
 
-ReplyParser::ReplyParser() : reader_(redisReaderCreate()) {
+namespace {
+
+// hiredis's reader calls these to build each reply as it is read. They build
+// Reply values directly, and unlike hiredis's own redisReply they do not
+// allocate an array of the size its header announces: `*999999999` costs
+// nothing until the elements arrive, so memory follows the bytes received
+// instead of what a (faulty or hostile) server claims. A child is appended
+// to its parent, whose array is not grown again until the child is complete,
+// so the pointer returned for a nested array stays valid while hiredis fills
+// it. hiredis frees only the root (freeObject), which owns the rest.
+// Returning nullptr (out of memory) makes hiredis fail the stream.
+
+// Reserve no more than this up front; the vector grows as elements come.
+constexpr int kMaxReservedElements = 1024;
+
+void* Attach(const redisReadTask* task, Reply&& reply) {
+  try {
+    if (task->parent == nullptr) return new Reply(std::move(reply));
+    auto* parent = static_cast<Reply*>(task->parent->obj);
+    if (parent == nullptr || parent->type != Reply::Type::kArray ||
+        static_cast<std::size_t>(task->idx) != parent->elements.size()) {
+      return nullptr;  // cannot happen with hiredis's reader; fail the stream
+    }
+    parent->elements.push_back(std::move(reply));
+    return &parent->elements.back();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void* CreateString(const redisReadTask* task, char* data, std::size_t size) {
+  std::string text;
+  try {
+    text.assign(data, size);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  switch (task->type) {
+    case REDIS_REPLY_STATUS:
+      return Attach(task, Reply::Status(std::move(text)));
+    case REDIS_REPLY_ERROR:
+      return Attach(task, Reply::Error(std::move(text)));
+    default:
+      return Attach(task, Reply::String(std::move(text)));
+  }
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  std::vector<Reply> reserved;
+  try {
+    reserved.reserve(static_cast<std::size_t>(std::clamp(elements, 0, kMaxReservedElements)));
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  return Attach(task, Reply::Array(std::move(reserved)));
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  return Attach(task, Reply::Integer(value));
+}
+
+void* CreateNil(const redisReadTask* task) { return Attach(task, Reply::Nil()); }
+
+void FreeReply(void* reply) { delete static_cast<Reply*>(reply); }
+
+redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger, CreateNil,
+                                             FreeReply};
+
+}  // namespace
+
+ReplyParser::ReplyParser() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
   if (reader_ == nullptr) throw std::bad_alloc();
 }
 
@@ -69,10 +142,8 @@ absl::StatusOr<std::optional<Reply>> ReplyParser::Next() {
     return absl::InternalError(StrCat("malformed reply from the server: ", reader_->errstr));
   }
   if (raw == nullptr) return std::nullopt;
-  auto* reply = static_cast<redisReply*>(raw);
-  Reply converted = ConvertReply(*reply);
-  freeReplyObject(reply);
-  return converted;
+  std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));  // built by kReplyFunctions
+  return std::move(*reply);
 }
 
 }  // namespace sfroute::internal

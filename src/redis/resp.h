@@ -21,7 +21,9 @@ void AppendCommand(const Command& command, std::string& out);
 // hiredis's reply object as a Reply.
 Reply ConvertReply(const redisReply& reply);
 
-// Cuts a byte stream into replies (hiredis's parser). Not thread-safe.
+// Cuts a byte stream into replies (hiredis's parser, building Reply values
+// directly). Memory follows the bytes received: an array header announcing
+// a billion elements reserves nothing until they arrive. Not thread-safe.
 class ReplyParser {
  public:
   ReplyParser();

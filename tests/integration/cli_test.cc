@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -417,6 +419,250 @@ TEST_F(CliTest, MalformedOrOutOfRangeNumbersAreUsageErrors) {
   EXPECT_THAT(NamespaceKeys(), IsEmpty());
 }
 
+// Every integer the CLI takes is a canonical decimal: the same number has
+// one spelling, as in the wire format (SPEC.md §1).
+TEST_F(CliTest, IntegersMustBeCanonicalDecimalsEverywhere) {
+  const std::vector<std::string> bad = {"010", "00", "-0", "-01", "+1", " 1", "1 ", "0x1", ""};
+  // Each command line with the integer option last, its value left out.
+  const std::string unreachable = "redis://127.0.0.1:1";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> options = {
+      {{"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl", "-1",
+        "--pod"},
+       "--pod"},
+      {{"--redis", url_, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "1",
+        "--ttl"},
+       "--ttl"},
+      {{"--redis", url_, "state", "set", "--ns", ns_, "--svc", "scene", "--state", "s", "--pod"},
+       "--pod"},
+      {{"--redis", url_, "link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep"},
+       "--keep"},
+      {{"--redis", url_, "link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+        "--if-pod"},
+       "--if-pod"},
+      {{"--redis", url_, "link", "compute", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--ttl",
+        "-1", "--threshold"},
+       "--threshold"},
+      {{"--redis", url_, "link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+        "--timeout-ms"},
+       "--timeout-ms"},
+  };
+  std::vector<std::pair<std::vector<std::string>, std::string>> all = options;
+  // demo and bench against a server that is not there: a value read wrongly
+  // would fail with UNAVAILABLE (exit 3) instead of the usage error.
+  for (const std::string& name :
+       {"--players", "--services", "--pods", "--threads", "--seed", "--link-ttl", "--grace",
+        "--fresh-ms", "--heartbeat-ms", "--disconnect-pct", "--reconnect-pct", "--use-pct"}) {
+    all.push_back({{"--redis", unreachable, "demo", "--players", "2", "--grace", "1", name}, name});
+  }
+  for (const std::string& name :
+       {"--callers", "--operations", "--keyspace", "--batch", "--connections"}) {
+    all.push_back({{"--redis", unreachable, "bench", "--operation", "set", "--operations", "1",
+                    "--keyspace", "1", name},
+                   name});
+  }
+  for (const auto& [args, option] : all) {
+    for (const std::string& value : bad) {
+      std::vector<std::string> with_value = args;
+      with_value.push_back(value);
+      SCOPED_TRACE(::testing::PrintToString(with_value));
+      ExpectUsageError(RunCliRaw(with_value), option);
+    }
+  }
+  // The pod of --link uid=pod too.
+  for (const std::string& value : bad) {
+    SCOPED_TRACE(value);
+    ExpectUsageError(Run({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link",
+                          "u1=" + value, "--ttl", "-1"}),
+                     "--link");
+  }
+  // Flags take no number either.
+  ExpectUsageError(
+      Run({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--if-persistent=010"}),
+      "if-persistent");
+  ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--json=1"}),
+                   "json");
+  ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--keep-data=0"}),
+                   "keep-data");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+
+  // Canonical spellings are taken: 0, -1, 17.
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "0", "--ttl", "-1"},
+      R"({"previous":null})");
+  ExpectOutput(
+      {"link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--pod", "17", "--ttl", "17"},
+      R"({"previous":0})");
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-1",
+                "--if-pod", "17"},
+               R"({"removed":true})");
+  ExpectOutput({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "0"},
+               R"({"removed":false})");
+  ExpectOutput({"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u2=0", "--link",
+                "u3=17", "--ttl", "-1"},
+               R"({"results":[{"uid":"u2","previous":null},{"uid":"u3","previous":null}]})");
+  ExpectOutput({"link", "compute", "--ns", ns_, "--uid", "u4", "--svc", "scene", "--ttl", "-1",
+                "--threshold", "-1"},
+               R"({"pod":null})");
+}
+
+// bench --seconds is the CLI's one floating-point option: finite, from
+// 0.001 to 86400, written as plain decimals.
+TEST(CliBenchTest, SecondsMustBeAFiniteDecimalInRange) {
+  // `get` fills its keyspace first, so a value let through fails at once on
+  // the missing server (exit 3) instead of being reported as a usage error.
+  const std::vector<std::string> bench = {"--redis", "redis://127.0.0.1:1", "bench", "--operation",
+                                          "get",     "--keyspace",          "1",     "--seconds"};
+  for (const std::string value :
+       {"nan", "NaN",    "inf",   "-inf", "infinity", "-1",      "0",      "-0",
+        "0.0", "0.0001", "1e300", "1e3",  "86401",    "86400.5", "1e-300", "0x1",
+        "+1",  " 1",     "1 ",    "05",   ".5",       "5.",      "1,5",    ""}) {
+    std::vector<std::string> args = bench;
+    args.push_back(value);
+    SCOPED_TRACE(value);
+    ExpectUsageError(RunCliRaw(args), "--seconds");
+  }
+  // In range, a run of that length.
+  for (const std::string value : {"0.05", "0.001", "1"}) {
+    SCOPED_TRACE(value);
+    std::vector<std::string> args = {"--redis", "memory://", "bench", "--operation",
+                                     "set",     "--callers", "1",     "--keyspace",
+                                     "5",       "--seconds", value};
+    CliResult run = RunCliRaw(args);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    nlohmann::json report = nlohmann::json::parse(run.out, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << run.out;
+    EXPECT_GE(report.value("seconds", 0.0), std::stod(value));
+  }
+}
+
+// --- UTF-8 ------------------------------------------------------------------
+
+// Byte strings that are not UTF-8: a stray continuation byte, a lone 0xFF, a
+// truncated sequence, an overlong '/', a surrogate, a code point past
+// U+10FFFF.
+const std::vector<std::string> kNotUtf8 = {"a\x80",    "\xff",          "ok\xc3",
+                                           "\xc0\xaf", "x\xed\xa0\x80", "\xf4\x90\x80\x80"};
+
+// The CLI takes only UTF-8 (its output is JSON, which can carry nothing
+// else): every string option is checked before anything is sent.
+TEST_F(CliTest, InvalidUtf8InAnyStringOptionIsAUsageError) {
+  const std::string unreachable = "redis://127.0.0.1:1";
+  for (const std::string& bad : kNotUtf8) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    // {arguments, the option the error must name}
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"link", "set", "--ns", ns_, "--uid", "u" + bad, "--svc", "scene", "--pod", "1", "--ttl",
+          "-1"},
+         "--uid"},
+        {{"link", "get", "--ns", ns_, "--uid", bad, "--svc", "scene"}, "--uid"},
+        {{"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid", "u1", "--uid", bad},
+         "--uid"},
+        {{"link", "set", "--ns", ns_ + bad, "--uid", "u1", "--svc", "scene", "--pod", "1", "--ttl",
+          "-1"},
+         "--ns"},
+        {{"link", "set", "--ns", ns_, "--uid", "u1", "--svc", bad, "--pod", "1", "--ttl", "-1"},
+         "--svc"},
+        {{"state", "set", "--ns", ns_, "--svc", "scene", "--pod", "1", "--state", "s" + bad},
+         "--state"},
+        {{"workload", "set", "--ns", ns_, "--svc", "scene", "--state", bad}, "--state"},
+        {{"workload", "get", "--ns", ns_, "--svc", "a", "--svc", bad}, "--svc"},
+        {{"link", "set-many", "--ns", ns_, "--svc", "scene", "--link", "u1=1", "--link",
+          "u" + bad + "=2", "--ttl", "-1"},
+         "--link"},
+        {{"link", "remove", "--ns", ns_, "--uid", bad, "--svc", "scene"}, "--uid"},
+        {{"link", "services", "--ns", ns_, "--uid", bad}, "--uid"},
+        {{"link", "compute", "--ns", ns_, "--uid", bad, "--svc", "scene", "--ttl", "-1",
+          "--threshold", "0"},
+         "--uid"},
+    };
+    for (const auto& [args, option] : cases) {
+      SCOPED_TRACE(::testing::PrintToString(args));
+      CliResult result = Run(args);
+      ExpectUsageError(result, option);
+      EXPECT_THAT(result.err, HasSubstr("UTF-8"));
+    }
+    // demo, bench and the URLs, where a value let through would fail on
+    // the missing server (exit 3) instead.
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "demo", "--players", "2", "--ns", bad}),
+                     "--ns");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set",
+                                "--operations", "1", "--svc", bad}),
+                     "--svc");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set",
+                                "--operations", "1", "--ns", bad}),
+                     "--ns");
+    ExpectUsageError(RunCliRaw({"--redis", unreachable, "bench", "--operation", "set" + bad,
+                                "--operations", "1"}),
+                     "--operation");
+    ExpectUsageError(RunCliRaw({"--redis", "redis://:pw" + bad + "@127.0.0.1:1", "link", "get",
+                                "--ns", ns_, "--uid", "u1", "--svc", "scene"}),
+                     "--redis");
+    ExpectUsageError(RunCliRaw({"--cluster", "127.0.0.1:1" + bad, "link", "get", "--ns", ns_,
+                                "--uid", "u1", "--svc", "scene"}),
+                     "--cluster");
+    ExpectUsageError(RunCliRaw({"link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"},
+                               "redis://:pw" + bad + "@127.0.0.1:1"),
+                     "--redis");
+  }
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, Utf8RoundTripsThroughTheCli) {
+  const std::string uid = "joueur-\xc3\xa9-\xe7\x8e\xa9\xe5\xae\xb6-\xf0\x9f\x98\x80";  // é 玩家 😀
+  const std::string state = "\xe7\x8a\xb6\xe6\x80\x81-\xf0\x9f\x98\x80";  // 状态-😀
+  SetLink(uid, "scene", 3, -1);
+  EXPECT_EQ(raw_.Get(LinkKey(uid, "scene")), "3");
+  ExpectOutput({"link", "batch-get", "--ns", ns_, "--svc", "scene", "--uid", uid},
+               "{\"pods\":{\"3\":[\"" + uid + "\"]}}");
+  SetState("scene", 0, state);
+  ExpectOutput({"state", "get", "--ns", ns_, "--svc", "scene"},
+               "{\"pods\":{\"0\":\"" + state + "\"}}");
+  ExpectOutput({"workload", "set", "--ns", ns_, "--svc", "scene", "--state", state},
+               R"({"ok":true})");
+  ExpectOutput({"workload", "get", "--ns", ns_, "--svc", "scene"},
+               "{\"states\":{\"scene\":\"" + state + "\"}}");
+}
+
+// Another client may store bytes that are not UTF-8: the CLI still prints
+// them (U+FFFD for each bad sequence) and warns once per value on stderr,
+// naming the key and quoting at most a short prefix.
+TEST_F(CliTest, StoredValuesThatAreNotUtf8AreShownWithAWarning) {
+  const std::string replacement = "\xef\xbf\xbd";  // U+FFFD
+  const std::string long_tail(100000, 'z');
+  raw_.Command({"HSET", StateKey("scene"), "3", "ok-\xff-" + long_tail, "4", "fine"});
+  raw_.Command({"SET", WorkloadKey("chat"), "busy\xc3"});
+  raw_.Command({"HSET", LinksHashKey("u1"), "sc\xffne", "5"});
+  raw_.Command({"SET", LinkKey("u1", "sc\xffne"), "5"});
+
+  // One line on stderr per bad value, in the log format; never the value.
+  auto expect_warning = [&](const CliResult& result, const std::string& key) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    ASSERT_FALSE(result.err.empty());
+    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << result.err;
+    EXPECT_LT(result.err.size(), 400u) << result.err;
+    nlohmann::json line = nlohmann::json::parse(result.err, nullptr, false);
+    ASSERT_TRUE(line.is_object()) << result.err;
+    EXPECT_EQ(line["log"].value("level", ""), "WARNING");
+    const std::string message = line["log"].value("message", "");
+    EXPECT_THAT(message, HasSubstr(key));
+    EXPECT_THAT(message, HasSubstr("not valid UTF-8"));
+    EXPECT_THAT(message, Not(HasSubstr("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")));
+  };
+
+  CliResult states = Run({"state", "get", "--ns", ns_, "--svc", "scene"});
+  EXPECT_EQ(states.out,
+            "{\"pods\":{\"3\":\"ok-" + replacement + "-" + long_tail + "\",\"4\":\"fine\"}}\n");
+  expect_warning(states, StateKey("scene"));
+
+  CliResult workload = Run({"workload", "get", "--ns", ns_, "--svc", "chat"});
+  EXPECT_EQ(workload.out, "{\"states\":{\"chat\":\"busy" + replacement + "\"}}\n");
+  expect_warning(workload, WorkloadKey("chat"));
+
+  CliResult services = Run({"link", "services", "--ns", ns_, "--uid", "u1"});
+  EXPECT_EQ(services.out, "{\"services\":{\"sc" + replacement + "ne\":5}}\n");
+  expect_warning(services, LinksHashKey("u1"));
+}
+
 TEST_F(CliTest, NegativeKeepBelowMinusOneIsInvalidArgument) {
   SetLink("u1", "scene", 3, -1);
   ExpectError(Run({"link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene", "--keep", "-2"}),
@@ -516,6 +762,273 @@ TEST(CliConnectionTest, PasswordIsUsedAndNeverPrinted) {
     EXPECT_THAT(run.err, Not(HasSubstr("wr0ng")));
   }
 }
+
+// --- passwords ----------------------------------------------------------------
+
+// Every command and every error path, against a server that wants a password
+// full of the characters that ended the old text-scanning redaction: ',',
+// ' ', '"', '\'', '@' and ':'. The password is given raw (the parser takes
+// the last '@' and the first ':') and percent-encoded, in --redis, in
+// --redis=, in $SFROUTE_REDIS and in --cluster. No run may print any part
+// of it.
+class CliPasswordTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    password_ = GetParam();
+    server_ = RedisServer::Start({"--requirepass", password_});
+    host_port_ = "127.0.0.1:" + std::to_string(server_->port());
+    ns_ = UniqueNamespace();
+  }
+
+  // Each run is checked here: no fragment of the right or the wrong
+  // password (the alphanumeric runs, at least 4 long) on stdout or stderr.
+  CliResult Checked(std::vector<std::string> args, const std::optional<std::string>& env = {}) {
+    CliResult result = RunCliRaw(args, env);
+    for (const std::string& secret : {password_, WrongPassword()}) {
+      for (const std::string& fragment : Fragments(secret)) {
+        for (const std::string* stream : {&result.out, &result.err}) {
+          const std::size_t at = stream->find(fragment);
+          EXPECT_EQ(at, std::string::npos)
+              << "\"" << fragment << "\" printed by " << ::testing::PrintToString(args) << ": ..."
+              << stream->substr(at < 200 ? 0 : at - 200, 400) << "...";
+        }
+      }
+    }
+    ++runs_;
+    return result;
+  }
+
+  static std::vector<std::string> Fragments(const std::string& secret) {
+    std::vector<std::string> fragments;
+    std::string run;
+    for (char c : secret + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        run += c;
+        continue;
+      }
+      if (run.size() >= 4) fragments.push_back(run);
+      run.clear();
+    }
+    return fragments;
+  }
+
+  static std::string PercentEncoded(const std::string& text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : text) {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        out += c;
+      } else {
+        out += '%';
+        out += kHex[static_cast<unsigned char>(c) >> 4];
+        out += kHex[static_cast<unsigned char>(c) & 0xF];
+      }
+    }
+    return out;
+  }
+
+  std::string WrongPassword() const { return "Wr0ngPassw0rd" + password_; }
+
+  // The URLs that carry `password` to host:port, raw and encoded.
+  static std::vector<std::string> Urls(const std::string& password, const std::string& host_port) {
+    return {"redis://:" + password + "@" + host_port,
+            "redis://default:" + password + "@" + host_port + "/0",
+            "redis://:" + PercentEncoded(password) + "@" + host_port,
+            "redis://default:" + PercentEncoded(password) + "@" + host_port};
+  }
+
+  // One command line per CLI command (docs/cli.md), demo and bench aside.
+  std::vector<std::vector<std::string>> Commands(const std::string& ns) const {
+    return {
+        {"state", "set", "--ns", ns, "--svc", "scene", "--pod", "1", "--state", "2-100"},
+        {"state", "get", "--ns", ns, "--svc", "scene"},
+        {"workload", "set", "--ns", ns, "--svc", "scene", "--state", "busy"},
+        {"workload", "get", "--ns", ns, "--svc", "scene", "--svc", "chat"},
+        {"link", "set", "--ns", ns, "--uid", "u1", "--svc", "scene", "--pod", "1", "--ttl", "-1"},
+        {"link", "try-set", "--ns", ns, "--uid", "u1", "--svc", "scene", "--pod", "2", "--ttl",
+         "60"},
+        {"link", "set-if-absent", "--ns", ns, "--uid", "u2", "--svc", "scene", "--pod", "2",
+         "--ttl", "-1"},
+        {"link", "get", "--ns", ns, "--uid", "u1", "--svc", "scene"},
+        {"link", "get", "--ns", ns, "--uid", "u1", "--svc", "scene", "--if-persistent"},
+        {"link", "batch-get", "--ns", ns, "--svc", "scene", "--uid", "u1", "--uid", "u2"},
+        {"link", "services", "--ns", ns, "--uid", "u1"},
+        {"link", "set-many", "--ns", ns, "--svc", "scene", "--link", "u3=1", "--link", "u4=2",
+         "--ttl", "-1"},
+        {"link", "compute", "--ns", ns, "--uid", "u5", "--svc", "scene", "--ttl", "-1",
+         "--threshold", "0"},
+        {"link", "remove", "--ns", ns, "--uid", "u1", "--svc", "scene", "--keep", "10"},
+        {"link", "remove", "--ns", ns, "--uid", "u2", "--svc", "scene", "--if-pod", "2"},
+    };
+  }
+
+  // demo and bench, as small as they go.
+  std::vector<std::vector<std::string>> LoadCommands(const std::string& ns) const {
+    return {{"demo", "--players", "20", "--services", "1", "--pods", "2", "--threads", "1",
+             "--grace", "1", "--ns", ns, "--json"},
+            {"bench", "--operation", "get", "--operations", "20", "--callers", "2", "--keyspace",
+             "5", "--ns", ns}};
+  }
+
+  static std::vector<std::string> With(std::vector<std::string> front,
+                                       const std::vector<std::string>& back) {
+    front.insert(front.end(), back.begin(), back.end());
+    return front;
+  }
+
+  std::string password_;
+  std::unique_ptr<RedisServer> server_;
+  std::string host_port_;
+  std::string ns_;
+  int runs_ = 0;
+};
+
+TEST_P(CliPasswordTest, EveryCommandWithTheRightPassword) {
+  std::vector<std::vector<std::string>> commands = Commands(ns_);
+  for (const std::string& url : Urls(password_, host_port_)) {
+    SCOPED_TRACE(url);
+    for (const auto& command : commands) {
+      CliResult result = Checked(With({"--redis", url}, command));
+      EXPECT_EQ(result.exit_code, 0) << ::testing::PrintToString(command) << result.err;
+      EXPECT_THAT(result.out, Not(IsEmpty()));
+    }
+    // --redis=URL, and the URL from the environment.
+    EXPECT_EQ(Checked(With({"--redis=" + url}, commands[1])).exit_code, 0);
+    EXPECT_EQ(Checked(commands[1], url).exit_code, 0);
+  }
+  // The data really went to the server behind the password.
+  RawRedis raw(server_->url(), "", password_);
+  EXPECT_EQ(raw.Get("sf:{" + ns_ + ":lk:u3}scene"), "1");
+
+  // demo and bench report on the run; the demo names its backend, with the
+  // password hidden (and the user shown).
+  const std::vector<std::string> urls = Urls(password_, host_port_);
+  for (const std::string& url : {urls[1], urls[2]}) {
+    SCOPED_TRACE(url);
+    for (const auto& command : LoadCommands(UniqueNamespace())) {
+      CliResult result = Checked(With({"--redis", url}, command));
+      EXPECT_EQ(result.exit_code, 0) << ::testing::PrintToString(command) << result.err;
+      nlohmann::json report = nlohmann::json::parse(result.out, nullptr, false);
+      ASSERT_TRUE(report.is_object()) << result.out;
+      if (command.front() == "demo") {
+        EXPECT_TRUE(report.value("ok", false)) << result.out;
+        const std::string user = url.starts_with("redis://default:") ? "default" : "";
+        EXPECT_EQ(report.value("backend", ""),
+                  "redis://" + user + ":***@" + host_port_ + (user.empty() ? "" : "/0"));
+      } else {
+        EXPECT_EQ(report.value("errors", -1), 0) << result.out;
+      }
+    }
+  }
+  // The demo's text report too.
+  CliResult text = Checked({"--redis", urls[0], "demo", "--players", "20", "--services", "1",
+                            "--pods", "2", "--threads", "1", "--grace", "1"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("redis://:***@" + host_port_));
+}
+
+TEST_P(CliPasswordTest, EveryCommandOnEveryErrorPath) {
+  std::vector<std::vector<std::string>> commands = Commands(ns_);
+  for (const auto& command : LoadCommands(ns_)) commands.push_back(command);
+  struct Path {
+    std::string what;
+    std::vector<std::string> urls;
+    int exit_code;
+  };
+  const std::vector<Path> paths = {
+      {"wrong password", Urls(WrongPassword(), host_port_), 4},
+      {"no password", {"redis://" + host_port_}, 4},
+      {"server unreachable", Urls(password_, "127.0.0.1:1"), 3},
+      {"bad port", Urls(password_, "127.0.0.1:99999"), 2},
+      {"bad db", {"redis://:" + password_ + "@" + host_port_ + "/x"}, 2},
+      {"bad percent-encoding", {"redis://:" + password_ + "%zz@" + host_port_}, 2},
+      {"unknown scheme", {"rediss+x://:" + password_ + "@" + host_port_}, 2},
+      {"cluster unreachable",
+       {"redis-cluster://:" + password_ + "@127.0.0.1:1",
+        "redis-cluster://:" + PercentEncoded(password_) + "@127.0.0.1:1,127.0.0.1:2"},
+       3},
+  };
+  // A short timeout: the cluster retries its seeds until then.
+  const std::vector<std::string> timeout = {"--timeout-ms", "50"};
+  for (const Path& path : paths) {
+    for (const std::string& url : path.urls) {
+      SCOPED_TRACE(path.what + ": " + url);
+      for (const auto& command : commands) {
+        SCOPED_TRACE(::testing::PrintToString(command));
+        CliResult result = Checked(With(With(timeout, {"--redis", url}), command));
+        // Without AUTH the connection opens and each command is refused:
+        // set-many reports that per link, bench counts failed calls.
+        if (path.what == "no password" &&
+            (command.front() == "bench" || command[1] == "set-many")) {
+          EXPECT_THAT(result.out, HasSubstr("PERMISSION_DENIED"));
+          continue;
+        }
+        EXPECT_EQ(result.exit_code, path.exit_code) << result.err;
+        EXPECT_THAT(result.err, Not(IsEmpty()));
+      }
+      // The same through the environment and --redis=.
+      EXPECT_EQ(Checked(With(timeout, commands[1]), url).exit_code, path.exit_code);
+      EXPECT_EQ(Checked(With(timeout, With({"--redis=" + url}, commands[1]))).exit_code,
+                path.exit_code);
+    }
+  }
+  // --cluster with seed nodes only, the password before them.
+  for (const std::string& seeds : {":" + password_ + "@127.0.0.1:1",
+                                   "default:" + PercentEncoded(password_) + "@127.0.0.1:1"}) {
+    SCOPED_TRACE(seeds);
+    for (const auto& command : commands) {
+      EXPECT_EQ(Checked(With(With(timeout, {"--cluster", seeds}), command)).exit_code, 3);
+    }
+  }
+}
+
+// Validation and usage errors: the library's and the command line's,
+// including command lines that quote the URL back (a URL where a number or
+// a command was expected, or among unexpected arguments).
+TEST_P(CliPasswordTest, ValidationAndUsageErrors) {
+  for (const std::string& url : Urls(password_, host_port_)) {
+    SCOPED_TRACE(url);
+    for (auto command : Commands(ns_)) {
+      // The library refuses the namespace: INVALID_ARGUMENT, exit 2.
+      command[3] = "bad:ns";
+      SCOPED_TRACE(::testing::PrintToString(command));
+      CliResult result = Checked(With({"--redis", url}, command));
+      ExpectUsageError(result, "ns");
+    }
+    ExpectUsageError(Checked({"--redis", url, "demo", "--players", "0"}), "--players");
+    ExpectUsageError(Checked({"--redis", url, "bench", "--operation", "frob"}), "--operation");
+    const std::vector<std::string> get = {"link",  "get", "--ns",  ns_,
+                                          "--uid", "u1",  "--svc", "scene"};
+    // The URL where something else was expected.
+    const std::vector<std::vector<std::string>> misplaced = {
+        With(With({"--redis", server_->url()}, get), {url}),
+        With({"--redis", server_->url()}, With(get, {"--redis=" + url})),
+        {"--redis", server_->url(), url},
+        {"--redis", server_->url(), "link", url},
+        {"--redis", url, "--redis", url, "link", "get"},
+        {"--redis", server_->url(), "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+         "--ttl", "-1", "--pod", url},
+        {"--redis", server_->url(), "link", "set-many", "--ns", ns_, "--svc", "scene", "--ttl",
+         "-1", "--link", url},
+        With({"--redis", server_->url()}, With(get, {"--if-persistent=" + url})),
+        {"--redis", server_->url(), "--timeout-ms", url, "link", "get"},
+        {"--redis", "memory://", "bench", "--operation", "get", "--seconds", url},
+        {"--redis", "memory://", "demo", "--players", url},
+        {"--redis", "memory://", "demo", "--seed=" + url},
+        {"--cluster", url.substr(url.find("://") + 3), "link", url},
+    };
+    for (const auto& args : misplaced) {
+      SCOPED_TRACE(::testing::PrintToString(args));
+      CliResult result = Checked(args);
+      EXPECT_EQ(result.exit_code, 2) << result.err;
+    }
+  }
+  EXPECT_GT(runs_, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Passwords, CliPasswordTest,
+                         ::testing::Values("k1ttEn,b4nAna pL0m\"qU1nce'gR4pe@m3lon:l1me",
+                                           "\" ,'@:0celotX:@' ,\"zEbra9"));
 
 TEST_F(CliTest, EnvironmentSuppliesTheUrlWhenRedisOptionIsAbsent) {
   CliResult set = RunCliRaw(

@@ -3,9 +3,11 @@
 #include <limits>
 
 #include "CLI/CLI.hpp"
+#include "float_option.h"
 #include "int_option.h"
 #include "output.h"
 #include "sfroute/sfroute.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 
@@ -16,21 +18,25 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
   for (const std::string& name : bench::Operations()) {
     choices += (choices.empty() ? "" : ", ") + name;
   }
-  command->add_option("--operation", args.load.operation, "One of: " + choices)->required();
+  command->add_option("--operation", args.load.operation, "One of: " + choices)
+      ->required()
+      ->check(Utf8Only())
+      ->check(CLI::IsMember(bench::Operations()));
   constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
   AddIntOption(*command, "--callers", &args.callers, 1, 10000,
                "Concurrent callers (threads), default 50");
   AddIntOption(*command, "--operations", &args.operations, 1,
                std::numeric_limits<std::int64_t>::max(), "Stop after N calls in all");
-  command->add_option("--seconds", args.load.seconds, "Run time unless --operations, default 5");
+  AddFloatOption(*command, "--seconds", &args.seconds, kBenchMinSeconds, kBenchMaxSeconds,
+                 "Run time in seconds (0.001 to 86400) unless --operations, default 5");
   AddIntOption(*command, "--keyspace", &args.keyspace, 1, kMaxInt,
                "Number of uids, default 100000");
   AddIntOption(*command, "--batch", &args.batch, 1, 100000,
                "Uids per call of batch-get and set-many, default 100");
   AddIntOption(*command, "--connections", &args.connections, 1, 1000,
                "Connections per node the callers share, default Options' (1)");
-  command->add_option("--ns", args.load.ns, "Namespace, default bench");
-  command->add_option("--svc", args.load.svc, "Service, default scene");
+  command->add_option("--ns", args.load.ns, "Namespace, default bench")->check(Utf8Only());
+  command->add_option("--svc", args.load.svc, "Service, default scene")->check(Utf8Only());
   return command;
 }
 
@@ -38,6 +44,7 @@ int RunBench(BenchArgs& args, Options options) {
   bench::LoadOptions& load = args.load;
   if (args.callers) load.callers = static_cast<int>(*args.callers);
   if (args.operations) load.operations = *args.operations;
+  if (args.seconds) load.seconds = *args.seconds;
   if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
   if (args.batch) load.batch = static_cast<int>(*args.batch);
   if (args.connections) options.pool_size = static_cast<int>(*args.connections);

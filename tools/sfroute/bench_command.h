@@ -19,7 +19,12 @@ namespace sfroute::cli {
 struct BenchArgs {
   bench::LoadOptions load;
   std::optional<std::int64_t> callers, operations, keyspace, batch, connections;
+  std::optional<double> seconds;
 };
+
+// The range of bench --seconds: a millisecond to a day.
+inline constexpr double kBenchMinSeconds = 0.001;
+inline constexpr double kBenchMaxSeconds = 86400;
 
 // Adds the `bench` command to `root`, binding its options to `args`.
 CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args);

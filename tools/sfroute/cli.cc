@@ -30,6 +30,8 @@
 #include "output.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
+#include "shown_words.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -52,14 +54,23 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
                  std::string("Redis URL, redis://[[user]:password@]host[:port]"
                              "[/db]; default ") +
                      kDefaultRedisUrl)
-      ->envname("SFROUTE_REDIS");
+      ->envname("SFROUTE_REDIS")
+      ->check(Utf8Only());
   app.add_option("--cluster", global.cluster,
                  "Redis Cluster seed nodes, host:port[,host:port...] (or a "
                  "redis-cluster://[[user]:password@]... URL); default $SFROUTE_CLUSTER; "
-                 "wins over --redis");
+                 "wins over --redis")
+      ->check(Utf8Only());
   // The upper bound keeps the value meaningful as a socket timeout.
   AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1, std::numeric_limits<std::int32_t>::max(),
                "Connect and command timeout in milliseconds (default 1000)");
+}
+
+// $SFROUTE_CLUSTER, or "" when unset. (CLI11 reads $SFROUTE_REDIS and
+// checks it like --redis; this one is read here, after --redis is known.)
+std::string ClusterFromEnvironment() {
+  const char* value = std::getenv("SFROUTE_CLUSTER");
+  return value == nullptr ? std::string() : std::string(value);
 }
 
 // Where to connect: --cluster, then --redis, then $SFROUTE_CLUSTER, then
@@ -67,19 +78,15 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
 // variable of the environment.
 std::string DeploymentUrl(const GlobalArgs& global) {
   std::string cluster = global.cluster;
-  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
-  if (cluster.empty() && !global.redis_flag && cluster_env != nullptr) {
-    cluster = cluster_env;
-  }
+  if (cluster.empty() && !global.redis_flag) cluster = ClusterFromEnvironment();
   if (cluster.empty()) return global.redis_url;
   return cluster.starts_with("redis-cluster://") ? cluster : "redis-cluster://" + cluster;
 }
 
 // True when the command line or the environment names a deployment.
 bool DeploymentGiven(const CLI::App& app, const GlobalArgs& global) {
-  const char* cluster_env = std::getenv("SFROUTE_CLUSTER");
   return app.get_option("--redis")->count() > 0 || !global.cluster.empty() ||
-         (cluster_env != nullptr && *cluster_env != '\0');
+         !ClusterFromEnvironment().empty();
 }
 
 Options MakeOptions(const GlobalArgs& global) {
@@ -119,21 +126,31 @@ std::string MissingCommandMessage(const CLI::App& app) {
 }
 
 // Help (and CLI11's other "successful" exits) goes to stdout with exit 0;
-// every real parse error becomes the JSON error of a usage error.
-int HandleParseError(const CLI::App& app, const CLI::ParseError& error) {
+// every real parse error becomes the JSON error of a usage error. Those
+// quote the command line back ("got ...", "not expected: ..."), so a URL
+// typed in the wrong place is shown without its password (shown_words.h);
+// so are the variables, in case a message ever quotes them.
+int HandleParseError(const CLI::App& app, const CLI::ParseError& error,
+                     const std::vector<std::string>& words) {
   if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
     return app.exit(error, std::cout, std::cerr);
   }
   const bool missing_command = dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
                                std::string_view(error.what()).starts_with("A subcommand");
-  return ReportUsageError(missing_command ? MissingCommandMessage(app) : error.what());
+  std::vector<std::string> quotable = words;
+  for (const char* variable : {"SFROUTE_REDIS", "SFROUTE_CLUSTER"}) {
+    if (const char* value = std::getenv(variable); value != nullptr) quotable.emplace_back(value);
+  }
+  return ReportUsageError(HidePasswordsOf(
+      quotable, missing_command ? MissingCommandMessage(app) : std::string(error.what())));
 }
 
 // The command-line words after the program name.
 std::vector<std::string> Arguments(int argc, char** argv) {
   std::vector<std::string> args;
-  for (int i = 1; i < argc && argv != nullptr && argv[i] != nullptr; ++i)
+  for (int i = 1; i < argc && argv != nullptr && argv[i] != nullptr; ++i) {
     args.emplace_back(argv[i]);
+  }
   return args;
 }
 
@@ -155,7 +172,13 @@ int RunArguments(const std::vector<std::string>& words) {
     // CLI11 takes the words last first.
     app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
   } catch (const CLI::ParseError& error) {
-    return HandleParseError(app, error);
+    return HandleParseError(app, error, words);
+  }
+  // $SFROUTE_CLUSTER is read outside CLI11 (DeploymentUrl): check it when
+  // it is the one used.
+  if (global.cluster.empty() && !global.redis_flag &&
+      FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
+    return ReportUsageError("$SFROUTE_CLUSTER: not valid UTF-8; the CLI takes UTF-8 text only");
   }
   if (demo->parsed()) {
     Options options = MakeOptions(global);

@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "int_option.h"
 #include "runners.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -63,34 +64,38 @@ constexpr CommandSpec kCommands[] = {
      kNs | kUid | kSvc | kTtl | kThreshold, RunLinkCompute},
 };
 
+// --link uid=pod, checked while parsing so that a mistake is a usage error
+// naming the option.
+CLI::Validator LinkSyntax() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (ParseLinkOption(value).has_value()) return "";
+        return "expected uid=pod with pod a decimal integer from 0 to 2147483647, got \"" + value +
+               "\"";
+      },
+      "", "uid=pod");
+}
+
 constexpr std::int64_t kMaxPod = std::numeric_limits<PodIndex>::max();
 constexpr std::int64_t kMinInt64 = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 
-// Identifier and state options take any string: the library validates them
-// (and names the field in its error), so the CLI does not duplicate the rules.
+// Every string option must be UTF-8 (utf8.h); beyond that, identifier and
+// state options take any string: the library validates them (and names the
+// field in its error), so the CLI does not duplicate the rules.
 void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
-  if (options & kNs) {
-    command.add_option("--ns", args.ns, "Namespace")->required();
-  }
-  if (options & kUid) {
-    command.add_option("--uid", args.uid, "User id")->required();
-  }
-  if (options & kUids) {
-    command.add_option("--uid", args.uids, "User id (repeat for more)")->required();
-  }
-  if (options & kSvc) {
-    command.add_option("--svc", args.svc, "Service")->required();
-  }
-  if (options & kSvcs) {
-    command.add_option("--svc", args.svcs, "Service (repeat for more)")->required();
-  }
+  auto text = [&command](const std::string& name, auto& target, const std::string& help) {
+    return command.add_option(name, target, help)->required()->check(Utf8Only());
+  };
+  if (options & kNs) text("--ns", args.ns, "Namespace");
+  if (options & kUid) text("--uid", args.uid, "User id");
+  if (options & kUids) text("--uid", args.uids, "User id (repeat for more)");
+  if (options & kSvc) text("--svc", args.svc, "Service");
+  if (options & kSvcs) text("--svc", args.svcs, "Service (repeat for more)");
   if (options & kLinks) {
-    command.add_option("--link", args.links, "uid=pod (repeat for more)")->required();
+    text("--link", args.links, "uid=pod (repeat for more)")->check(LinkSyntax());
   }
-  if (options & kState) {
-    command.add_option("--state", args.state, "State string")->required();
-  }
+  if (options & kState) text("--state", args.state, "State string");
 }
 
 void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
@@ -138,7 +143,9 @@ std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args) {
     AddStringOptions(*command, spec.options, args);
     AddIntOptions(*command, spec.options, args);
     if (spec.options & kIfPersistent) {
-      command->add_flag("--if-persistent", args.if_persistent, "Only a persistent link counts");
+      // A flag takes no value: "--if-persistent=010" is refused, not read.
+      command->add_flag("--if-persistent", args.if_persistent, "Only a persistent link counts")
+          ->disable_flag_override();
     }
     commands.push_back({command, spec.run});
   }

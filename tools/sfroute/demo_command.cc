@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -19,7 +20,9 @@
 #include "demo_json.h"
 #include "int_option.h"
 #include "output.h"
+#include "sfroute/options.h"
 #include "sfroute/sfroute.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -61,21 +64,20 @@ std::int64_t DefaultOf(const IntSpec& spec) {
   return spec.field != nullptr ? defaults.*spec.field : static_cast<std::int64_t>(defaults.seed);
 }
 
-// "\r"-updated status on stderr; only called when stderr is a terminal.
+// "\r"-updated status on std::cerr; only called when stderr is a terminal.
 void PrintProgress(const demo::Progress& progress) {
-  std::fprintf(stderr,
-               "\r[%s %5.1f s] arrived %d/%d, disconnected %d, reconnected %d, failed %d, "
-               "%lld calls%s\033[K",
-               std::string(progress.phase).c_str(), progress.elapsed_s, progress.arrived,
-               progress.players, progress.disconnected, progress.reconnected, progress.failed,
-               static_cast<long long>(progress.calls), progress.drained ? ", pod drained" : "");
-  std::fflush(stderr);
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "\r[%s %5.1f s] arrived %d/%d, disconnected %d, reconnected %d, failed %d, "
+                "%lld calls%s\033[K",
+                std::string(progress.phase).c_str(), progress.elapsed_s, progress.arrived,
+                progress.players, progress.disconnected, progress.reconnected, progress.failed,
+                static_cast<long long>(progress.calls), progress.drained ? ", pod drained" : "");
+  std::cerr << line << std::flush;
 }
 
 void ClearProgress(bool shown) {
-  if (!shown) return;
-  std::fprintf(stderr, "\r\033[K");
-  std::fflush(stderr);
+  if (shown) std::cerr << "\r\033[K" << std::flush;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -120,12 +122,15 @@ void Print(const demo::ReportInput& input, const std::optional<Cleanup>& cleanup
     PrintResult(report);
     return;
   }
-  std::cout << demo::FormatReport(input);
+  // Formatted apart: std::fixed must not stick to std::cout (Run may be
+  // called again in this process).
+  std::ostringstream text;
+  text << demo::FormatReport(input);
   if (cleanup.has_value()) {
-    std::cout << "Removed the run's " << cleanup->removed_links << " links in " << std::fixed
-              << std::setprecision(2) << cleanup->seconds << " s (--keep-data keeps them).\n";
+    text << "Removed the run's " << cleanup->removed_links << " links in " << std::fixed
+         << std::setprecision(2) << cleanup->seconds << " s (--keep-data keeps them).\n";
   }
-  std::cout << std::flush;
+  std::cout << text.str() << std::flush;
 }
 
 }  // namespace
@@ -140,13 +145,17 @@ CLI::App* AddDemoCommand(CLI::App& root, DemoArgs& args) {
     AddIntOption(*command, spec.name, &args.ints[i], spec.min, spec.max,
                  std::string(spec.help) + " (default " + std::to_string(DefaultOf(spec)) + ")");
   }
-  command->add_option("--ns", args.ns, "Namespace (default demo-<pid>-<epoch ms>)");
+  command->add_option("--ns", args.ns, "Namespace (default demo-<pid>-<epoch ms>)")
+      ->check(Utf8Only());
   // `sfroute demo --redis URL` reads naturally: the global options (--redis,
   // --timeout-ms) are accepted after `demo` too.
   command->fallthrough();
-  command->add_flag("--json", args.json, "Print the report as one JSON object");
-  command->add_flag("--keep-data", args.keep_data,
-                    "Leave the run's links in Redis (removed by default)");
+  command->add_flag("--json", args.json, "Print the report as one JSON object")
+      ->disable_flag_override();
+  command
+      ->add_flag("--keep-data", args.keep_data,
+                 "Leave the run's links in Redis (removed by default)")
+      ->disable_flag_override();
   return command;
 }
 
@@ -185,7 +194,7 @@ int RunDemo(const DemoArgs& args, Options options) {
   Print({.result = *result,
          .check = *check,
          .latency = latency,
-         .backend = RedactUserInfo(options.redis_url),
+         .backend = RedactedUrl(options.redis_url),
          .check_s = check_s},
         *cleanup, args.json);
   return check->ok() ? kExitOk : kExitFailure;

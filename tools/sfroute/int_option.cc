@@ -9,14 +9,18 @@
 namespace sfroute::cli {
 
 std::optional<std::int64_t> ParseDecimal(std::string_view text) {
+  // One spelling per number: no leading zero ("010", "00") and no "-0"
+  // (so no "-01" either). "0" itself is fine.
+  const std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
+  if (digits.empty() || (digits.front() == '0' && (digits.size() > 1 || digits != text))) {
+    return std::nullopt;
+  }
   std::int64_t value = 0;
   const char* end = text.data() + text.size();
   // std::from_chars takes decimal only, rejects a leading '+' or space and
-  // reports overflow, which is exactly the strictness wanted here.
+  // reports overflow.
   auto [parsed_end, error] = std::from_chars(text.data(), end, value, 10);
-  if (error != std::errc() || parsed_end != end || text.empty()) {
-    return std::nullopt;
-  }
+  if (error != std::errc() || parsed_end != end) return std::nullopt;
   return value;
 }
 
@@ -27,7 +31,7 @@ std::string RangeText(std::int64_t min, std::int64_t max) {
       max == std::numeric_limits<std::int64_t>::max()) {
     return "a decimal integer";
   }
-  return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  return "a decimal integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
 }  // namespace
@@ -38,8 +42,8 @@ CLI::Option* AddIntOption(CLI::App& app, const std::string& name,
   auto store = [target, name, min, max](const std::string& text) {
     std::optional<std::int64_t> value = ParseDecimal(text);
     if (!value.has_value() || *value < min || *value > max) {
-      throw CLI::ValidationError(name,
-                                 "expected " + RangeText(min, max) + ", got \"" + text + "\"");
+      throw CLI::ValidationError(name, "expected " + RangeText(min, max) +
+                                           " (no leading zero, no '+'), got \"" + text + "\"");
     }
     *target = *value;
   };

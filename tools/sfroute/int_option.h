@@ -14,9 +14,10 @@ class Option;
 
 namespace sfroute::cli {
 
-// Parses an optionally negative decimal integer; nothing else is accepted
-// (no '+', no spaces, no trailing characters). Empty when `text` is not one
-// or does not fit in 64 bits.
+// Parses a canonical decimal integer: an optional '-', then digits without a
+// leading zero ("0" itself is one; "-0", "00", "010", "-01" are not); no '+',
+// no spaces, nothing else. Empty when `text` is not one or does not fit in
+// 64 bits. Every integer the CLI takes goes through here.
 std::optional<std::int64_t> ParseDecimal(std::string_view text);
 
 // Adds option `name` to `app`, storing its value in `*target` once parsed.

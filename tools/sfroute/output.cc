@@ -14,7 +14,7 @@ std::string Dump(const Json& json) {
 }
 
 Json ErrorObject(std::string_view code, std::string_view message) {
-  return {{"code", std::string(code)}, {"message", RedactUserInfo(message)}};
+  return {{"code", std::string(code)}, {"message", std::string(message)}};
 }
 
 void PrintErrorLine(std::string_view code, std::string_view message) {
@@ -25,13 +25,6 @@ void PrintErrorLine(std::string_view code, std::string_view message) {
 std::string_view MessageOf(const absl::Status& status) {
   const absl::string_view message = status.message();
   return std::string_view(message.data(), message.size());
-}
-
-// Where a URL quoted in a message ends. '/' does not end it: the library
-// takes the last '@' of the whole URL as the end of the user info, so a
-// password may contain '/' (over-redacting a path is harmless).
-bool IsUrlEnd(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == ',';
 }
 
 }  // namespace
@@ -50,34 +43,6 @@ int ExitCodeFor(absl::StatusCode code) {
     default:
       return kExitFailure;
   }
-}
-
-std::string RedactUserInfo(std::string_view text) {
-  std::string redacted;
-  size_t pos = 0;
-  while (true) {
-    size_t scheme_end = text.find("://", pos);
-    if (scheme_end == std::string_view::npos) break;
-    size_t authority = scheme_end + 3;
-    size_t end = authority;
-    while (end < text.size() && !IsUrlEnd(text[end])) ++end;
-    // The last '@' ends the user info, as in the library's URL parser.
-    std::string_view user_info = text.substr(authority, end - authority);
-    size_t at = user_info.rfind('@');
-    if (at != std::string_view::npos) user_info = user_info.substr(0, at);
-    redacted.append(text.substr(pos, authority - pos));
-    // RFC 3986 forbids raw brackets in user info, so "[[user]:password@]" is
-    // the URL syntax quoted in a help or error text, not a credential.
-    if (at != std::string_view::npos && user_info.find_first_of("[]") == std::string_view::npos) {
-      redacted.append("***");
-      redacted.append(text.substr(authority + at, end - authority - at));
-    } else {
-      redacted.append(text.substr(authority, end - authority));
-    }
-    pos = end;
-  }
-  redacted.append(text.substr(pos));
-  return redacted;
 }
 
 void PrintResult(const Json& result) { std::cout << Dump(result) << '\n' << std::flush; }
@@ -99,7 +64,7 @@ int ReportUsageError(std::string_view message) {
 void LogToStderr(LogLevel level, std::string_view message) {
   if (level != LogLevel::kWarning && level != LogLevel::kError) return;
   const char* level_name = level == LogLevel::kWarning ? "WARNING" : "ERROR";
-  Json line = {{"log", {{"level", level_name}, {"message", RedactUserInfo(message)}}}};
+  Json line = {{"log", {{"level", level_name}, {"message", std::string(message)}}}};
   // The library may log from several threads; keep lines whole.
   static std::mutex* const mutex = new std::mutex;
   std::lock_guard<std::mutex> lock(*mutex);

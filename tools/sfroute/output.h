@@ -1,5 +1,10 @@
 // What the CLI writes: one JSON object per line, results on stdout and
 // errors on stderr, and the exit code that goes with each error.
+//
+// Messages are printed as they come: the library never puts a URL or a
+// password in its messages and logs (include/sfroute/options.h), and the
+// usage errors that quote the command line hide its URL passwords first
+// (shown_words.h).
 #ifndef SFROUTE_TOOLS_SFROUTE_OUTPUT_H_
 #define SFROUTE_TOOLS_SFROUTE_OUTPUT_H_
 
@@ -25,16 +30,10 @@ inline constexpr int kExitPermissionDenied = 4;
 
 int ExitCodeFor(absl::StatusCode code);
 
-// Replaces the user-info part of every "scheme://user:password@host" in
-// `text` with "***". Errors may quote the command line back (for example a
-// misplaced --redis URL among unexpected arguments), and passwords must never
-// be printed.
-std::string RedactUserInfo(std::string_view text);
-
 // Writes `result` to stdout as one line.
 void PrintResult(const Json& result);
 
-// {"code":...,"message":...} for a failed status, the message redacted.
+// {"code":...,"message":...} for a failed status.
 Json ErrorJson(const absl::Status& status);
 
 // Writes {"error":{"code":...,"message":...}} to stderr; returns the exit

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "int_option.h"
+#include "utf8.h"
 
 namespace sfroute::cli {
 namespace {
@@ -31,19 +32,47 @@ Json ByPod(const std::map<PodIndex, Value>& by_pod) {
   return object;
 }
 
-template <typename Value>
-Json ByName(const std::map<std::string, Value>& by_name) {
-  Json object = Json::object();
-  for (const auto& [name, value] : by_name) object[name] = value;
-  return object;
-}
-
 absl::StatusOr<Json> OkOr(const absl::Status& status) {
   if (!status.ok()) return status;
   return Json{{"ok", true}};
 }
 
+// The keys of SPEC.md §1, for warnings (the library does not export its
+// key builder).
+std::string StateKeyText(const CommandArgs& args) {
+  return "sf:{" + args.ns + ":state:" + args.svc + "}";
+}
+std::string WorkloadKeyText(const CommandArgs& args, const std::string& svc) {
+  return "sf:{" + args.ns + ":workload:" + svc + "}";
+}
+std::string LinksHashKeyText(const CommandArgs& args) {
+  return "sf:{" + args.ns + ":lk:" + args.uid + "}";
+}
+
+// A string read from Redis, as JSON. The CLI's own input is UTF-8 (utf8.h),
+// but other clients may store any bytes: those are printed with U+FFFD for
+// each bad byte (output.cc), and one warning says where, quoting no more
+// than a short prefix.
+Json StoredText(const std::string& value, std::string_view command, const std::string& where) {
+  if (const std::optional<std::size_t> bad = FirstInvalidUtf8(value); bad.has_value()) {
+    LogToStderr(LogLevel::kWarning, std::string(command) + ": " + where +
+                                        " is not valid UTF-8 (byte " + std::to_string(*bad + 1) +
+                                        " of " + std::to_string(value.size()) +
+                                        "), printed with U+FFFD: \"" +
+                                        QuotablePrefix(value, kQuotedPrefixBytes) + "\"");
+  }
+  return Json(value);
+}
+
 }  // namespace
+
+std::optional<UidPod> ParseLinkOption(std::string_view link) {
+  const auto equals = link.rfind('=');
+  if (equals == std::string_view::npos) return std::nullopt;
+  const std::optional<std::int64_t> pod = ParseDecimal(link.substr(equals + 1));
+  if (!pod || *pod < 0 || *pod > std::numeric_limits<PodIndex>::max()) return std::nullopt;
+  return UidPod{std::string(link.substr(0, equals)), static_cast<PodIndex>(*pod)};
+}
 
 absl::StatusOr<Json> RunStateSet(Executor& executor, const CommandArgs& args) {
   return OkOr(executor.SetServiceState(args.ns, args.svc, Pod(args.pod), args.state));
@@ -52,7 +81,13 @@ absl::StatusOr<Json> RunStateSet(Executor& executor, const CommandArgs& args) {
 absl::StatusOr<Json> RunStateGet(Executor& executor, const CommandArgs& args) {
   absl::StatusOr<PodStates> states = executor.GetServiceState(args.ns, args.svc);
   if (!states.ok()) return states.status();
-  return Json{{"pods", ByPod(*states)}};
+  Json pods = Json::object();
+  for (const auto& [pod, state] : *states) {
+    const std::string name = std::to_string(pod);
+    pods[name] =
+        StoredText(state, "state get", "the state of pod " + name + " in " + StateKeyText(args));
+  }
+  return Json{{"pods", std::move(pods)}};
 }
 
 absl::StatusOr<Json> RunWorkloadSet(Executor& executor, const CommandArgs& args) {
@@ -62,7 +97,11 @@ absl::StatusOr<Json> RunWorkloadSet(Executor& executor, const CommandArgs& args)
 absl::StatusOr<Json> RunWorkloadGet(Executor& executor, const CommandArgs& args) {
   absl::StatusOr<WorkloadStates> states = executor.GetWorkloadStates(args.ns, args.svcs);
   if (!states.ok()) return states.status();
-  return Json{{"states", ByName(*states)}};
+  Json by_svc = Json::object();
+  for (const auto& [svc, state] : *states) {
+    by_svc[svc] = StoredText(state, "workload get", "the state in " + WorkloadKeyText(args, svc));
+  }
+  return Json{{"states", std::move(by_svc)}};
 }
 
 absl::StatusOr<Json> RunLinkSet(Executor& executor, const CommandArgs& args) {
@@ -105,16 +144,10 @@ absl::StatusOr<Json> RunLinkBatchGet(Executor& executor, const CommandArgs& args
 absl::StatusOr<Json> RunLinkSetMany(Executor& executor, const CommandArgs& args) {
   std::vector<UidPod> links;
   for (const std::string& link : args.links) {
-    // uid=pod; a uid may itself contain '=', so split at the last one.
-    const auto equals = link.rfind('=');
-    const std::optional<std::int64_t> pod =
-        equals == std::string::npos ? std::nullopt
-                                    : ParseDecimal(std::string_view(link).substr(equals + 1));
-    if (!pod || *pod < 0 || *pod > std::numeric_limits<PodIndex>::max()) {
-      return absl::InvalidArgumentError("invalid --link \"" + link +
-                                        "\": expected uid=pod with pod 0-2147483647");
-    }
-    links.push_back({link.substr(0, equals), static_cast<PodIndex>(*pod)});
+    // Checked while parsing (commands.cc); a failure here would be a bug.
+    std::optional<UidPod> parsed = ParseLinkOption(link);
+    if (!parsed.has_value()) return absl::InternalError("--link not checked while parsing");
+    links.push_back(*std::move(parsed));
   }
   auto results = executor.SetLinkedPods(args.ns, args.svc, links, Ttl::Seconds(*args.ttl));
   if (!results.ok()) return results.status();
@@ -145,7 +178,13 @@ absl::StatusOr<Json> RunLinkRemove(Executor& executor, const CommandArgs& args) 
 absl::StatusOr<Json> RunLinkServices(Executor& executor, const CommandArgs& args) {
   absl::StatusOr<ServicePods> services = executor.GetLinkService(args.ns, args.uid);
   if (!services.ok()) return services.status();
-  return Json{{"services", ByName(*services)}};
+  Json by_svc = Json::object();
+  for (const auto& [svc, pod] : *services) {
+    // A service name here is a field of the links hash, written by anyone.
+    StoredText(svc, "link services", "a service (field) of " + LinksHashKeyText(args));
+    by_svc[svc] = pod;
+  }
+  return Json{{"services", std::move(by_svc)}};
 }
 
 absl::StatusOr<Json> RunLinkCompute(Executor& executor, const CommandArgs& args) {

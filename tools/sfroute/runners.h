@@ -4,12 +4,19 @@
 #ifndef SFROUTE_TOOLS_SFROUTE_RUNNERS_H_
 #define SFROUTE_TOOLS_SFROUTE_RUNNERS_H_
 
+#include <optional>
+#include <string_view>
+
 #include "absl/status/statusor.h"
 #include "commands.h"
 #include "output.h"
 #include "sfroute/sfroute.h"
 
 namespace sfroute::cli {
+
+// The uid and pod of a --link uid=pod value (split at the last '=', since a
+// uid may hold one; the pod a canonical decimal 0 ... 2^31-1), or empty.
+std::optional<UidPod> ParseLinkOption(std::string_view link);
 
 absl::StatusOr<Json> RunStateSet(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunStateGet(Executor& executor, const CommandArgs& args);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "histogram.h"
@@ -92,8 +94,11 @@ absl::Status Check(const LoadOptions& options) {
   if (options.callers < 1) return absl::InvalidArgumentError("invalid callers: must be >= 1");
   if (options.keyspace < 1) return absl::InvalidArgumentError("invalid keyspace: must be >= 1");
   if (options.batch < 1) return absl::InvalidArgumentError("invalid batch: must be >= 1");
-  if (options.operations <= 0 && options.seconds <= 0) {
-    return absl::InvalidArgumentError("invalid seconds: must be > 0 without --operations");
+  // A NaN or an infinity would make the deadline below undefined.
+  if (options.operations <= 0 &&
+      !(std::isfinite(options.seconds) && options.seconds > 0 && options.seconds <= 86400)) {
+    return absl::InvalidArgumentError(
+        "invalid seconds: must be > 0 and <= 86400 without --operations");
   }
   return absl::OkStatus();
 }
@@ -120,22 +125,34 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
                                                  std::chrono::duration<double>(options.seconds));
   const auto start = Clock::now();
   std::vector<std::thread> threads;
-  for (int t = 0; t < options.callers; ++t) {
-    threads.emplace_back([&, t] {
-      Caller& caller = callers[t];
-      caller.random.seed(static_cast<unsigned>(t) * 7919u + 1u);
-      while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
-        const auto before = Clock::now();
-        if (before >= deadline) break;
-        const absl::Status status = CallOnce(executor, options, operation, caller);
-        caller.latency_ns.Record(static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before).count()));
-        ++caller.calls;
-        if (!status.ok() && caller.errors++ == 0) caller.first_error = status.ToString();
-      }
-    });
+  absl::Status started;
+  for (int t = 0; t < options.callers && started.ok(); ++t) {
+    // Out of threads (--callers 10000 on a small machine): stop the callers
+    // that run and report it, rather than leave joinable threads behind
+    // (std::terminate).
+    try {
+      threads.emplace_back([&, t] {
+        Caller& caller = callers[t];
+        caller.random.seed(static_cast<unsigned>(t) * 7919u + 1u);
+        while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
+          const auto before = Clock::now();
+          if (before >= deadline) break;
+          const absl::Status status = CallOnce(executor, options, operation, caller);
+          caller.latency_ns.Record(static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before).count()));
+          ++caller.calls;
+          if (!status.ok() && caller.errors++ == 0) caller.first_error = status.ToString();
+        }
+      });
+    } catch (const std::system_error& error) {
+      budget.store(0);
+      started = absl::ResourceExhaustedError("cannot start caller thread " + std::to_string(t + 1) +
+                                             " of " + std::to_string(options.callers) + ": " +
+                                             error.what());
+    }
   }
   for (auto& thread : threads) thread.join();
+  if (!started.ok()) return started;
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   LoadReport report;
