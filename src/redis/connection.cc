@@ -195,6 +195,7 @@ void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
     absl::MutexLock lock(&mutex_);
     if (phase_ != Phase::kLoggingIn) return;
     phase_ = Phase::kReady;
+    ever_ready_ = true;
     if (!pending_.empty()) StartWriterLocked(&write_now);
   }
   if (write_now) Flush(kCallerPasses);
@@ -214,9 +215,24 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
   request->call = call;
   bool write_now = false;
   bool disarm = false;
+  absl::Status refused;
   {
     absl::MutexLock lock(&mutex_);
-    if (phase_ == Phase::kFailed) return false;
+    if (phase_ == Phase::kFailed) {
+      // Lost after it worked: the caller tries a new connection. Never
+      // opened (the server is down, or refused the log-in): that is this
+      // call's answer too, as it is for every call that queued meanwhile.
+      if (ever_ready_) return false;
+      refused = failure_;
+    }
+  }
+  if (!refused.ok()) {
+    std::move(done)(NotSent(refused));
+    return true;
+  }
+  {
+    absl::MutexLock lock(&mutex_);
+    if (phase_ == Phase::kFailed) return false;  // just now: a new connection
     request->done = std::move(done);
     // A sync caller that finds the connection idle reads its own replies:
     // no hand-off to the loop's thread and back.

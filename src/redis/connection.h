@@ -139,6 +139,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
 
   mutable absl::Mutex mutex_;
   Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;
+  bool ever_ready_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);
   std::deque<std::shared_ptr<Request>> pending_ ABSL_GUARDED_BY(mutex_);   // not written yet
   std::deque<std::shared_ptr<Request>> awaiting_ ABSL_GUARDED_BY(mutex_);  // written, in order

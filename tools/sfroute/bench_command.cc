@@ -35,6 +35,11 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
                "Uids per call of batch-get and set-many, default 100");
   AddIntOption(*command, "--connections", &args.connections, 1, 1000,
                "Connections per node the callers share, default Options' (1)");
+  command->add_flag("--async", args.load.async,
+                    "One thread keeps --in-flight calls going with the async API (each callback "
+                    "starts the next) instead of --callers threads");
+  AddIntOption(*command, "--in-flight", &args.in_flight, 1, 100000,
+               "Calls kept in flight by --async, default 256");
   command->add_option("--ns", args.load.ns, "Namespace, default bench")->check(Utf8Only());
   command->add_option("--svc", args.load.svc, "Service, default scene")->check(Utf8Only());
   return command;
@@ -47,6 +52,7 @@ int RunBench(BenchArgs& args, Options options) {
   if (args.seconds) load.seconds = *args.seconds;
   if (args.keyspace) load.keyspace = static_cast<int>(*args.keyspace);
   if (args.batch) load.batch = static_cast<int>(*args.batch);
+  if (args.in_flight) load.in_flight = static_cast<int>(*args.in_flight);
   if (args.connections) options.pool_size = static_cast<int>(*args.connections);
   auto executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
@@ -54,6 +60,7 @@ int RunBench(BenchArgs& args, Options options) {
   if (!report.ok()) return ReportError(report.status());
   PrintResult(Json{{"operation", report->operation},
                    {"callers", report->callers},
+                   {"in_flight", report->in_flight},
                    {"seconds", report->seconds},
                    {"calls", report->calls},
                    {"links", report->links},

@@ -18,7 +18,7 @@ namespace sfroute::cli {
 
 struct BenchArgs {
   bench::LoadOptions load;
-  std::optional<std::int64_t> callers, operations, keyspace, batch, connections;
+  std::optional<std::int64_t> callers, operations, keyspace, batch, connections, in_flight;
   std::optional<double> seconds;
 };
 

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "histogram.h"
 
 namespace sfroute::bench {
@@ -72,6 +73,123 @@ absl::Status CallOnce(Executor& executor, const LoadOptions& options, Operation 
   return absl::OkStatus();
 }
 
+// A small random generator per async lane (SplitMix64): lanes are started
+// on one thread and go on on another.
+struct LaneRandom {
+  using result_type = std::uint64_t;
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return UINT64_MAX; }
+  result_type operator()() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t state;
+};
+
+// One async call of the operation; `done` gets its status.
+void CallAsync(Executor& executor, const LoadOptions& options, Operation operation,
+               LaneRandom& random, StatusCallback done) {
+  std::uniform_int_distribution<int> pick(0, options.keyspace - 1);
+  const auto pod = static_cast<PodIndex>(random() % 16);
+  auto status_of = [done = std::move(done)](const auto& result) mutable {
+    std::move(done)(result.status());
+  };
+  switch (operation) {
+    case Operation::kGet:
+      executor.GetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, std::move(status_of));
+      return;
+    case Operation::kSet:
+      executor.SetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
+                                 Ttl::Persistent(), std::move(status_of));
+      return;
+    case Operation::kTrySet:
+      executor.TrySetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
+                                    Ttl::Seconds(300), std::move(status_of));
+      return;
+    case Operation::kBatchGet: {
+      std::vector<std::string> uids;
+      uids.reserve(options.batch);
+      for (int i = 0; i < options.batch; ++i) uids.push_back(Uid(pick(random)));
+      executor.BatchGetLinkedPodAsync(options.ns, uids, options.svc, std::move(status_of));
+      return;
+    }
+    case Operation::kSetMany:
+      break;
+  }
+  std::vector<UidPod> links;
+  links.reserve(options.batch);
+  for (int i = 0; i < options.batch; ++i) links.push_back({Uid(pick(random)), pod});
+  executor.SetLinkedPodsAsync(
+      options.ns, options.svc, links, Ttl::Persistent(),
+      [status_of = std::move(status_of)](
+          absl::StatusOr<std::vector<Executor::LinkWrite>> results) mutable {
+        if (results.ok()) {
+          for (const auto& result : *results) {
+            if (!result.status.ok()) {
+              std::move(status_of)(absl::StatusOr<int>(result.status));
+              return;
+            }
+          }
+        }
+        std::move(status_of)(results);
+      });
+}
+
+// An async run: `in_flight` lanes, each a chain of calls, every call after
+// the first started by its predecessor's callback on the executor's thread
+// (which also records the latencies: no lock needed).
+class AsyncRun {
+ public:
+  AsyncRun(Executor& executor, const LoadOptions& options, Operation operation,
+           Clock::time_point deadline)
+      : executor_(executor), options_(options), operation_(operation), deadline_(deadline),
+        budget_(options.operations > 0 ? options.operations : INT64_MAX) {
+    caller_.random.seed(1);
+  }
+
+  void Run() {
+    active_ = options_.in_flight;
+    lanes_.resize(options_.in_flight);
+    for (int lane = 0; lane < options_.in_flight; ++lane) lanes_[lane].state = lane + 1;
+    for (int lane = 0; lane < options_.in_flight; ++lane) Next(lane);
+    absl::MutexLock lock(&mutex_);
+    mutex_.Await(absl::Condition(
+        +[](std::atomic<int>* active) { return active->load() == 0; }, &active_));
+  }
+  Caller& caller() { return caller_; }
+
+ private:
+  void Next(int lane) {
+    if (budget_.fetch_sub(1, std::memory_order_relaxed) <= 0 || Clock::now() >= deadline_) {
+      absl::MutexLock lock(&mutex_);
+      --active_;
+      return;
+    }
+    const auto before = Clock::now();
+    CallAsync(executor_, options_, operation_, lanes_[lane],
+              [this, before, lane](absl::Status status) {
+                caller_.latency_ns.Record(static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before)
+                        .count()));
+                ++caller_.calls;
+                if (!status.ok() && caller_.errors++ == 0) caller_.first_error = status.ToString();
+                Next(lane);
+              });
+  }
+
+  Executor& executor_;
+  const LoadOptions& options_;
+  const Operation operation_;
+  const Clock::time_point deadline_;
+  std::atomic<std::int64_t> budget_;
+  std::vector<LaneRandom> lanes_;  // each lane's: one call of it at a time
+  Caller caller_;                  // the executor's thread (the callbacks)
+  absl::Mutex mutex_;
+  std::atomic<int> active_{0};  // lanes still running
+};
+
 // Reads need links to find: write the whole keyspace, a batch at a time.
 absl::Status Fill(Executor& executor, const LoadOptions& options) {
   std::vector<UidPod> links;
@@ -94,6 +212,9 @@ absl::Status Check(const LoadOptions& options) {
   if (options.callers < 1) return absl::InvalidArgumentError("invalid callers: must be >= 1");
   if (options.keyspace < 1) return absl::InvalidArgumentError("invalid keyspace: must be >= 1");
   if (options.batch < 1) return absl::InvalidArgumentError("invalid batch: must be >= 1");
+  if (options.async && options.in_flight < 1) {
+    return absl::InvalidArgumentError("invalid in_flight: must be >= 1");
+  }
   // A NaN or an infinity would make the deadline below undefined.
   if (options.operations <= 0 &&
       !(std::isfinite(options.seconds) && options.seconds > 0 && options.seconds <= 86400)) {
@@ -111,19 +232,12 @@ const std::vector<std::string>& Operations() {
   return kOperations;
 }
 
-absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& options) {
-  if (absl::Status valid = Check(options); !valid.ok()) return valid;
-  const Operation operation = OperationOf(options.operation);
-  if (operation == Operation::kGet || operation == Operation::kBatchGet) {
-    if (absl::Status filled = Fill(executor, options); !filled.ok()) return filled;
-  }
-  std::vector<Caller> callers(options.callers);
+namespace {
+
+// `callers.size()` threads, each calling in a loop.
+absl::Status RunThreads(Executor& executor, const LoadOptions& options, Operation operation,
+                        Clock::time_point deadline, std::vector<Caller>& callers) {
   std::atomic<std::int64_t> budget{options.operations > 0 ? options.operations : INT64_MAX};
-  const auto deadline = options.operations > 0
-                            ? Clock::time_point::max()
-                            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                 std::chrono::duration<double>(options.seconds));
-  const auto start = Clock::now();
   std::vector<std::thread> threads;
   absl::Status started;
   for (int t = 0; t < options.callers && started.ok(); ++t) {
@@ -152,12 +266,38 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
     }
   }
   for (auto& thread : threads) thread.join();
-  if (!started.ok()) return started;
+  return started;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& options) {
+  if (absl::Status valid = Check(options); !valid.ok()) return valid;
+  const Operation operation = OperationOf(options.operation);
+  if (operation == Operation::kGet || operation == Operation::kBatchGet) {
+    if (absl::Status filled = Fill(executor, options); !filled.ok()) return filled;
+  }
+  const auto deadline = options.operations > 0
+                            ? Clock::time_point::max()
+                            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(options.seconds));
+  const auto start = Clock::now();
+  std::vector<Caller> callers;
+  if (options.async) {
+    AsyncRun run(executor, options, operation, deadline);
+    run.Run();
+    callers.push_back(std::move(run.caller()));
+  } else {
+    callers.resize(options.callers);
+    absl::Status started = RunThreads(executor, options, operation, deadline, callers);
+    if (!started.ok()) return started;
+  }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   LoadReport report;
   report.operation = options.operation;
-  report.callers = options.callers;
+  report.callers = options.async ? 0 : options.callers;
+  report.in_flight = options.async ? options.in_flight : 0;
   report.seconds = seconds;
   Histogram latency;
   for (const Caller& caller : callers) {

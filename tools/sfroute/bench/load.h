@@ -21,11 +21,16 @@ struct LoadOptions {
   int batch = 100;                // uids per call of batch-get and set-many
   std::string ns = "bench";
   std::string svc = "scene";
+  // Async: one thread keeps `in_flight` calls going with the async API (each
+  // callback starts the next call) instead of `callers` threads.
+  bool async = false;
+  int in_flight = 256;
 };
 
 struct LoadReport {
   std::string operation;
-  int callers = 0;
+  int callers = 0;    // threads; 0 for an async run
+  int in_flight = 0;  // calls kept going by an async run
   std::int64_t calls = 0;   // completed calls
   std::int64_t links = 0;   // links read or written (calls × batch for batches)
   std::int64_t errors = 0;  // calls that returned an error
