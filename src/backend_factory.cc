@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "cluster/cluster_backend.h"
 #include "memory/memory_backend.h"
 #include "redis/standalone_backend.h"
@@ -20,9 +20,9 @@ std::shared_ptr<Backend> OpenMemoryBackend(const std::string& name,
                                            std::shared_ptr<const Clock> clock) {
   if (clock == nullptr) clock = SystemClock();
   if (name.empty()) return std::make_shared<MemoryBackend>(std::move(clock));
-  static absl::Mutex mutex;
+  static Mutex mutex;
   static auto* stores = new std::map<std::string, std::weak_ptr<MemoryBackend>>;
-  absl::MutexLock lock(&mutex);
+  MutexLock lock(&mutex);
   std::weak_ptr<MemoryBackend>& store = (*stores)[name];
   if (auto existing = store.lock()) return existing;
   auto created = std::make_shared<MemoryBackend>(std::move(clock));

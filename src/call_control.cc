@@ -50,7 +50,7 @@ void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation)
     if (!cancelled) {
       const std::uint64_t id = cancellation->next_id_++;
       cancellation->calls_.emplace(id, weak_from_this());
-      absl::MutexLock own(&mutex_);
+      std::lock_guard<std::mutex> own(mutex_);
       cancellation_ = cancellation;
       cancellation_id_ = id;
     }
@@ -58,55 +58,46 @@ void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation)
   if (cancelled) Stop(absl::CancelledError("cancelled by the caller before it started"));
 }
 
-std::uint64_t CallControl::OnStop(StopHandler handler) {
+void CallControl::OnStop(std::shared_ptr<StopTarget> target) {
   absl::Status why;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
     if (why_.ok()) {
-      handlers_.emplace_back(next_id_, std::move(handler));
-      return next_id_++;
+      targets_.push_back(std::move(target));
+      return;
     }
     why = why_;
   }
-  std::move(handler)(why);
-  return 0;
-}
-
-void CallControl::Remove(std::uint64_t id) {
-  absl::MutexLock lock(&mutex_);
-  for (auto it = handlers_.begin(); it != handlers_.end(); ++it) {
-    if (it->first == id) {
-      handlers_.erase(it);
-      return;
-    }
-  }
+  target->Stop(why);
 }
 
 void CallControl::Stop(const absl::Status& why) {
-  std::vector<std::pair<std::uint64_t, StopHandler>> handlers;
+  absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (!why_.ok() || finished_) return;
     why_ = why;
     stopped_flag_.store(true, std::memory_order_release);
-    handlers.swap(handlers_);
+    targets.swap(targets_);
   }
-  for (auto& [id, handler] : handlers) std::move(handler)(why);
+  for (const auto& target : targets) target->Stop(why);
 }
 
 absl::Status CallControl::stopped() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return why_;
 }
 
 void CallControl::Finish() {
   std::shared_ptr<const Cancellation> cancellation;
+  absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets;  // let go outside the lock
   std::uint64_t id = 0;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
     finished_ = true;
-    handlers_.clear();
+    targets.swap(targets_);
     cancellation.swap(cancellation_);
     id = cancellation_id_;
   }

@@ -2,7 +2,7 @@
 // executor sees it: a call is stopped once (deadline passed, cancelled, or
 // the executor closing), and whoever holds a part of it (a request queued
 // or written on a connection, a retry waiting for its backoff) registered
-// what to do then. Thread-safe.
+// itself to be told then. Thread-safe.
 #ifndef SFROUTE_SRC_CALL_CONTROL_H_
 #define SFROUTE_SRC_CALL_CONTROL_H_
 
@@ -10,35 +10,43 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <vector>
+#include <mutex>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/functional/any_invocable.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "sfroute/call.h"
 
 namespace sfroute::internal {
 
-using StopHandler = absl::AnyInvocable<void(const absl::Status& why) &&>;
+// A part of a call that must end when the call is stopped.
+class StopTarget {
+ public:
+  virtual ~StopTarget() = default;
+  // Runs once, on the thread that stopped the call; must not block.
+  virtual void Stop(const absl::Status& why) = 0;
+};
 
+// One per call: it allocates nothing more unless a cancellation or more
+// than two parts are involved.
 class CallControl : public std::enable_shared_from_this<CallControl> {
  public:
-  explicit CallControl(std::chrono::steady_clock::time_point deadline) : deadline_(deadline) {}
+  // `explicit_deadline`: the caller set it (CallOptions::deadline); else it
+  // is now + command_timeout.
+  CallControl(std::chrono::steady_clock::time_point deadline, bool explicit_deadline)
+      : deadline_(deadline), explicit_deadline_(explicit_deadline) {}
   ~CallControl();
 
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  bool explicit_deadline() const { return explicit_deadline_; }
 
   // Ties the call to `cancellation` (may be null) until Finish().
   void Watch(const std::shared_ptr<const Cancellation>& cancellation);
 
-  // Runs `handler` once if the call is stopped before Remove(id) or
-  // Finish(); at once, on this thread, if it is stopped already. Returns
-  // an id for Remove.
-  std::uint64_t OnStop(StopHandler handler);
-  void Remove(std::uint64_t id);
+  // Tells `target` once if the call is stopped before Finish(); at once, on
+  // this thread, if it is stopped already.
+  void OnStop(std::shared_ptr<StopTarget> target);
 
-  // Stops the call: every registered handler runs once, on this thread,
+  // Stops the call: every registered target is told once, on this thread,
   // with `why` (DEADLINE_EXCEEDED or CANCELLED). Later stops do nothing.
   void Stop(const absl::Status& why);
 
@@ -46,19 +54,21 @@ class CallControl : public std::enable_shared_from_this<CallControl> {
   absl::Status stopped() const;
   bool is_stopped() const { return stopped_flag_.load(std::memory_order_acquire); }
 
-  // The call completed: handlers are dropped and the cancellation forgets it.
+  // The call completed: targets are let go and the cancellation forgets it.
   void Finish();
 
  private:
   const std::chrono::steady_clock::time_point deadline_;
+  const bool explicit_deadline_;
   std::atomic<bool> stopped_flag_{false};
-  mutable absl::Mutex mutex_;
-  absl::Status why_ ABSL_GUARDED_BY(mutex_);
-  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
-  std::uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::vector<std::pair<std::uint64_t, StopHandler>> handlers_ ABSL_GUARDED_BY(mutex_);
-  std::shared_ptr<const Cancellation> cancellation_ ABSL_GUARDED_BY(mutex_);
-  std::uint64_t cancellation_id_ ABSL_GUARDED_BY(mutex_) = 0;
+  // A std::mutex as Cancellation's (sync.h says why not absl's); the
+  // fields below are guarded by it.
+  mutable std::mutex mutex_;
+  absl::Status why_;
+  bool finished_ = false;
+  absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets_;
+  std::shared_ptr<const Cancellation> cancellation_;
+  std::uint64_t cancellation_id_ = 0;
 };
 
 // A failed status that says nothing was sent (so sending again elsewhere

@@ -129,19 +129,21 @@ absl::Status FirstRefusal(std::string_view context, const std::vector<Reply>& re
   return absl::OkStatus();
 }
 
-// One command, whose error reply fails the call.
+// One command, whose error reply fails the call; `parse(context, reply)`
+// reads the rest.
 template <typename T, typename Parse>
 Plan<T> OneCommand(std::string context, Command command, Parse parse) {
   Batch batch;
   batch.commands.push_back(std::move(command));
-  return Plan<T>{context, std::move(batch),
-                 [context, parse = std::move(parse)](std::vector<Reply>& replies) mutable {
-                   Reply& reply = replies.front();
-                   if (absl::Status refused = Refused(context, reply); !refused.ok()) {
-                     return Step<T>(std::move(refused));
-                   }
-                   return Step<T>(parse(reply));
-                 }};
+  return Plan<T>{
+      std::move(context), std::move(batch),
+      [parse = std::move(parse)](std::string_view context, std::vector<Reply>& replies) mutable {
+        Reply& reply = replies.front();
+        if (absl::Status refused = Refused(context, reply); !refused.ok()) {
+          return Step<T>(std::move(refused));
+        }
+        return Step<T>(parse(context, reply));
+      }};
 }
 
 // --- Links ------------------------------------------------------------------
@@ -163,26 +165,25 @@ namespace {
 // for it, silently) is logged and read as absent. Any other error reply
 // fails the call. `read` gets the values (nil for absent and skipped).
 template <typename T, typename Read>
-Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string context, std::vector<std::string> keys,
-                Read read) {
+Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string context,
+                std::vector<std::string> keys, Read read) {
   Batch batch;
   batch.commands.reserve(keys.size());
   for (const std::string& key : keys) batch.commands.push_back(Command{{"GET", key}});
-  return Plan<T>{
-      context, std::move(batch),
-      [&impl, operation, keys = std::move(keys), read = std::move(read)](
-          std::vector<Reply>& replies) mutable -> Step<T> {
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-          Reply& reply = replies[i];
-          if (!reply.is_error()) continue;
-          absl::Status status =
-              internal::StatusFromErrorReply(Context(operation, keys[i]), reply.str);
-          if (status.code() != absl::StatusCode::kDataLoss) return status;
-          impl.Log(LogLevel::kWarning, StrCat(status.message(), "; skipped"));
-          reply = Reply::Nil();
-        }
-        return read(keys, replies);
-      }};
+  return Plan<T>{context, std::move(batch),
+                 [&impl, operation, keys = std::move(keys), read = std::move(read)](
+                     std::string_view, std::vector<Reply>& replies) mutable -> Step<T> {
+                   for (std::size_t i = 0; i < keys.size(); ++i) {
+                     Reply& reply = replies[i];
+                     if (!reply.is_error()) continue;
+                     absl::Status status =
+                         internal::StatusFromErrorReply(Context(operation, keys[i]), reply.str);
+                     if (status.code() != absl::StatusCode::kDataLoss) return status;
+                     impl.Log(LogLevel::kWarning, StrCat(status.message(), "; skipped"));
+                     reply = Reply::Nil();
+                   }
+                   return read(keys, replies);
+                 }};
 }
 
 Command SetLinkCommand(std::string_view ns, std::string_view uid, std::string_view svc,
@@ -213,9 +214,9 @@ absl::StatusOr<LinkOutcome> ParseSetLink(Executor::Impl& impl, std::string_view 
 // set_link.lua in one of its modes ("set", "try", "absent"); `result`
 // turns its outcome into the operation's answer.
 template <typename T, typename Result>
-absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation, std::string_view ns,
-                                std::string_view uid, std::string_view svc, PodIndex pod,
-                                Ttl ttl, const char* mode, Result result) {
+absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation,
+                                std::string_view ns, std::string_view uid, std::string_view svc,
+                                PodIndex pod, Ttl ttl, const char* mode, Result result) {
   SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
@@ -232,24 +233,24 @@ absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation
     batch.commands.push_back(Command{{"WAIT", "1", std::to_string(ack_timeout.count())}});
     batch.exclusive_connection = true;
   }
-  return Plan<T>{context, std::move(batch),
-                 [&impl, context, await_replica, ack_timeout, pod,
-                  result = std::move(result)](std::vector<Reply>& replies) -> Step<T> {
-                   auto outcome = ParseSetLink(impl, context, replies[0]);
-                   if (!outcome.ok()) return outcome.status();
-                   if (await_replica && outcome->applied) {
-                     const Reply& acks = replies[1];
-                     if (acks.type != Reply::Type::kInteger || acks.integer < 1) {
-                       return absl::UnavailableError(StrCat(
-                           context, ": the link was written on the primary, but no replica ",
-                           "confirmed it within ", ack_timeout.count(), " ms (WAIT answered ",
-                           acks.type == Reply::Type::kInteger ? std::to_string(acks.integer)
-                                                              : acks.str,
-                           "); a failover now may lose it"));
-                     }
-                   }
-                   return result(pod, *outcome);
-                 }};
+  return Plan<T>{
+      context, std::move(batch),
+      [&impl, context, await_replica, ack_timeout, pod, result = std::move(result)](
+          std::string_view, std::vector<Reply>& replies) -> Step<T> {
+        auto outcome = ParseSetLink(impl, context, replies[0]);
+        if (!outcome.ok()) return outcome.status();
+        if (await_replica && outcome->applied) {
+          const Reply& acks = replies[1];
+          if (acks.type != Reply::Type::kInteger || acks.integer < 1) {
+            return absl::UnavailableError(
+                StrCat(context, ": the link was written on the primary, but no replica ",
+                       "confirmed it within ", ack_timeout.count(), " ms (WAIT answered ",
+                       acks.type == Reply::Type::kInteger ? std::to_string(acks.integer) : acks.str,
+                       "); a failover now may lose it"));
+          }
+        }
+        return result(pod, *outcome);
+      }};
 }
 
 absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_view ns,
@@ -268,7 +269,7 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
       context,
       internal::ScriptCommand(internal::GetScript("remove_link"),
                               {link_key, internal::LinksHashKey(ns, uid)}, std::move(args)),
-      [context](const Reply& reply) -> absl::StatusOr<bool> {
+      [](std::string_view context, const Reply& reply) -> absl::StatusOr<bool> {
         if (reply.type != Reply::Type::kInteger) return internal::UnexpectedReply(context, reply);
         return reply.integer == 1;
       });
@@ -291,7 +292,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
       context, std::move(read),
       [&impl, context, state_key, ns = std::string(ns), uid = std::string(uid),
        svc = std::string(svc), ttl,
-       threshold](std::vector<Reply>& replies) -> Step<std::optional<PodIndex>> {
+       threshold](std::string_view, std::vector<Reply>& replies) -> Step<std::optional<PodIndex>> {
         if (absl::Status refused = FirstRefusal(context, replies); !refused.ok()) return refused;
         auto existing = StoredPod(context, replies[0]);
         if (!existing.ok() || existing->has_value()) return existing;
@@ -310,7 +311,8 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
         if (!best) return std::optional<PodIndex>();
         auto link = SetLink<std::optional<PodIndex>>(
             impl, kOp, ns, uid, svc, *best, ttl, "absent",
-            [](PodIndex pod, const LinkOutcome& outcome) -> absl::StatusOr<std::optional<PodIndex>> {
+            [](PodIndex pod,
+               const LinkOutcome& outcome) -> absl::StatusOr<std::optional<PodIndex>> {
               return outcome.applied ? pod : *outcome.previous;
             });
         if (!link.ok()) return link.status();
@@ -341,62 +343,10 @@ Executor::Impl::~Impl() {
 
 std::shared_ptr<internal::CallControl> Executor::Impl::NewControl(const CallOptions& call) const {
   auto control = std::make_shared<internal::CallControl>(
-      call.deadline.value_or(internal::SteadyClock::now() + command_timeout_));
+      call.deadline.value_or(internal::SteadyClock::now() + command_timeout_),
+      call.deadline.has_value());
   control->Watch(call.cancellation);
   return control;
-}
-
-void Executor::Impl::Exchange(std::shared_ptr<const Batch> batch,
-                              std::shared_ptr<internal::CallControl> control,
-                              internal::BatchDone done) {
-  if (batch->commands.empty()) {
-    std::move(done)(std::vector<Reply>{});
-    return;
-  }
-  const Batch& sent = *batch;
-  backend_->Send(sent, control, [this, batch = std::move(batch), control,
-                                 done = std::move(done)](
-                                    absl::StatusOr<std::vector<Reply>> replies) mutable {
-    if (!replies.ok()) {
-      std::move(done)(std::move(replies));
-      return;
-    }
-    // NOSCRIPT proves the script did not run: send it in full, with the
-    // commands after the last script (WAIT must follow its write).
-    std::vector<std::size_t> not_loaded;
-    std::size_t after_scripts = 0;
-    for (std::size_t i = 0; i < batch->commands.size(); ++i) {
-      if (internal::WithSource(batch->commands[i]).has_value()) after_scripts = i + 1;
-      if (internal::IsNoScript((*replies)[i])) not_loaded.push_back(i);
-    }
-    if (not_loaded.empty()) {
-      std::move(done)(std::move(replies));
-      return;
-    }
-    auto retry = std::make_shared<Batch>();
-    retry->exclusive_connection = batch->exclusive_connection;
-    retry->caller_waits = batch->caller_waits;
-    for (std::size_t i : not_loaded) retry->commands.push_back(*internal::WithSource(batch->commands[i]));
-    for (std::size_t i = after_scripts; i < batch->commands.size(); ++i) {
-      retry->commands.push_back(batch->commands[i]);
-    }
-    const Batch& resent = *retry;
-    backend_->Send(resent, control, [retry, not_loaded = std::move(not_loaded), after_scripts,
-                                     replies = *std::move(replies), done = std::move(done)](
-                                        absl::StatusOr<std::vector<Reply>> retried) mutable {
-      if (!retried.ok()) {
-        std::move(done)(retried.status());
-        return;
-      }
-      for (std::size_t j = 0; j < not_loaded.size(); ++j) {
-        replies[not_loaded[j]] = std::move((*retried)[j]);
-      }
-      for (std::size_t t = not_loaded.size(); t < retried->size(); ++t) {
-        replies[after_scripts + t - not_loaded.size()] = std::move((*retried)[t]);
-      }
-      std::move(done)(std::move(replies));
-    });
-  });
 }
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
@@ -433,9 +383,9 @@ absl::StatusOr<Plan<Done>> SetServiceStatePlan(std::string_view ns, std::string_
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::StateKey(ns, svc);
-  return OneCommand<Done>(Context(kOp, key),
-                          Command{{"HSET", key, internal::PodText(pod), std::string(state)}},
-                          [](const Reply&) -> absl::StatusOr<Done> { return Done{}; });
+  return OneCommand<Done>(
+      Context(kOp, key), Command{{"HSET", key, internal::PodText(pod), std::string(state)}},
+      [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
 absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view operation,
@@ -449,10 +399,11 @@ absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view ope
   return Plan<ServicePodStates>{
       StrCat(operation, "(ns=", ns, ")"), std::move(batch),
       [operation = std::string(operation), svcs, ns = std::string(ns)](
-          std::vector<Reply>& replies) -> Step<ServicePodStates> {
+          std::string_view, std::vector<Reply>& replies) -> Step<ServicePodStates> {
         ServicePodStates states;
         for (std::size_t i = 0; i < svcs.size(); ++i) {
-          auto pods = ParsePodStates(Context(operation, internal::StateKey(ns, svcs[i])), replies[i]);
+          auto pods =
+              ParsePodStates(Context(operation, internal::StateKey(ns, svcs[i])), replies[i]);
           if (!pods.ok()) return pods.status();
           states[svcs[i]] = *std::move(pods);
         }
@@ -479,7 +430,7 @@ absl::StatusOr<Plan<Done>> SetServiceStatesPlan(std::string_view ns,
   }
   const std::string context = StrCat(kOp, "(ns=", ns, ")");
   return Plan<Done>{context, std::move(batch),
-                    [context](std::vector<Reply>& replies) -> Step<Done> {
+                    [](std::string_view context, std::vector<Reply>& replies) -> Step<Done> {
                       if (absl::Status refused = FirstRefusal(context, replies); !refused.ok()) {
                         return refused;
                       }
@@ -494,8 +445,9 @@ absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::WorkloadKey(ns, svc);
   // A plain SET also clears any TTL: workload states do not expire.
-  return OneCommand<Done>(Context(kOp, key), Command{{"SET", key, std::string(state)}},
-                          [](const Reply&) -> absl::StatusOr<Done> { return Done{}; });
+  return OneCommand<Done>(
+      Context(kOp, key), Command{{"SET", key, std::string(state)}},
+      [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
 absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::string_view ns,
@@ -508,7 +460,8 @@ absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::strin
   // here, where MGET would read it as absent.
   return OneCommand<std::optional<std::string>>(
       context, Command{{"GET", key}},
-      [context](const Reply& reply) -> absl::StatusOr<std::optional<std::string>> {
+      [](std::string_view context,
+         const Reply& reply) -> absl::StatusOr<std::optional<std::string>> {
         if (reply.is_nil()) return std::nullopt;
         if (reply.type != Reply::Type::kString) return internal::UnexpectedReply(context, reply);
         if (internal::IsAbsentValue(reply.str)) return std::nullopt;
@@ -523,8 +476,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view 
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   const std::string key = internal::LinkKey(ns, uid, svc);
   const std::string context = Context(kOp, key);
-  return OneCommand<std::optional<PodIndex>>(
-      context, Command{{"GET", key}}, [context](const Reply& reply) { return StoredPod(context, reply); });
+  return OneCommand<std::optional<PodIndex>>(context, Command{{"GET", key}}, StoredPod);
 }
 
 absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::string_view ns,
@@ -536,7 +488,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
   const std::string context = Context(kOp, key);
   return OneCommand<std::optional<PodIndex>>(
       context, internal::ScriptCommand(internal::GetScript("get_link_if_persist"), {key}, {}),
-      [context](const Reply& reply) { return StoredPod(context, reply); });
+      StoredPod);
 }
 
 absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,
@@ -548,15 +500,15 @@ absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::
   const std::string context = Context(kOp, key);
   return OneCommand<ServicePods>(
       context, Command{{"HGETALL", key}},
-      [&impl, context](const Reply& reply) -> absl::StatusOr<ServicePods> {
+      [&impl](std::string_view context, const Reply& reply) -> absl::StatusOr<ServicePods> {
         if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
           return internal::UnexpectedReply(context, reply);
         }
         ServicePods services;
         for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
           const std::string& svc = reply.elements[i].str;
-          auto pod = StoredPod(StrCat(context, " field ", internal::Quoted(svc)),
-                               reply.elements[i + 1]);
+          auto pod =
+              StoredPod(StrCat(context, " field ", internal::Quoted(svc)), reply.elements[i + 1]);
           if (!pod.ok()) {
             impl.Log(LogLevel::kWarning, StrCat(pod.status().message(), "; skipped"));
             continue;
@@ -583,21 +535,22 @@ void Executor::SetServiceStateAsync(std::string_view ns, std::string_view svc, P
 
 absl::StatusOr<PodStates> Executor::GetServiceState(std::string_view ns, std::string_view svc,
                                                     const CallOptions& call) {
-  auto states = impl_->RunSync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}), call);
+  auto states =
+      impl_->RunSync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}), call);
   if (!states.ok()) return states.status();
   return std::move(states->begin()->second);
 }
 void Executor::GetServiceStateAsync(std::string_view ns, std::string_view svc,
                                     Callback<PodStates> done, const CallOptions& call) {
   impl_->RunAsync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}),
-                  Callback<ServicePodStates>([done = std::move(done)](
-                                                 absl::StatusOr<ServicePodStates> states) mutable {
-                    if (!states.ok()) {
-                      std::move(done)(states.status());
-                    } else {
-                      std::move(done)(std::move(states->begin()->second));
-                    }
-                  }),
+                  Callback<ServicePodStates>(
+                      [done = std::move(done)](absl::StatusOr<ServicePodStates> states) mutable {
+                        if (!states.ok()) {
+                          std::move(done)(states.status());
+                        } else {
+                          std::move(done)(std::move(states->begin()->second));
+                        }
+                      }),
                   call);
 }
 
@@ -679,21 +632,21 @@ absl::StatusOr<Plan<PodUids>> BatchGetLinkedPodPlan(Executor::Impl& impl, std::s
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
     keys.push_back(internal::LinkKey(ns, uid, svc));
   }
-  return GetMany<PodUids>(
-      impl, kOp, StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(keys),
-      [&impl, uids](const std::vector<std::string>& keys,
-                    std::vector<Reply>& values) -> Step<PodUids> {
-        PodUids pods;
-        for (std::size_t i = 0; i < uids.size(); ++i) {
-          auto pod = StoredPod(Context(kOp, keys[i]), values[i]);
-          if (!pod.ok()) {
-            impl.Log(LogLevel::kWarning, StrCat(pod.status().message(), "; skipped"));
-            continue;
-          }
-          if (pod->has_value()) pods[**pod].push_back(uids[i]);
-        }
-        return pods;
-      });
+  return GetMany<PodUids>(impl, kOp, StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(keys),
+                          [&impl, uids](const std::vector<std::string>& keys,
+                                        std::vector<Reply>& values) -> Step<PodUids> {
+                            PodUids pods;
+                            for (std::size_t i = 0; i < uids.size(); ++i) {
+                              auto pod = StoredPod(Context(kOp, keys[i]), values[i]);
+                              if (!pod.ok()) {
+                                impl.Log(LogLevel::kWarning,
+                                         StrCat(pod.status().message(), "; skipped"));
+                                continue;
+                              }
+                              if (pod->has_value()) pods[**pod].push_back(uids[i]);
+                            }
+                            return pods;
+                          });
 }
 
 absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
@@ -716,7 +669,7 @@ absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
   return Plan<std::vector<Executor::LinkWrite>>{
       StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(batch),
       [&impl, contexts = std::move(contexts)](
-          std::vector<Reply>& replies) -> Step<std::vector<Executor::LinkWrite>> {
+          std::string_view, std::vector<Reply>& replies) -> Step<std::vector<Executor::LinkWrite>> {
         std::vector<Executor::LinkWrite> results(replies.size());
         for (std::size_t i = 0; i < replies.size(); ++i) {
           auto outcome = ParseSetLink(impl, contexts[i], replies[i]);
@@ -736,8 +689,7 @@ absl::StatusOr<std::optional<PodIndex>> SetResult(PodIndex, const LinkOutcome& o
 
 absl::StatusOr<TrySetResult> TrySetResultOf(PodIndex pod, const LinkOutcome& outcome) {
   // Not applied means a persistent link to another pod, which stays.
-  return TrySetResult{outcome.applied, outcome.applied ? pod : *outcome.previous,
-                      outcome.previous};
+  return TrySetResult{outcome.applied, outcome.applied ? pod : *outcome.previous, outcome.previous};
 }
 
 absl::StatusOr<PodIndex> IfAbsentResult(PodIndex pod, const LinkOutcome& outcome) {
@@ -762,8 +714,8 @@ absl::StatusOr<std::optional<PodIndex>> Executor::SetLinkedPod(std::string_view 
                                                                std::string_view uid,
                                                                std::string_view svc, PodIndex pod,
                                                                Ttl ttl, const CallOptions& call) {
-  return impl_->RunSync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc,
-                                                         pod, ttl, "set", SetResult),
+  return impl_->RunSync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc, pod,
+                                                         ttl, "set", SetResult),
                         call);
 }
 void Executor::SetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
@@ -775,23 +727,23 @@ void Executor::SetLinkedPodAsync(std::string_view ns, std::string_view uid, std:
 }
 
 absl::StatusOr<TrySetResult> Executor::TrySetLinkedPod(std::string_view ns, std::string_view uid,
-                                                       std::string_view svc, PodIndex pod,
-                                                       Ttl ttl, const CallOptions& call) {
+                                                       std::string_view svc, PodIndex pod, Ttl ttl,
+                                                       const CallOptions& call) {
   return impl_->RunSync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl,
                                               "try", TrySetResultOf),
                         call);
 }
-void Executor::TrySetLinkedPodAsync(std::string_view ns, std::string_view uid,
-                                    std::string_view svc, PodIndex pod, Ttl ttl,
-                                    Callback<TrySetResult> done, const CallOptions& call) {
+void Executor::TrySetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                    PodIndex pod, Ttl ttl, Callback<TrySetResult> done,
+                                    const CallOptions& call) {
   impl_->RunAsync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl, "try",
                                         TrySetResultOf),
                   std::move(done), call);
 }
 
 absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
-                                                        std::string_view svc, PodIndex pod,
-                                                        Ttl ttl, const CallOptions& call) {
+                                                        std::string_view svc, PodIndex pod, Ttl ttl,
+                                                        const CallOptions& call) {
   return impl_->RunSync(SetLink<PodIndex>(*impl_, "SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl,
                                           "absent", IfAbsentResult),
                         call);
@@ -841,8 +793,7 @@ void Executor::GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view 
 
 absl::StatusOr<PodUids> Executor::BatchGetLinkedPod(std::string_view ns,
                                                     const std::vector<std::string>& uids,
-                                                    std::string_view svc,
-                                                    const CallOptions& call) {
+                                                    std::string_view svc, const CallOptions& call) {
   return impl_->RunSync(BatchGetLinkedPodPlan(*impl_, ns, uids, svc), call);
 }
 void Executor::BatchGetLinkedPodAsync(std::string_view ns, const std::vector<std::string>& uids,
@@ -857,9 +808,9 @@ absl::StatusOr<bool> Executor::RemoveLinkedPod(std::string_view ns, std::string_
   return impl_->RunSync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
                         call);
 }
-void Executor::RemoveLinkedPodAsync(std::string_view ns, std::string_view uid,
-                                    std::string_view svc, std::int64_t keep_seconds,
-                                    Callback<bool> done, const CallOptions& call) {
+void Executor::RemoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                    std::int64_t keep_seconds, Callback<bool> done,
+                                    const CallOptions& call) {
   impl_->RunAsync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
                   std::move(done), call);
 }
@@ -868,8 +819,7 @@ absl::StatusOr<bool> Executor::RemoveLinkedPodWithId(std::string_view ns, std::s
                                                      std::string_view svc,
                                                      std::int64_t keep_seconds, PodIndex pod,
                                                      const CallOptions& call) {
-  return impl_->RunSync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod),
-                        call);
+  return impl_->RunSync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod), call);
 }
 void Executor::RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid,
                                           std::string_view svc, std::int64_t keep_seconds,
@@ -894,8 +844,7 @@ absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(
   return impl_->RunSync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold), call);
 }
 void Executor::ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
-                                             std::string_view svc, Ttl ttl,
-                                             std::int64_t threshold,
+                                             std::string_view svc, Ttl ttl, std::int64_t threshold,
                                              Callback<std::optional<PodIndex>> done,
                                              const CallOptions& call) {
   impl_->RunAsync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold),

@@ -18,8 +18,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/notification.h"
-#include "absl/time/time.h"
+#include "sync.h"
 #include "backend.h"
 #include "call_control.h"
 #include "command.h"
@@ -45,8 +44,8 @@ struct Plan;
 template <typename T>
 struct Step {
   template <typename U>
-    requires std::constructible_from<absl::StatusOr<T>, U>
-  Step(U&& result) : result(std::forward<U>(result)) {}  // NOLINT: implicit on purpose
+  requires std::constructible_from<absl::StatusOr<T>, U> Step(U&& result)
+      : result(std::forward<U>(result)) {}  // NOLINT: implicit on purpose
   explicit Step(std::unique_ptr<Plan<T>> then)
       : result(absl::UnknownError("continued by the next step")), next(std::move(then)) {}
   absl::StatusOr<T> result;
@@ -57,7 +56,8 @@ template <typename T>
 struct Plan {
   std::string context;  // "Operation(key)": a failed round trip's message starts with it
   Batch batch;
-  absl::AnyInvocable<Step<T>(std::vector<Reply>& replies) &&> parse;
+  // Reads the replies (one per command); `context` is the plan's.
+  absl::AnyInvocable<Step<T>(std::string_view context, std::vector<Reply>& replies) &&> parse;
 };
 
 }  // namespace internal
@@ -74,8 +74,7 @@ class Executor::Impl {
 
   // Runs the plan; `done` gets the result on the loop's thread.
   template <typename T>
-  void RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T> done,
-                const CallOptions& call);
+  void RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T> done, const CallOptions& call);
 
   void Log(LogLevel level, std::string_view message) const { log_sink_(level, message); }
   std::chrono::milliseconds replica_ack_timeout() const { return replica_ack_timeout_; }
@@ -85,12 +84,6 @@ class Executor::Impl {
   class Call;
 
   std::shared_ptr<internal::CallControl> NewControl(const CallOptions& call) const;
-
-  // Sends the batch; a script the server did not have (NOSCRIPT) is sent
-  // again in full (EVAL), which runs it and loads it, with the commands
-  // that followed it (WAIT). `done` gets one reply per command.
-  void Exchange(std::shared_ptr<const internal::Batch> batch,
-                std::shared_ptr<internal::CallControl> control, internal::BatchDone done);
 
   const std::shared_ptr<internal::Backend> backend_;
   const std::shared_ptr<internal::EventLoop> loop_;
@@ -114,46 +107,94 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
       Finish(plan.status());
       return;
     }
+    plan_ = *std::move(plan);
     // Stopped before it started (a cancelled Cancellation, a deadline
     // already past): nothing is sent.
-    if (control_->deadline() <= internal::SteadyClock::now()) {
+    if (control_->explicit_deadline() && control_->deadline() <= internal::SteadyClock::now()) {
       control_->Stop(absl::DeadlineExceededError("the call's deadline passed"));
     }
     if (control_->is_stopped()) {
       const absl::Status why = control_->stopped();
       Finish(internal::Annotate(
           absl::Status(why.code(), internal::StrCat(why.message(), "; nothing was sent")),
-          plan->context));
+          plan_.context));
       return;
     }
-    Send(*std::move(plan));
+    Send();
   }
 
-  internal::CallControl& control() { return *control_; }
   // Set once Start has returned: from then on an async callback may run on
   // the thread that completes the call (if it is the loop's).
   void Started() { started_.store(true, std::memory_order_release); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 
  private:
-  void Send(internal::Plan<T> plan) {
-    plan.batch.caller_waits = sync_;
-    auto batch = std::make_shared<const internal::Batch>(std::move(plan.batch));
-    impl_.Exchange(batch, control_,
-                   [self = this->shared_from_this(), context = std::move(plan.context),
-                    parse = std::move(plan.parse)](
-                       absl::StatusOr<std::vector<internal::Reply>> replies) mutable {
-                     if (!replies.ok()) {
-                       self->Finish(internal::Annotate(replies.status(), context));
-                       return;
-                     }
-                     internal::Step<T> step = std::move(parse)(*replies);
-                     if (step.next != nullptr) {
-                       self->Send(std::move(*step.next));
-                     } else {
-                       self->Finish(std::move(step.result));
-                     }
-                   });
+  void Send() {
+    plan_.batch.caller_waits = sync_;
+    if (plan_.batch.commands.empty()) {
+      OnReplies(std::vector<internal::Reply>{});
+      return;
+    }
+    impl_.backend_->Send(plan_.batch, control_, [self = this->shared_from_this()](auto replies) {
+      self->OnReplies(std::move(replies));
+    });
+  }
+
+  void OnReplies(absl::StatusOr<std::vector<internal::Reply>> replies) {
+    if (!replies.ok()) {
+      Finish(internal::Annotate(replies.status(), plan_.context));
+      return;
+    }
+    // NOSCRIPT proves a script did not run: it goes again in full (EVAL,
+    // which also loads it), with the commands after the last script (WAIT
+    // must follow its write).
+    std::vector<std::size_t> not_loaded;
+    std::size_t after_scripts = 0;
+    for (std::size_t i = 0; i < replies->size(); ++i) {
+      if (!internal::IsScriptCall(plan_.batch.commands[i])) continue;
+      after_scripts = i + 1;
+      if (internal::IsNoScript((*replies)[i])) not_loaded.push_back(i);
+    }
+    if (not_loaded.empty()) {
+      Parse(*replies);
+      return;
+    }
+    internal::Batch retry;
+    retry.exclusive_connection = plan_.batch.exclusive_connection;
+    retry.caller_waits = sync_;
+    for (std::size_t i : not_loaded) {
+      retry.commands.push_back(internal::WithSource(plan_.batch.commands[i]));
+    }
+    for (std::size_t i = after_scripts; i < plan_.batch.commands.size(); ++i) {
+      retry.commands.push_back(plan_.batch.commands[i]);
+    }
+    impl_.backend_->Send(
+        retry, control_,
+        [self = this->shared_from_this(), first = *std::move(replies),
+         not_loaded = std::move(not_loaded),
+         after_scripts](absl::StatusOr<std::vector<internal::Reply>> retried) mutable {
+          if (!retried.ok()) {
+            self->Finish(internal::Annotate(retried.status(), self->plan_.context));
+            return;
+          }
+          for (std::size_t j = 0; j < not_loaded.size(); ++j) {
+            first[not_loaded[j]] = std::move((*retried)[j]);
+          }
+          for (std::size_t t = not_loaded.size(); t < retried->size(); ++t) {
+            first[after_scripts + t - not_loaded.size()] = std::move((*retried)[t]);
+          }
+          self->Parse(first);
+        });
+  }
+
+  void Parse(std::vector<internal::Reply>& replies) {
+    internal::Step<T> step = std::move(plan_.parse)(plan_.context, replies);
+    if (step.next == nullptr) {
+      Finish(std::move(step.result));
+      return;
+    }
+    plan_ = std::move(*step.next);  // a second round trip: its outcome is the call's
+    Send();
   }
 
   void Finish(absl::StatusOr<T> result) {
@@ -173,6 +214,7 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   const std::shared_ptr<internal::CallControl> control_;
   const bool sync_;
   Complete complete_;
+  internal::Plan<T> plan_;  // the step under way
   std::atomic<bool> started_{false};
   std::atomic<bool> finished_{false};
 };
@@ -181,16 +223,16 @@ template <typename T>
 absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan,
                                           const CallOptions& call) {
   struct Result {
-    absl::Notification done;
+    internal::Notification done;
     std::optional<absl::StatusOr<T>> value;
   };
   auto result = std::make_shared<Result>();
   auto control = NewControl(call);
-  auto running = std::make_shared<Call<T>>(*this, control, /*sync=*/true,
-                                           [result](absl::StatusOr<T> value) {
-                                             result->value = std::move(value);
-                                             result->done.Notify();
-                                           });
+  auto running =
+      std::make_shared<Call<T>>(*this, control, /*sync=*/true, [result](absl::StatusOr<T> value) {
+        result->value = std::move(value);
+        result->done.Notify();
+      });
   running->Start(std::move(plan));
   for (;;) {
     // When this thread found its connection idle, it reads its replies
@@ -198,13 +240,12 @@ absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan
     internal::Connection::ReadForCaller(*control);
     if (result->done.HasBeenNotified()) break;
     if (internal::Connection::HasReadDuty()) continue;
-    const auto left = control->deadline() - internal::SteadyClock::now();
-    if (!result->done.WaitForNotificationWithTimeout(absl::FromChrono(left))) {
+    if (!result->done.WaitUntil(control->deadline())) {
       // Stopping ends every part still out (each drops or abandons its
       // request) and so the call, here or on the thread completing it.
       control->Stop(absl::DeadlineExceededError("the call's deadline passed"));
       internal::Connection::ReadForCaller(*control);
-      result->done.WaitForNotification();
+      result->done.Wait();
       break;
     }
   }
@@ -218,10 +259,10 @@ void Executor::Impl::RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T
   auto running = std::make_shared<Call<T>>(*this, control, /*sync=*/false, std::move(done));
   running->Start(std::move(plan));
   running->Started();
-  if (running->finished()) return;
-  // The deadline is the loop's to keep: a timer that stops the call.
-  loop_->RunAt(control->deadline(), [weak = std::weak_ptr<internal::CallControl>(control),
-                                     this] {
+  // A deadline the caller set has a timer of its own, on the loop; the
+  // default one (now + command_timeout) is swept by the connections.
+  if (running->finished() || !control->explicit_deadline()) return;
+  loop_->RunAt(control->deadline(), [weak = std::weak_ptr<internal::CallControl>(control), this] {
     auto control = weak.lock();
     if (control == nullptr) return;
     control->Stop(closing_.load() ? absl::CancelledError("the executor is closing")

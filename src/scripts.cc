@@ -27,18 +27,24 @@ Command ScriptCommand(const EmbeddedScript& script, std::vector<std::string> key
   return command;
 }
 
-std::optional<Command> WithSource(const Command& command) {
-  if (command.args.size() < 2 || command.args[0] != "EVALSHA") return std::nullopt;
-  for (int i = 0; i < kEmbeddedScriptCount; ++i) {
-    if (command.args[1] != kEmbeddedScripts[i].sha1) continue;
-    Command eval = command;
-    eval.args[0] = "EVAL";
-    eval.args[1] = std::string(kEmbeddedScripts[i].source);
-    return eval;
-  }
-  return std::nullopt;
+bool IsScriptCall(const Command& command) {
+  return !command.args.empty() && command.args[0] == "EVALSHA";
 }
 
-bool IsNoScript(const Reply& reply) { return reply.is_error() && reply.str.starts_with("NOSCRIPT"); }
+Command WithSource(const Command& command) {
+  Command eval = command;
+  eval.args[0] = "EVAL";
+  for (int i = 0; i < kEmbeddedScriptCount; ++i) {
+    if (command.args[1] == kEmbeddedScripts[i].sha1) {
+      eval.args[1] = std::string(kEmbeddedScripts[i].source);
+      break;
+    }
+  }
+  return eval;
+}
+
+bool IsNoScript(const Reply& reply) {
+  return reply.is_error() && reply.str.starts_with("NOSCRIPT");
+}
 
 }  // namespace sfroute::internal

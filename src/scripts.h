@@ -32,8 +32,12 @@ const EmbeddedScript& GetScript(std::string_view name);
 Command ScriptCommand(const EmbeddedScript& script, std::vector<std::string> keys,
                       std::vector<std::string> args);
 
-// For an EVALSHA of an embedded script: the same call as EVAL <source>.
-std::optional<Command> WithSource(const Command& command);
+// Whether `command` runs a script (EVALSHA).
+bool IsScriptCall(const Command& command);
+
+// For an EVALSHA of an embedded script (IsScriptCall): the same call as
+// EVAL <source>.
+Command WithSource(const Command& command);
 
 bool IsNoScript(const Reply& reply);
 

@@ -35,7 +35,7 @@ struct NodeBatch {
 
 // One Send across its attempts. Its parts' replies come back on whichever
 // threads read them; the last one of an attempt goes on with the call.
-class Call : public std::enable_shared_from_this<Call> {
+class Call : public StopTarget, public std::enable_shared_from_this<Call> {
  public:
   Call(std::shared_ptr<Topology> topology, std::shared_ptr<EventLoop> loop, BatchPlan plan,
        const Batch& batch, std::shared_ptr<CallControl> control, BatchDone done,
@@ -52,7 +52,14 @@ class Call : public std::enable_shared_from_this<Call> {
         routes_(plan_.parts.size()),
         replies_(plan_.parts.size()) {}
 
+  // Stopped while it waits for its backoff (while it is out on the nodes,
+  // the requests there are stopped, and the attempt ends with them).
+  void Stop(const absl::Status& why) override {
+    if (waiting_.load()) Finish(NotSent(why));
+  }
+
   void Attempt() {
+    waiting_.store(false);
     if (finished_.load()) return;
     if (control_ != nullptr && control_->is_stopped()) {
       Finish(NotSent(control_->stopped()));
@@ -82,7 +89,7 @@ class Call : public std::enable_shared_from_this<Call> {
       sends.emplace_back(batch.connections, Batch{batch.commands, exclusive_, caller_waits_});
     }
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       batches_ = std::move(batches);
     }
     // One count more than there are batches, given back below: a batch
@@ -90,17 +97,16 @@ class Call : public std::enable_shared_from_this<Call> {
     // are still to be sent.
     outstanding_.store(sends.size() + 1);
     for (std::size_t i = 0; i < sends.size(); ++i) {
-      sends[i].first->Send(sends[i].second, control_,
-                           [self = shared_from_this(), i](auto replies) {
-                             self->OnNodeReplies(i, std::move(replies));
-                           });
+      sends[i].first->Send(sends[i].second, control_, [self = shared_from_this(), i](auto replies) {
+        self->OnNodeReplies(i, std::move(replies));
+      });
     }
     if (outstanding_.fetch_sub(1) == 1) AfterRoundTrip();
   }
 
   void OnNodeReplies(std::size_t index, absl::StatusOr<std::vector<Reply>> replies) {
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       batches_[index].replies = std::move(replies);
     }
     if (outstanding_.fetch_sub(1) == 1) AfterRoundTrip();
@@ -111,7 +117,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void AfterRoundTrip() {
     std::vector<NodeBatch> batches;
     {
-      absl::MutexLock lock(&mutex_);  // the replies other threads left
+      MutexLock lock(&mutex_);  // the replies other threads left
       batches.swap(batches_);
     }
     for (NodeBatch& batch : batches) {
@@ -159,11 +165,8 @@ class Call : public std::enable_shared_from_this<Call> {
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
     // Waiting on the loop, not on a caller's thread; a stop meanwhile ends
     // the call at once.
-    if (control_ != nullptr) {
-      control_->OnStop([weak = weak_from_this()](const absl::Status& why) {
-        if (auto self = weak.lock()) self->Finish(NotSent(why));
-      });
-    }
+    waiting_.store(true);
+    if (control_ != nullptr) control_->OnStop(shared_from_this());
     loop_->RunAt(resume, [self = shared_from_this()] { self->Attempt(); });
   }
 
@@ -289,6 +292,7 @@ class Call : public std::enable_shared_from_this<Call> {
   const SteadyClock::time_point start_;
   const SteadyClock::time_point give_up_;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> waiting_{false};  // for a backoff: nothing of it is out
   std::atomic<std::size_t> outstanding_{0};
 
   // Touched by one thread at a time: the one running the attempt, then the
@@ -299,7 +303,7 @@ class Call : public std::enable_shared_from_this<Call> {
   bool wants_backoff_ = false;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
   int attempts_ = 0;
-  absl::Mutex mutex_;
+  Mutex mutex_;
   // The attempt's node pipelines; their replies are set by the threads
   // that read them.
   std::vector<NodeBatch> batches_ ABSL_GUARDED_BY(mutex_);
@@ -314,10 +318,10 @@ ClusterBackend::ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions no
       topology_(std::make_shared<Topology>(std::move(seeds), std::move(node_options), connections,
                                            loop)) {
   std::weak_ptr<Topology> weak = topology_;
-  loop->Every(SilenceCheckPeriod(retry_budget_), [weak] {
+  loop->Every(SweepPeriod(retry_budget_), [weak] {
     auto topology = weak.lock();
     if (topology == nullptr) return false;
-    topology->CheckSilence(SteadyClock::now());
+    topology->Sweep(SteadyClock::now());
     return true;
   });
 }
@@ -327,9 +331,9 @@ void ClusterBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call,
     std::move(done)(std::vector<Reply>{});
     return;
   }
-  auto cluster_call = std::make_shared<Call>(topology_, loop_, PlanBatch(batch.commands), batch,
-                                             std::move(call), std::move(done),
-                                             SteadyClock::now() + retry_budget_);
+  auto cluster_call =
+      std::make_shared<Call>(topology_, loop_, PlanBatch(batch.commands), batch, std::move(call),
+                             std::move(done), SteadyClock::now() + retry_budget_);
   cluster_call->Attempt();
 }
 

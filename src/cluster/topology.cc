@@ -20,7 +20,7 @@ void Topology::Map(MapDone done) {
   std::vector<HostPort> candidates;
   bool load = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (!shut_down_.ok()) {
       answer = NotSent(shut_down_);
     } else if (map_ != nullptr && !stale_) {
@@ -40,12 +40,12 @@ void Topology::Map(MapDone done) {
 }
 
 void Topology::MarkStale() {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   stale_ = true;
 }
 
 std::shared_ptr<NodeConnections> Topology::ConnectionsOf(const HostPort& node) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   std::shared_ptr<NodeConnections>& connections = nodes_[node.Address()];
   if (connections == nullptr) {
     ConnectionOptions options = node_options_;
@@ -79,45 +79,45 @@ std::vector<HostPort> Topology::ReloadCandidates() {
 void Topology::LoadFrom(std::vector<HostPort> candidates, std::size_t next,
                         absl::Status last_error) {
   if (next == candidates.size()) {
-    Loaded(absl::UnavailableError(StrCat("cannot load the cluster slot map from any of ",
-                                         candidates.size(), " nodes; last: ",
-                                         last_error.message())));
+    Loaded(
+        absl::UnavailableError(StrCat("cannot load the cluster slot map from any of ",
+                                      candidates.size(), " nodes; last: ", last_error.message())));
     return;
   }
   const HostPort node = candidates[next];
   // The load is the topology's own, not a caller's: a caller's deadline or
   // cancel does not stop it, the command timeout does.
-  auto call = std::make_shared<CallControl>(SteadyClock::now() + node_options_.command_timeout);
-  ConnectionsOf(node)->Send(
-      Batch{{Command{{"CLUSTER", "SLOTS"}}}}, call,
-      [self = shared_from_this(), candidates = std::move(candidates), next, node,
-       call](absl::StatusOr<std::vector<Reply>> replies) mutable {
-        call->Finish();
-        absl::Status error;
-        if (replies.ok()) {
-          auto map = SlotMap::FromClusterSlots(replies->front(), node);
-          if (map.ok()) {
-            self->Loaded(*std::move(map));
-            return;
-          }
-          error = map.status();
-        } else {
-          error = replies.status();
-        }
-        if (error.code() == absl::StatusCode::kPermissionDenied ||
-            error.code() == absl::StatusCode::kCancelled) {
-          self->Loaded(error);
-          return;
-        }
-        self->LoadFrom(std::move(candidates), next + 1, std::move(error));
-      });
+  auto call = std::make_shared<CallControl>(SteadyClock::now() + node_options_.command_timeout,
+                                            /*explicit_deadline=*/false);
+  ConnectionsOf(node)->Send(Batch{{Command{{"CLUSTER", "SLOTS"}}}}, call,
+                            [self = shared_from_this(), candidates = std::move(candidates), next,
+                             node, call](absl::StatusOr<std::vector<Reply>> replies) mutable {
+                              call->Finish();
+                              absl::Status error;
+                              if (replies.ok()) {
+                                auto map = SlotMap::FromClusterSlots(replies->front(), node);
+                                if (map.ok()) {
+                                  self->Loaded(*std::move(map));
+                                  return;
+                                }
+                                error = map.status();
+                              } else {
+                                error = replies.status();
+                              }
+                              if (error.code() == absl::StatusCode::kPermissionDenied ||
+                                  error.code() == absl::StatusCode::kCancelled) {
+                                self->Loaded(error);
+                                return;
+                              }
+                              self->LoadFrom(std::move(candidates), next + 1, std::move(error));
+                            });
 }
 
 void Topology::Loaded(absl::StatusOr<SlotMap> map) {
   std::vector<MapDone> waiting;
   absl::StatusOr<std::shared_ptr<const SlotMap>> result;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     loading_ = false;
     waiting.swap(waiting_);
     if (map.ok()) {
@@ -134,19 +134,19 @@ void Topology::Loaded(absl::StatusOr<SlotMap> map) {
   for (MapDone& done : waiting) std::move(done)(result);
 }
 
-void Topology::CheckSilence(SteadyClock::time_point now) {
+void Topology::Sweep(SteadyClock::time_point now) {
   std::vector<std::shared_ptr<NodeConnections>> nodes;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     for (const auto& [address, connections] : nodes_) nodes.push_back(connections);
   }
-  for (const auto& connections : nodes) connections->CheckSilence(now);
+  for (const auto& connections : nodes) connections->Sweep(now);
 }
 
 void Topology::Shutdown(const absl::Status& why) {
   std::vector<std::shared_ptr<NodeConnections>> nodes;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     shut_down_ = why;
     for (const auto& [address, connections] : nodes_) nodes.push_back(connections);
   }

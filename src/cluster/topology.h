@@ -12,7 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "cluster/slot_map.h"
 #include "loop/event_loop.h"
 #include "redis/node_connections.h"
@@ -44,7 +44,7 @@ class Topology : public std::enable_shared_from_this<Topology> {
   // the topology: a cluster has few nodes.
   std::shared_ptr<NodeConnections> ConnectionsOf(const HostPort& node);
 
-  void CheckSilence(SteadyClock::time_point now);
+  void Sweep(SteadyClock::time_point now);
   void Shutdown(const absl::Status& why);
 
  private:
@@ -58,7 +58,7 @@ class Topology : public std::enable_shared_from_this<Topology> {
   const int pool_size_;
   const std::shared_ptr<EventLoop> loop_;
 
-  absl::Mutex mutex_;
+  Mutex mutex_;
   absl::Status shut_down_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<const SlotMap> map_ ABSL_GUARDED_BY(mutex_);
   bool stale_ ABSL_GUARDED_BY(mutex_) = true;

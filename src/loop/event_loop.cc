@@ -46,7 +46,7 @@ EventLoop::~EventLoop() { Stop(); }
 
 void EventLoop::Stop() {
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -55,7 +55,7 @@ void EventLoop::Stop() {
   if (InLoopThread()) {
     // Inside one of its own tasks: the thread ends once that returns,
     // and keeps the loop alive until then.
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     keepalive_ = shared_from_this();
     thread_.detach();
     return;
@@ -69,7 +69,7 @@ void EventLoop::ReleaseHandlers() {
   // their destructors may touch the loop.
   std::unordered_map<Handler*, Watched> handlers;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     stopped_ = true;
     handlers.swap(handlers_);
     posted_.clear();
@@ -81,7 +81,7 @@ void EventLoop::Every(SteadyClock::duration period, absl::AnyInvocable<bool()> t
   RunAt(SteadyClock::now() + period, [this, period, task = std::move(task)]() mutable {
     if (!task()) return;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       if (stopping_) return;
     }
     Every(period, std::move(task));
@@ -96,7 +96,7 @@ void EventLoop::Wake() {
 
 void EventLoop::Post(Task task) {
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (stopped_) return;
     posted_.push_back(std::move(task));
   }
@@ -109,7 +109,7 @@ void EventLoop::RunAt(SteadyClock::time_point when, Task task) {
     return;
   }
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (stopped_) return;
     new_timers_.push_back(Timer{when, 0, std::move(task)});
   }
@@ -122,7 +122,7 @@ void EventLoop::AtRoundEnd(Task task) { round_end_.push_back(std::move(task)); }
 absl::Status EventLoop::Watch(int fd, std::uint32_t events, std::shared_ptr<Handler> handler) {
   Handler* const key = handler.get();
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     handlers_.emplace(key, Watched{fd, std::move(handler)});
   }
   epoll_event event{};
@@ -130,7 +130,7 @@ absl::Status EventLoop::Watch(int fd, std::uint32_t events, std::shared_ptr<Hand
   event.data.ptr = key;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
     const int saved_errno = errno;
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     handlers_.erase(key);
     return absl::InternalError(StrCat("cannot watch a socket: ", std::strerror(saved_errno)));
   }
@@ -146,7 +146,7 @@ bool EventLoop::Modify(int fd, std::uint32_t events, Handler* handler) {
 }
 
 bool EventLoop::TakePosted(std::vector<Task>& tasks) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   tasks.swap(posted_);
   for (Timer& timer : new_timers_) {
     timer.order = timer_order_++;
@@ -182,7 +182,7 @@ void EventLoop::Run() {
   // lets go of the loop itself (perhaps the last reference).
   std::shared_ptr<EventLoop> self;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     self.swap(keepalive_);
   }
   if (self != nullptr) ReleaseHandlers();
@@ -214,7 +214,7 @@ void EventLoop::RunRounds() {
         }
         continue;
       }
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       if (posted_.empty() && new_timers_.empty()) break;
       continue;
     }
@@ -226,7 +226,7 @@ void EventLoop::RunRounds() {
       // from another thread after this look sees that time and wakes the
       // loop if it is due earlier; one set before it is taken now.
       next_wake_ns_.store(timeout < 0 ? kNoTimer : Nanos(timers_.top().when));
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       if (!posted_.empty() || !new_timers_.empty() || stopping_) {
         next_wake_ns_.store(0);
         continue;
@@ -250,7 +250,7 @@ void EventLoop::RunRounds() {
 
 void EventLoop::Forget(Handler* handler) {
   std::shared_ptr<Handler> last_reference;  // released outside the lock
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   auto it = handlers_.find(handler);
   if (it == handlers_.end()) return;
   // The socket may outlive the watch (its owners still hold it): it must

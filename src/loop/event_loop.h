@@ -18,7 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "loop/unique_fd.h"
 
 namespace sfroute::internal {
@@ -111,7 +111,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   // another thread wakes it only if it is due earlier.
   std::atomic<std::int64_t> next_wake_ns_{0};
 
-  absl::Mutex mutex_;
+  Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
   // Set when stopped from its own thread: the thread holds the loop.
@@ -126,11 +126,12 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   std::vector<Task> round_end_;
 };
 
-// How often to look for servers that went silent: a quarter of the command
-// timeout, from 5 ms to 250 ms.
-inline SteadyClock::duration SilenceCheckPeriod(std::chrono::milliseconds command_timeout) {
-  return std::clamp<SteadyClock::duration>(command_timeout / 4, std::chrono::milliseconds(5),
-                                     std::chrono::milliseconds(250));
+// How often connections look for calls past their default deadline and for
+// servers gone silent: a tenth of the command timeout, from 1 ms to 100 ms
+// (how late a default deadline may fire).
+inline SteadyClock::duration SweepPeriod(std::chrono::milliseconds command_timeout) {
+  return std::clamp<SteadyClock::duration>(command_timeout / 10, std::chrono::milliseconds(1),
+                                           std::chrono::milliseconds(100));
 }
 
 }  // namespace sfroute::internal

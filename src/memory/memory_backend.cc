@@ -24,7 +24,7 @@ void MemoryBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call, 
 std::vector<Reply> MemoryBackend::Execute(const std::vector<Command>& commands) {
   std::vector<Reply> replies;
   replies.reserve(commands.size());
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   server_->PurgeExpired();
   for (const Command& command : commands) replies.push_back(server_->Run(command.args));
   return replies;

@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "backend.h"
 #include "sfroute/clock.h"
 
@@ -36,7 +36,7 @@ class MemoryBackend : public Backend {
   void Shutdown(const absl::Status&) override {}
 
  private:
-  absl::Mutex mutex_;
+  Mutex mutex_;
   const std::unique_ptr<MemoryServer> server_ ABSL_PT_GUARDED_BY(mutex_);
 };
 

@@ -17,6 +17,9 @@ constexpr std::size_t kBufferKept = 1 << 20;
 // callers' commands) before it leaves the rest to the loop.
 constexpr int kCallerPasses = 4;
 constexpr std::size_t kReadChunk = 16 * 1024;
+// On the loop's thread, queued bytes are sent at the end of the round, or
+// once there are this many.
+constexpr std::size_t kLoopFlushBytes = 4 * 1024;
 
 // The connection this thread became the reader of in its last Send, for
 // the sync call it is about to wait for (Connection::ReadForCaller).
@@ -26,8 +29,13 @@ std::string Millis(std::chrono::milliseconds ms) { return StrCat(ms.count(), " m
 
 }  // namespace
 
-struct Connection::Request {
+struct Connection::Request : StopTarget {
   enum class State { kQueued, kWritten, kCompleted };
+  // The call was stopped (deadline, cancel): drop or abandon this request.
+  void Stop(const absl::Status& why) override {
+    if (auto connection = owner.lock()) connection->Stop(*this, why);
+  }
+  std::weak_ptr<Connection> owner;
   std::string bytes;  // RESP, until written
   std::size_t expected = 0;
   std::size_t received = 0;  // replies read, also for a request completed early
@@ -62,7 +70,7 @@ void Connection::StartConnecting() {
     if (self == nullptr) return;
     bool late = false;
     {
-      absl::MutexLock lock(&self->mutex_);
+      MutexLock lock(&self->mutex_);
       late = self->phase_ == Phase::kConnecting || self->phase_ == Phase::kLoggingIn;
     }
     if (late) {
@@ -101,7 +109,7 @@ void Connection::ConnectTo(std::vector<SocketAddress> addresses, std::size_t nex
     connecting_ = *std::move(socket);
     const int fd = connecting_.get();
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       events_ = EPOLLOUT;
       watched_ = true;
     }
@@ -118,7 +126,7 @@ void Connection::OnConnected() {
     Fail(absl::UnavailableError(StrCat("cannot connect to ", address_, ": ", result.message())));
     return;
   }
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (phase_ == Phase::kFailed) return;
   transport_ = PlainTransport(std::move(connecting_));
 }
@@ -126,7 +134,7 @@ void Connection::OnConnected() {
 void Connection::StepHandshake() {
   const IoResult step = transport_->Handshake();
   if (step.kind == IoResult::kWantRead || step.kind == IoResult::kWantWrite) {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     events_ = step.kind == IoResult::kWantRead ? EPOLLIN : EPOLLOUT;
     loop_->Modify(transport_->fd(), events_, this);
     return;
@@ -137,7 +145,7 @@ void Connection::StepHandshake() {
     return;
   }
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (phase_ == Phase::kFailed) return;
     phase_ = Phase::kLoggingIn;
     reader_ = Reader::kLoop;  // the log-in replies
@@ -167,7 +175,7 @@ void Connection::LogIn() {
   };
   bool write_now = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     // Ahead of every request queued while connecting: they must not run
     // before the log-in, nor at all if it fails (SELECT refused would put
     // them in db 0).
@@ -181,18 +189,17 @@ void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
   if (!replies.ok()) return;  // the connection failed; its requests know
   for (const Reply& reply : *replies) {
     if (!reply.is_error()) continue;
-    const bool select = reply.str.find("DB index") != std::string::npos ||
-                        reply.str.starts_with("ERR SELECT");
-    const std::string context =
-        select ? StrCat("selecting db ", options_.db, " (redis_url's /", options_.db, ") on ",
-                        address_)
-               : StrCat("logging in to ", address_);
+    const bool select =
+        reply.str.find("DB index") != std::string::npos || reply.str.starts_with("ERR SELECT");
+    const std::string context = select ? StrCat("selecting db ", options_.db, " (redis_url's /",
+                                                options_.db, ") on ", address_)
+                                       : StrCat("logging in to ", address_);
     Fail(StatusFromErrorReply(context, reply.str));  // names no password
     return;
   }
   bool write_now = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (phase_ != Phase::kLoggingIn) return;
     phase_ = Phase::kReady;
     ever_ready_ = true;
@@ -213,11 +220,12 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
   request->replies.reserve(commands.size());
   request->caller_waits = caller_waits;
   request->call = call;
+  request->owner = weak_from_this();
   bool write_now = false;
   bool disarm = false;
   absl::Status refused;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (phase_ == Phase::kFailed) {
       // Lost after it worked: the caller tries a new connection. Never
       // opened (the server is down, or refused the log-in): that is this
@@ -231,7 +239,7 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
     return true;
   }
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (phase_ == Phase::kFailed) return false;  // just now: a new connection
     request->done = std::move(done);
     // A sync caller that finds the connection idle reads its own replies:
@@ -244,31 +252,31 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
       tls_reader_duty = shared_from_this();
       if (disarm) UpdateEventsLocked();
     }
+    queued_bytes_ += request->bytes.size();
     pending_.push_back(request);
     if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
   }
-  if (call != nullptr) {
-    call->OnStop([weak = weak_from_this(), request](const absl::Status& why) {
-      if (auto self = weak.lock()) self->Stop(request, why);
-    });
-  }
+  if (call != nullptr) call->OnStop(request);
   if (write_now) Flush(kCallerPasses);
   return true;
 }
 
 void Connection::StartWriterLocked(bool* write_now) {
   if (writing_) return;  // the current writer takes the new bytes along
-  if (loop_->InLoopThread()) {
-    // Callbacks of one round of the loop often start new calls: send them
-    // together when the round ends, in one system call.
+  // Callbacks of one round of the loop often start new calls: send them
+  // together, in one system call, when the round ends — or as soon as a
+  // few kilobytes are queued, so that the server works on them while the
+  // loop goes on with the round.
+  if (loop_->InLoopThread() && queued_bytes_ < kLoopFlushBytes) {
     if (!flush_at_round_end_) {
       flush_at_round_end_ = true;
       loop_->AtRoundEnd([self = shared_from_this()] {
         bool write = false;
         {
-          absl::MutexLock lock(&self->mutex_);
+          MutexLock lock(&self->mutex_);
           self->flush_at_round_end_ = false;
-          if (!self->writing_ && self->phase_ != Phase::kFailed && self->phase_ != Phase::kConnecting) {
+          if (!self->writing_ && self->phase_ != Phase::kFailed &&
+              self->phase_ != Phase::kConnecting) {
             self->writing_ = true;
             write = true;
           }
@@ -287,8 +295,10 @@ bool Connection::TakePendingLocked(bool allowed) {
   while (allowed && !pending_.empty()) {
     std::shared_ptr<Request> request = std::move(pending_.front());
     pending_.pop_front();
+    queued_bytes_ -= std::min(queued_bytes_, request->bytes.size());
     if (request->state != Request::State::kQueued) continue;  // stopped before it went out
     if (phase_ != Phase::kReady && !request->login) {
+      queued_bytes_ += request->bytes.size();
       pending_.push_front(std::move(request));  // only the log-in goes before kReady
       break;
     }
@@ -314,7 +324,7 @@ bool Connection::TakePendingLocked(bool allowed) {
 void Connection::Flush(int passes) {
   for (int refills = 0;;) {
     if (sent_ == sending_.size()) {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       sending_.clear();
       sent_ = 0;
       if (sending_.capacity() > kBufferKept) std::string().swap(sending_);
@@ -331,7 +341,7 @@ void Connection::Flush(int passes) {
     if (sent.kind == IoResult::kDone) {
       sent_ += sent.bytes;
     } else if (sent.kind == IoResult::kWantWrite || sent.kind == IoResult::kWantRead) {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       loop_writes_ = true;  // the loop goes on when the socket drains
       UpdateEventsLocked();
       return;
@@ -359,7 +369,7 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
   bool connecting = false;
   bool handshaking = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (phase_ == Phase::kFailed) return false;
     connecting = phase_ == Phase::kConnecting && transport_ == nullptr;
     handshaking = phase_ == Phase::kConnecting && transport_ != nullptr;
@@ -376,7 +386,7 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
   if ((epoll_events & EPOLLOUT) != 0) {
     bool write = false;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       if (loop_writes_) {
         loop_writes_ = false;
         UpdateEventsLocked();
@@ -388,7 +398,7 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
   if ((epoll_events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) return !failed();
   bool read = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (reader_ == Reader::kLoop) {
       loop_reading_ = true;
       read = true;
@@ -402,7 +412,7 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
     // Closed (or unasked-for bytes) while nobody reads: idle and lost.
     bool reading_caller = false;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       reading_caller = reader_ == Reader::kCaller;
     }
     if (!reading_caller) {
@@ -411,7 +421,7 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
     return !failed();
   }
   const bool alive = ReadAvailable();
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   loop_reading_ = false;
   return alive && phase_ != Phase::kFailed;
 }
@@ -457,7 +467,7 @@ void Connection::Deliver(std::vector<Reply>& replies) {
   std::vector<std::shared_ptr<Request>> completed;
   bool unasked = false;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     silent_since_ = SteadyClock::now();
     for (Reply& reply : replies) {
       if (awaiting_.empty()) {
@@ -492,7 +502,7 @@ void Connection::ReadForCaller(CallControl& call) {
   for (;;) {
     SteadyClock::time_point wake;
     {
-      absl::MutexLock lock(&self->mutex_);
+      MutexLock lock(&self->mutex_);
       if (self->phase_ == Phase::kFailed || !self->HasRepliesFor(call)) break;
       // Until the deadline, or until the server has been silent for the
       // command timeout while replies are due (not yet: another writer may
@@ -506,13 +516,14 @@ void Connection::ReadForCaller(CallControl& call) {
     if (!self->transport_->HasBufferedInput()) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
       pollfd ready{fd, POLLIN, 0};
-      const int polled = wait <= 0 ? 0 : poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
+      const int polled =
+          wait <= 0 ? 0 : poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
       if (polled == 0) {
         if (SteadyClock::now() >= call.deadline()) {
           call.Stop(absl::DeadlineExceededError("the call's deadline passed"));
           continue;  // its requests completed; reading goes back to the loop
         }
-        if (SteadyClock::now() >= wake) self->CheckSilence(SteadyClock::now());
+        if (SteadyClock::now() >= wake) self->Sweep(SteadyClock::now());
         continue;
       }
       if (polled < 0 && errno == EINTR) continue;
@@ -533,7 +544,7 @@ bool Connection::HasRepliesFor(const CallControl& call) const {
 }
 
 void Connection::ReleaseCallerReader() {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (reader_ != Reader::kCaller) return;
   // Others' replies still due (they queued behind this caller, or its own
   // stopped request's late replies): the loop reads them.
@@ -554,25 +565,33 @@ void Connection::UpdateEventsLocked() {
 
 // --- Ending requests and connections -----------------------------------
 
-void Connection::Stop(const std::shared_ptr<Request>& request, const absl::Status& why) {
+void Connection::Stop(Request& request, const absl::Status& why) {
   std::vector<std::shared_ptr<Request>> completed;
   {
-    absl::MutexLock lock(&mutex_);
-    if (request->state == Request::State::kQueued) {
-      auto it = std::find(pending_.begin(), pending_.end(), request);
-      if (it != pending_.end()) pending_.erase(it);
-      request->status = NotSent(absl::Status(
-          why.code(), StrCat(why.message(), " before it was sent to ", address_, "; nothing was sent")));
-    } else if (request->state == Request::State::kWritten) {
+    MutexLock lock(&mutex_);
+    if (request.state == Request::State::kQueued) {
+      auto it = std::find_if(pending_.begin(), pending_.end(),
+                             [&request](const auto& queued) { return queued.get() == &request; });
+      if (it == pending_.end()) return;
+      queued_bytes_ -= std::min(queued_bytes_, request.bytes.size());
+      completed.push_back(std::move(*it));
+      pending_.erase(it);
+      request.status =
+          NotSent(absl::Status(why.code(), StrCat(why.message(), " before it was sent to ",
+                                                  address_, "; nothing was sent")));
+    } else if (request.state == Request::State::kWritten) {
       // Its replies are still read off the stream, and dropped.
-      request->status = absl::Status(
-          why.code(), StrCat(why.message(), " after it was sent to ", address_,
-                             "; the command may or may not have run"));
+      auto it = std::find_if(awaiting_.begin(), awaiting_.end(),
+                             [&request](const auto& written) { return written.get() == &request; });
+      if (it == awaiting_.end()) return;
+      completed.push_back(*it);
+      request.status =
+          absl::Status(why.code(), StrCat(why.message(), " after it was sent to ", address_,
+                                          "; the command may or may not have run"));
     } else {
       return;
     }
-    request->state = Request::State::kCompleted;
-    completed.push_back(request);
+    request.state = Request::State::kCompleted;
   }
   Complete(completed);
 }
@@ -580,7 +599,7 @@ void Connection::Stop(const std::shared_ptr<Request>& request, const absl::Statu
 void Connection::Fail(const absl::Status& why) {
   std::vector<std::shared_ptr<Request>> completed;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     FailLocked(why, completed);
   }
   Complete(completed);
@@ -605,11 +624,11 @@ void Connection::FailLocked(const absl::Status& why,
     request->state = Request::State::kCompleted;
     // Not written: whatever the reason, nothing of it ran.
     request->status = NotSent(
-        was_ready ? absl::Status(why.code(), StrCat(why.message(), "; nothing was sent"))
-                  : why);
+        was_ready ? absl::Status(why.code(), StrCat(why.message(), "; nothing was sent")) : why);
     completed.push_back(std::move(request));
   }
   pending_.clear();
+  queued_bytes_ = 0;
   // Wakes the loop (and a reading caller), which then let go of the socket.
   if (transport_ != nullptr) transport_->Shutdown();
   if (connecting_.get() >= 0) shutdown(connecting_.get(), SHUT_RDWR);
@@ -628,16 +647,33 @@ void Connection::Complete(std::vector<std::shared_ptr<Request>>& completed) {
 }
 
 bool Connection::idle() const {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   return awaiting_.empty() && pending_.empty() && phase_ != Phase::kFailed;
 }
 
-void Connection::CheckSilence(SteadyClock::time_point now) {
+void Connection::Sweep(SteadyClock::time_point now) {
+  std::vector<std::shared_ptr<CallControl>> late;
+  bool silent = false;
   {
-    absl::MutexLock lock(&mutex_);
-    if (phase_ != Phase::kReady || awaiting_.empty()) return;
-    if (now - silent_since_ < options_.command_timeout) return;
+    MutexLock lock(&mutex_);
+    if (phase_ == Phase::kFailed) return;
+    // Calls with the default deadline have no timer of their own (one per
+    // call would cost more than the call): their requests are looked at
+    // here. Explicit deadlines have their timer.
+    for (const auto* queue : {&pending_, &awaiting_}) {
+      for (const auto& request : *queue) {
+        if (request->state != Request::State::kCompleted && request->call != nullptr &&
+            request->call->deadline() <= now) {
+          late.push_back(request->call);
+        }
+      }
+    }
+    silent = phase_ == Phase::kReady && !awaiting_.empty() &&
+             now - silent_since_ >= options_.command_timeout;
   }
+  for (const auto& call : late)
+    call->Stop(absl::DeadlineExceededError("the call's deadline passed"));
+  if (!silent) return;
   Fail(absl::UnavailableError(StrCat("no reply from ", address_, " for ",
                                      Millis(options_.command_timeout),
                                      " while replies were due; the commands may or may not have "

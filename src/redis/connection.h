@@ -25,7 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
@@ -69,9 +69,11 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // Nothing queued, nothing awaiting replies.
   bool idle() const;
-  // Fails the connection if replies are due and nothing came for
-  // command_timeout. Called by its owner from time to time.
-  void CheckSilence(SteadyClock::time_point now);
+  // Called by its owner from time to time (SweepPeriod): stops the calls
+  // whose deadline has passed (the default deadlines have no timer of
+  // their own), and fails the connection if replies are due and nothing
+  // came for command_timeout.
+  void Sweep(SteadyClock::time_point now);
   const std::string& address() const { return address_; }
 
   bool OnReady(std::uint32_t epoll_events) override;
@@ -116,7 +118,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   void ReleaseCallerReader();
   bool HasRepliesFor(const CallControl& call) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
-  void Stop(const std::shared_ptr<Request>& request, const absl::Status& why);
+  void Stop(Request& request, const absl::Status& why);
   void FailLocked(const absl::Status& why, std::vector<std::shared_ptr<Request>>& completed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void Complete(std::vector<std::shared_ptr<Request>>& completed);
@@ -133,19 +135,20 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   std::unique_ptr<Transport> transport_;
   UniqueFd connecting_;  // the loop's: the socket while its TCP connect runs
 
-  ReplyParser parser_;   // the reader's
-  std::string sending_;  // the writer's: bytes taken from the queue
+  ReplyParser parser_;    // the reader's
+  std::string sending_;   // the writer's: bytes taken from the queue
   std::size_t sent_ = 0;  // the writer's: how much of sending_ is sent
 
-  mutable absl::Mutex mutex_;
+  mutable Mutex mutex_;
   Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;
   bool ever_ready_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);
   std::deque<std::shared_ptr<Request>> pending_ ABSL_GUARDED_BY(mutex_);   // not written yet
   std::deque<std::shared_ptr<Request>> awaiting_ ABSL_GUARDED_BY(mutex_);  // written, in order
-  bool writing_ ABSL_GUARDED_BY(mutex_) = false;        // a writer is sending
-  bool loop_writes_ ABSL_GUARDED_BY(mutex_) = false;    // ... and it is the loop (EPOLLOUT)
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;                           // a writer is sending
+  bool loop_writes_ ABSL_GUARDED_BY(mutex_) = false;  // ... and it is the loop (EPOLLOUT)
   bool flush_at_round_end_ ABSL_GUARDED_BY(mutex_) = false;
+  std::size_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;  // of the requests in pending_
   Reader reader_ ABSL_GUARDED_BY(mutex_) = Reader::kNone;
   bool loop_reading_ ABSL_GUARDED_BY(mutex_) = false;  // inside the loop's read
   std::uint32_t events_ ABSL_GUARDED_BY(mutex_) = 0;   // as epoll has them

@@ -14,7 +14,7 @@ NodeConnections::NodeConnections(ConnectionOptions options, int count,
       slots_(count) {}
 
 std::shared_ptr<Connection> NodeConnections::Shared(std::size_t slot) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (!shut_down_.ok()) return nullptr;
   std::shared_ptr<Connection>& connection = slots_[slot];
   // A lost connection is replaced by the first call that finds it so; the
@@ -24,8 +24,7 @@ std::shared_ptr<Connection> NodeConnections::Shared(std::size_t slot) {
   return connection;
 }
 
-void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call,
-                           BatchDone done) {
+void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) {
   if (batch.exclusive_connection) {
     SendExclusive(batch, std::move(call), std::move(done));
     return;
@@ -42,7 +41,7 @@ void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call
 }
 
 absl::Status NodeConnections::Refusal() {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (!shut_down_.ok()) return shut_down_;
   return absl::UnavailableError(
       StrCat("connection to ", options_.node.Address(), " was lost; nothing was sent"));
@@ -52,7 +51,7 @@ void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallCont
                                     BatchDone done) {
   std::shared_ptr<Connection> connection;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     while (shut_down_.ok() && !idle_exclusive_.empty() && connection == nullptr) {
       connection = std::move(idle_exclusive_.back());
       idle_exclusive_.pop_back();
@@ -71,7 +70,7 @@ void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallCont
   BatchDone give_back = [this, connection, done = std::move(done)](
                             absl::StatusOr<std::vector<Reply>> replies) mutable {
     if (!connection->failed() && connection->idle()) {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       if (shut_down_.ok()) idle_exclusive_.push_back(connection);
     }
     std::move(done)(std::move(replies));
@@ -81,10 +80,10 @@ void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallCont
   }
 }
 
-void NodeConnections::CheckSilence(SteadyClock::time_point now) {
+void NodeConnections::Sweep(SteadyClock::time_point now) {
   std::vector<std::shared_ptr<Connection>> connections;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     for (const auto& connection : slots_) {
       if (connection != nullptr) connections.push_back(connection);
     }
@@ -93,13 +92,13 @@ void NodeConnections::CheckSilence(SteadyClock::time_point now) {
       if (auto connection = weak.lock()) connections.push_back(std::move(connection));
     }
   }
-  for (const auto& connection : connections) connection->CheckSilence(now);
+  for (const auto& connection : connections) connection->Sweep(now);
 }
 
 void NodeConnections::Shutdown(const absl::Status& why) {
   std::vector<std::shared_ptr<Connection>> connections;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     shut_down_ = why;
     for (auto& connection : slots_) {
       if (connection != nullptr) connections.push_back(std::move(connection));

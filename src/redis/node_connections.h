@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "sync.h"
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
@@ -29,8 +29,8 @@ class NodeConnections {
   // replies are in. `done` as Backend::Send.
   void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done);
 
-  // Fails connections whose server went silent while replies were due.
-  void CheckSilence(SteadyClock::time_point now);
+  // Connection::Sweep on each connection.
+  void Sweep(SteadyClock::time_point now);
   // Fails every connection, and every later Send, with `why`.
   void Shutdown(const absl::Status& why);
 
@@ -46,7 +46,7 @@ class NodeConnections {
   const std::shared_ptr<EventLoop> loop_;
   const std::uint64_t slot_count_;
   std::atomic<std::uint64_t> turn_{0};
-  absl::Mutex mutex_;
+  Mutex mutex_;
   absl::Status shut_down_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<Connection>> slots_ ABSL_GUARDED_BY(mutex_);
   // Exclusive connections not in use; as many are kept as were ever in use

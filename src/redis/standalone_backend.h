@@ -19,10 +19,10 @@ class StandaloneBackend : public Backend {
     // A server that stops answering fails its connection (and the calls
     // on it) once command_timeout has passed without a byte.
     std::weak_ptr<NodeConnections> weak = connections_;
-    loop->Every(SilenceCheckPeriod(connections_->options().command_timeout), [weak] {
+    loop->Every(SweepPeriod(connections_->options().command_timeout), [weak] {
       auto connections = weak.lock();
       if (connections == nullptr) return false;
-      connections->CheckSilence(SteadyClock::now());
+      connections->Sweep(SteadyClock::now());
       return true;
     });
   }

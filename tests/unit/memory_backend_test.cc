@@ -64,7 +64,7 @@ class MemoryBackendTest : public ::testing::Test {
     const Command call = ScriptCommand(GetScript(name), keys, args);
     Reply reply = backend_.Execute({call}).front();
     if (!IsNoScript(reply)) return reply;
-    return backend_.Execute({*WithSource(call)}).front();
+    return backend_.Execute({WithSource(call)}).front();
   }
 
   std::string RunScript(const char* name, const std::vector<std::string>& keys,
