@@ -226,6 +226,13 @@ absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan
     internal::Notification done;
     std::optional<absl::StatusOr<T>> value;
   };
+  if (loop_->InLoopThread()) {
+    // It would wait for the very thread that has to answer it.
+    const std::string operation = plan.ok() ? plan->context : "a call";
+    return absl::FailedPreconditionError(internal::StrCat(
+        operation, ": a sync call inside an executor's callback would wait forever for the "
+                   "executor's own thread; use the async call there"));
+  }
   auto result = std::make_shared<Result>();
   auto control = NewControl(call);
   auto running =

@@ -293,6 +293,20 @@ TEST(AsyncTest, DestroyingTheExecutorCompletesEveryPendingCallback) {
   server->Thaw();
 }
 
+TEST(AsyncTest, ASyncCallInsideACallbackIsRefusedNotHung) {
+  auto executor = OpenOrDie({.redis_url = "memory://"});
+  Landing<std::optional<PodIndex>> outer;
+  absl::Status inner;
+  executor->GetLinkedPodAsync("ns", "u", "svc",
+                              [&](absl::StatusOr<std::optional<PodIndex>> pod) {
+                                inner = executor->GetLinkedPod("ns", "u", "svc").status();
+                                outer.Catch()(std::move(pod));
+                              });
+  ASSERT_OK(outer.Wait());
+  EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition) << inner;
+  EXPECT_TRUE(MessageHas(inner, "use the async call")) << inner;
+}
+
 TEST(AsyncTest, TheExecutorMayBeDestroyedInsideItsOwnCallback) {
   auto executor = OpenOrDie({.redis_url = "memory://"});
   absl::Notification destroyed;
