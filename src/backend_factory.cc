@@ -3,12 +3,12 @@
 #include <map>
 #include <string>
 
-#include "sync.h"
 #include "cluster/cluster_backend.h"
 #include "memory/memory_backend.h"
 #include "redis/standalone_backend.h"
 #include "redis_url.h"
 #include "reply.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 namespace {

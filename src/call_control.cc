@@ -41,7 +41,8 @@ bool IsNotSent(const absl::Status& status) { return status.GetPayload(kNotSentKe
 
 CallControl::~CallControl() { Finish(); }
 
-void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation) {
+void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation,
+                        std::weak_ptr<CallControl> self) {
   if (cancellation == nullptr) return;
   bool cancelled = false;
   {
@@ -49,10 +50,11 @@ void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation)
     cancelled = cancellation->cancelled_;
     if (!cancelled) {
       const std::uint64_t id = cancellation->next_id_++;
-      cancellation->calls_.emplace(id, weak_from_this());
+      cancellation->calls_.emplace(id, std::move(self));
       std::lock_guard<std::mutex> own(mutex_);
       cancellation_ = cancellation;
       cancellation_id_ = id;
+      registered_.store(true);
     }
   }
   if (cancelled) Stop(absl::CancelledError("cancelled by the caller before it started"));
@@ -62,9 +64,10 @@ void CallControl::OnStop(std::shared_ptr<StopTarget> target) {
   absl::Status why;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) return;
+    if (finished_.load()) return;
     if (why_.ok()) {
       targets_.push_back(std::move(target));
+      registered_.store(true);
       return;
     }
     why = why_;
@@ -76,7 +79,7 @@ void CallControl::Stop(const absl::Status& why) {
   absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!why_.ok() || finished_) return;
+    if (!why_.ok() || finished_.load()) return;
     why_ = why;
     stopped_flag_.store(true, std::memory_order_release);
     targets.swap(targets_);
@@ -90,13 +93,13 @@ absl::Status CallControl::stopped() const {
 }
 
 void CallControl::Finish() {
+  // Most calls registered no target and no cancellation: nothing to let go.
+  if (finished_.exchange(true, std::memory_order_acq_rel) || !registered_.load()) return;
   std::shared_ptr<const Cancellation> cancellation;
   absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets;  // let go outside the lock
   std::uint64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) return;
-    finished_ = true;
     targets.swap(targets_);
     cancellation.swap(cancellation_);
     id = cancellation_id_;

@@ -28,7 +28,7 @@ class StopTarget {
 
 // One per call: it allocates nothing more unless a cancellation or more
 // than two parts are involved.
-class CallControl : public std::enable_shared_from_this<CallControl> {
+class CallControl {
  public:
   // `explicit_deadline`: the caller set it (CallOptions::deadline); else it
   // is now + command_timeout.
@@ -39,8 +39,10 @@ class CallControl : public std::enable_shared_from_this<CallControl> {
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   bool explicit_deadline() const { return explicit_deadline_; }
 
-  // Ties the call to `cancellation` (may be null) until Finish().
-  void Watch(const std::shared_ptr<const Cancellation>& cancellation);
+  // Ties the call to `cancellation` (may be null) until Finish(); `self`
+  // is this control, as the cancellation is to know it.
+  void Watch(const std::shared_ptr<const Cancellation>& cancellation,
+             std::weak_ptr<CallControl> self);
 
   // Tells `target` once if the call is stopped before Finish(); at once, on
   // this thread, if it is stopped already.
@@ -65,7 +67,8 @@ class CallControl : public std::enable_shared_from_this<CallControl> {
   // fields below are guarded by it.
   mutable std::mutex mutex_;
   absl::Status why_;
-  bool finished_ = false;
+  std::atomic<bool> finished_{false};
+  std::atomic<bool> registered_{false};  // a target or a cancellation is held
   absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets_;
   std::shared_ptr<const Cancellation> cancellation_;
   std::uint64_t cancellation_id_ = 0;

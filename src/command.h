@@ -4,6 +4,7 @@
 #define SFROUTE_SRC_COMMAND_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -15,6 +16,16 @@ namespace sfroute::internal {
 struct Command {
   std::vector<std::string> args;  // the command and its arguments, binary safe
 };
+
+// A command from its arguments, moving those given as rvalues (a braced
+// list would copy every string).
+template <typename... Args>
+Command MakeCommand(Args&&... args) {
+  Command command;
+  command.args.reserve(sizeof...(Args));
+  (command.args.emplace_back(std::forward<Args>(args)), ...);
+  return command;
+}
 
 struct Batch {
   std::vector<Command> commands;

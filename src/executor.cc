@@ -186,12 +186,13 @@ Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string co
                  }};
 }
 
-Command SetLinkCommand(std::string_view ns, std::string_view uid, std::string_view svc,
+// EVALSHA of set_link.lua for one link.
+Command SetLinkCommand(std::string link_key, std::string links_key, std::string_view svc,
                        PodIndex pod, Ttl ttl, const char* mode) {
-  return internal::ScriptCommand(
-      internal::GetScript("set_link"),
-      {internal::LinkKey(ns, uid, svc), internal::LinksHashKey(ns, uid)},
-      {std::string(svc), internal::PodText(pod), std::to_string(ttl.seconds()), mode});
+  static const char* const sha1 = internal::GetScript("set_link").sha1;
+  return internal::MakeCommand("EVALSHA", sha1, "2", std::move(link_key), std::move(links_key),
+                               std::string(svc), internal::PodText(pod),
+                               std::to_string(ttl.seconds()), mode);
 }
 
 // The reply of set_link.lua: {applied, previous pod or -1}, or an error.
@@ -220,9 +221,11 @@ absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation
   SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
-  const std::string context = Context(operation, internal::LinkKey(ns, uid, svc));
+  std::string link_key = internal::LinkKey(ns, uid, svc);
+  std::string context = Context(operation, link_key);
   Batch batch;
-  batch.commands.push_back(SetLinkCommand(ns, uid, svc, pod, ttl, mode));
+  batch.commands.push_back(
+      SetLinkCommand(std::move(link_key), internal::LinksHashKey(ns, uid), svc, pod, ttl, mode));
   // Options::replica_ack_timeout: WAIT counts the replicas that have the
   // last write of its connection, so it follows the script in one
   // pipeline, on a connection of its own (WAIT holds the connection's
@@ -234,9 +237,9 @@ absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation
     batch.exclusive_connection = true;
   }
   return Plan<T>{
-      context, std::move(batch),
-      [&impl, context, await_replica, ack_timeout, pod, result = std::move(result)](
-          std::string_view, std::vector<Reply>& replies) -> Step<T> {
+      std::move(context), std::move(batch),
+      [&impl, await_replica, ack_timeout, pod, result = std::move(result)](
+          std::string_view context, std::vector<Reply>& replies) -> Step<T> {
         auto outcome = ParseSetLink(impl, context, replies[0]);
         if (!outcome.ok()) return outcome.status();
         if (await_replica && outcome->applied) {
@@ -258,21 +261,20 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
                                       std::int64_t keep_seconds, std::optional<PodIndex> pod) {
   SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateKeepSeconds(keep_seconds)));
-  std::vector<std::string> args = {std::string(svc), std::to_string(keep_seconds)};
-  if (pod.has_value()) {
-    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(*pod)));
-    args.push_back(internal::PodText(*pod));
-  }
-  const std::string link_key = internal::LinkKey(ns, uid, svc);
-  const std::string context = Context(operation, link_key);
-  return OneCommand<bool>(
-      context,
-      internal::ScriptCommand(internal::GetScript("remove_link"),
-                              {link_key, internal::LinksHashKey(ns, uid)}, std::move(args)),
-      [](std::string_view context, const Reply& reply) -> absl::StatusOr<bool> {
-        if (reply.type != Reply::Type::kInteger) return internal::UnexpectedReply(context, reply);
-        return reply.integer == 1;
-      });
+  if (pod.has_value()) SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(*pod)));
+  std::string link_key = internal::LinkKey(ns, uid, svc);
+  std::string context = Context(operation, link_key);
+  static const char* const sha1 = internal::GetScript("remove_link").sha1;
+  Command remove = internal::MakeCommand("EVALSHA", sha1, "2", std::move(link_key),
+                                         internal::LinksHashKey(ns, uid), std::string(svc),
+                                         std::to_string(keep_seconds));
+  if (pod.has_value()) remove.args.push_back(internal::PodText(*pod));
+  return OneCommand<bool>(std::move(context), std::move(remove),
+                          [](std::string_view context, const Reply& reply) -> absl::StatusOr<bool> {
+                            if (reply.type != Reply::Type::kInteger)
+                              return internal::UnexpectedReply(context, reply);
+                            return reply.integer == 1;
+                          });
 }
 
 absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
@@ -339,14 +341,6 @@ Executor::Impl::~Impl() {
   // (the callbacks) before it stops.
   backend_->Shutdown(absl::CancelledError("the executor is closing"));
   loop_->Stop();
-}
-
-std::shared_ptr<internal::CallControl> Executor::Impl::NewControl(const CallOptions& call) const {
-  auto control = std::make_shared<internal::CallControl>(
-      call.deadline.value_or(internal::SteadyClock::now() + command_timeout_),
-      call.deadline.has_value());
-  control->Watch(call.cancellation);
-  return control;
 }
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
@@ -474,9 +468,10 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view 
                                                                std::string_view svc) {
   constexpr std::string_view kOp = "GetLinkedPod";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
-  const std::string key = internal::LinkKey(ns, uid, svc);
-  const std::string context = Context(kOp, key);
-  return OneCommand<std::optional<PodIndex>>(context, Command{{"GET", key}}, StoredPod);
+  std::string key = internal::LinkKey(ns, uid, svc);
+  std::string context = Context(kOp, key);
+  return OneCommand<std::optional<PodIndex>>(
+      std::move(context), internal::MakeCommand("GET", std::move(key)), StoredPod);
 }
 
 absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::string_view ns,
@@ -484,11 +479,11 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
                                                                         std::string_view svc) {
   constexpr std::string_view kOp = "GetLinkedPodIfPersist";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
-  const std::string key = internal::LinkKey(ns, uid, svc);
-  const std::string context = Context(kOp, key);
+  std::string key = internal::LinkKey(ns, uid, svc);
+  std::string context = Context(kOp, key);
+  static const char* const sha1 = internal::GetScript("get_link_if_persist").sha1;
   return OneCommand<std::optional<PodIndex>>(
-      context, internal::ScriptCommand(internal::GetScript("get_link_if_persist"), {key}, {}),
-      StoredPod);
+      std::move(context), internal::MakeCommand("EVALSHA", sha1, "1", std::move(key)), StoredPod);
 }
 
 absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,
@@ -663,8 +658,10 @@ absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
   for (const UidPod& link : links) {
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(link.uid)));
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(link.pod)));
-    batch.commands.push_back(SetLinkCommand(ns, link.uid, svc, link.pod, ttl, "set"));
-    contexts.push_back(Context(kOp, internal::LinkKey(ns, link.uid, svc)));
+    std::string link_key = internal::LinkKey(ns, link.uid, svc);
+    contexts.push_back(Context(kOp, link_key));
+    batch.commands.push_back(SetLinkCommand(
+        std::move(link_key), internal::LinksHashKey(ns, link.uid), svc, link.pod, ttl, "set"));
   }
   return Plan<std::vector<Executor::LinkWrite>>{
       StrCat(kOp, "(ns=", ns, ", svc=", svc, ")"), std::move(batch),

@@ -18,7 +18,6 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "sync.h"
 #include "backend.h"
 #include "call_control.h"
 #include "command.h"
@@ -28,6 +27,7 @@
 #include "scripts.h"
 #include "sfroute/sfroute.h"
 #include "str_cat.h"
+#include "sync.h"
 
 namespace sfroute {
 
@@ -83,8 +83,6 @@ class Executor::Impl {
   template <typename T>
   class Call;
 
-  std::shared_ptr<internal::CallControl> NewControl(const CallOptions& call) const;
-
   const std::shared_ptr<internal::Backend> backend_;
   const std::shared_ptr<internal::EventLoop> loop_;
   const LogSink log_sink_;
@@ -93,16 +91,31 @@ class Executor::Impl {
   std::atomic<bool> closing_{false};
 };
 
-// One call of one operation, from its start to its completion.
+// One call of one operation, from its start to its completion. One
+// allocation holds the call, its control and (for a sync call) the place
+// its result lands.
 template <typename T>
 class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
  public:
   using Complete = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
-  Call(Impl& impl, std::shared_ptr<internal::CallControl> control, bool sync, Complete complete)
-      : impl_(impl), control_(std::move(control)), sync_(sync), complete_(std::move(complete)) {}
+  // A sync call when `complete` is empty: Wait() then gives the result.
+  Call(Impl& impl, const CallOptions& options, Complete complete)
+      : impl_(impl),
+        control_value_(
+            options.deadline.value_or(internal::SteadyClock::now() + impl.command_timeout_),
+            options.deadline.has_value()),
+        sync_(!complete),
+        complete_(std::move(complete)) {}
 
-  void Start(absl::StatusOr<internal::Plan<T>> plan) {
+  // The control as the layers below hold it (it keeps the call alive).
+  std::shared_ptr<internal::CallControl> control() {
+    return std::shared_ptr<internal::CallControl>(this->shared_from_this(), &control_value_);
+  }
+
+  void Start(absl::StatusOr<internal::Plan<T>> plan,
+             const std::shared_ptr<const Cancellation>& cancellation) {
+    if (cancellation != nullptr) control_value_.Watch(cancellation, control());
     if (!plan.ok()) {
       Finish(plan.status());
       return;
@@ -110,11 +123,12 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
     plan_ = *std::move(plan);
     // Stopped before it started (a cancelled Cancellation, a deadline
     // already past): nothing is sent.
-    if (control_->explicit_deadline() && control_->deadline() <= internal::SteadyClock::now()) {
-      control_->Stop(absl::DeadlineExceededError("the call's deadline passed"));
+    if (control_value_.explicit_deadline() &&
+        control_value_.deadline() <= internal::SteadyClock::now()) {
+      control_value_.Stop(absl::DeadlineExceededError("the call's deadline passed"));
     }
-    if (control_->is_stopped()) {
-      const absl::Status why = control_->stopped();
+    if (control_value_.is_stopped()) {
+      const absl::Status why = control_value_.stopped();
       Finish(internal::Annotate(
           absl::Status(why.code(), internal::StrCat(why.message(), "; nothing was sent")),
           plan_.context));
@@ -128,6 +142,24 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   void Started() { started_.store(true, std::memory_order_release); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 
+  // A sync call's result: the caller reads the replies itself when its
+  // Send made it the connection's reader, else waits; past the deadline it
+  // stops the call, which ends every part still out.
+  absl::StatusOr<T> Wait() {
+    for (;;) {
+      internal::Connection::ReadForCaller(control_value_);
+      if (done_.HasBeenNotified()) break;
+      if (internal::Connection::HasReadDuty()) continue;
+      if (!done_.WaitUntil(control_value_.deadline())) {
+        control_value_.Stop(absl::DeadlineExceededError("the call's deadline passed"));
+        internal::Connection::ReadForCaller(control_value_);
+        done_.Wait();
+        break;
+      }
+    }
+    return *std::move(result_);
+  }
+
  private:
   void Send() {
     plan_.batch.caller_waits = sync_;
@@ -135,7 +167,7 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
       OnReplies(std::vector<internal::Reply>{});
       return;
     }
-    impl_.backend_->Send(plan_.batch, control_, [self = this->shared_from_this()](auto replies) {
+    impl_.backend_->Send(plan_.batch, control(), [self = this->shared_from_this()](auto replies) {
       self->OnReplies(std::move(replies));
     });
   }
@@ -169,7 +201,7 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
       retry.commands.push_back(plan_.batch.commands[i]);
     }
     impl_.backend_->Send(
-        retry, control_,
+        retry, control(),
         [self = this->shared_from_this(), first = *std::move(replies),
          not_loaded = std::move(not_loaded),
          after_scripts](absl::StatusOr<std::vector<internal::Reply>> retried) mutable {
@@ -199,8 +231,13 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
 
   void Finish(absl::StatusOr<T> result) {
     if (finished_.exchange(true, std::memory_order_acq_rel)) return;
-    control_->Finish();
-    if (sync_ || (started_.load(std::memory_order_acquire) && impl_.loop_->InLoopThread())) {
+    control_value_.Finish();
+    if (sync_) {
+      result_ = std::move(result);
+      done_.Notify();
+      return;
+    }
+    if (started_.load(std::memory_order_acquire) && impl_.loop_->InLoopThread()) {
       std::move(complete_)(std::move(result));
       return;
     }
@@ -211,10 +248,12 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   }
 
   Impl& impl_;
-  const std::shared_ptr<internal::CallControl> control_;
+  internal::CallControl control_value_;
   const bool sync_;
   Complete complete_;
-  internal::Plan<T> plan_;  // the step under way
+  std::optional<absl::StatusOr<T>> result_;  // a sync call's
+  internal::Notification done_;              // a sync call's
+  internal::Plan<T> plan_;                   // the step under way
   std::atomic<bool> started_{false};
   std::atomic<bool> finished_{false};
 };
@@ -222,58 +261,34 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
 template <typename T>
 absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan,
                                           const CallOptions& call) {
-  struct Result {
-    internal::Notification done;
-    std::optional<absl::StatusOr<T>> value;
-  };
   if (loop_->InLoopThread()) {
     // It would wait for the very thread that has to answer it.
     const std::string operation = plan.ok() ? plan->context : "a call";
-    return absl::FailedPreconditionError(internal::StrCat(
-        operation, ": a sync call inside an executor's callback would wait forever for the "
-                   "executor's own thread; use the async call there"));
+    return absl::FailedPreconditionError(
+        internal::StrCat(operation,
+                         ": a sync call inside an executor's callback would wait forever for the "
+                         "executor's own thread; use the async call there"));
   }
-  auto result = std::make_shared<Result>();
-  auto control = NewControl(call);
-  auto running =
-      std::make_shared<Call<T>>(*this, control, /*sync=*/true, [result](absl::StatusOr<T> value) {
-        result->value = std::move(value);
-        result->done.Notify();
-      });
-  running->Start(std::move(plan));
-  for (;;) {
-    // When this thread found its connection idle, it reads its replies
-    // itself (and those that queued behind them).
-    internal::Connection::ReadForCaller(*control);
-    if (result->done.HasBeenNotified()) break;
-    if (internal::Connection::HasReadDuty()) continue;
-    if (!result->done.WaitUntil(control->deadline())) {
-      // Stopping ends every part still out (each drops or abandons its
-      // request) and so the call, here or on the thread completing it.
-      control->Stop(absl::DeadlineExceededError("the call's deadline passed"));
-      internal::Connection::ReadForCaller(*control);
-      result->done.Wait();
-      break;
-    }
-  }
-  return *std::move(result->value);
+  auto running = std::make_shared<Call<T>>(*this, call, nullptr);
+  running->Start(std::move(plan), call.cancellation);
+  return running->Wait();
 }
 
 template <typename T>
 void Executor::Impl::RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T> done,
                               const CallOptions& call) {
-  auto control = NewControl(call);
-  auto running = std::make_shared<Call<T>>(*this, control, /*sync=*/false, std::move(done));
-  running->Start(std::move(plan));
+  auto running = std::make_shared<Call<T>>(*this, call, std::move(done));
+  running->Start(std::move(plan), call.cancellation);
   running->Started();
   // A deadline the caller set has a timer of its own, on the loop; the
   // default one (now + command_timeout) is swept by the connections.
-  if (running->finished() || !control->explicit_deadline()) return;
-  loop_->RunAt(control->deadline(), [weak = std::weak_ptr<internal::CallControl>(control), this] {
-    auto control = weak.lock();
-    if (control == nullptr) return;
-    control->Stop(closing_.load() ? absl::CancelledError("the executor is closing")
-                                  : absl::DeadlineExceededError("the call's deadline passed"));
+  if (running->finished() || !call.deadline.has_value()) return;
+  loop_->RunAt(*call.deadline, [weak = std::weak_ptr<Call<T>>(running), this] {
+    auto running = weak.lock();
+    if (running == nullptr) return;
+    running->control()->Stop(closing_.load()
+                                 ? absl::CancelledError("the executor is closing")
+                                 : absl::DeadlineExceededError("the call's deadline passed"));
   });
 }
 

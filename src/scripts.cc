@@ -15,18 +15,6 @@ const EmbeddedScript& GetScript(std::string_view name) {
   std::abort();
 }
 
-Command ScriptCommand(const EmbeddedScript& script, std::vector<std::string> keys,
-                      std::vector<std::string> args) {
-  Command command;
-  command.args.reserve(3 + keys.size() + args.size());
-  command.args.emplace_back("EVALSHA");
-  command.args.emplace_back(script.sha1);
-  command.args.push_back(std::to_string(keys.size()));
-  for (std::string& key : keys) command.args.push_back(std::move(key));
-  for (std::string& arg : args) command.args.push_back(std::move(arg));
-  return command;
-}
-
 bool IsScriptCall(const Command& command) {
   return !command.args.empty() && command.args[0] == "EVALSHA";
 }

@@ -28,10 +28,6 @@ extern const int kEmbeddedScriptCount;
 // build error, not a runtime condition).
 const EmbeddedScript& GetScript(std::string_view name);
 
-// EVALSHA <sha> <numkeys> <keys...> <args...>.
-Command ScriptCommand(const EmbeddedScript& script, std::vector<std::string> keys,
-                      std::vector<std::string> args);
-
 // Whether `command` runs a script (EVALSHA).
 bool IsScriptCall(const Command& command);
 

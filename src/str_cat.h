@@ -4,6 +4,7 @@
 #ifndef SFROUTE_SRC_STR_CAT_H_
 #define SFROUTE_SRC_STR_CAT_H_
 
+#include <charconv>
 #include <concepts>
 #include <string>
 #include <string_view>
@@ -12,24 +13,41 @@
 
 namespace sfroute::internal {
 
-inline void AppendPiece(std::string& out, std::string_view piece) { out.append(piece); }
+// One piece as text: strings as they are, integers in decimal.
+class Piece {
+ public:
+  Piece(std::string_view text) : text_(text) {}  // NOLINT: implicit on purpose
+  Piece(const std::string& text) : text_(text) {}  // NOLINT
+  Piece(const char* text) : text_(text) {}  // NOLINT
+  // absl::Status::message() is an absl::string_view.
+  template <typename View>
+    requires std::same_as<View, absl::string_view>
+  Piece(const View& text) : text_(text.data(), text.size()) {}  // NOLINT
+  template <std::integral Number>
+    requires(!std::same_as<Number, bool> && !std::same_as<Number, char>)
+  Piece(Number number) {  // NOLINT
+    const auto end = std::to_chars(digits_, digits_ + sizeof digits_, number).ptr;
+    text_ = std::string_view(digits_, static_cast<std::size_t>(end - digits_));
+  }
+  Piece(const Piece&) = delete;
+  Piece& operator=(const Piece&) = delete;
 
-// absl::Status::message() is an absl::string_view.
-template <typename View>
-requires std::same_as<View, absl::string_view>
-void AppendPiece(std::string& out, const View& piece) { out.append(piece.data(), piece.size()); }
+  std::string_view text() const { return text_; }
 
-template <std::integral Number>
-requires(!std::same_as<Number, bool> &&
-         !std::same_as<Number, char>) void AppendPiece(std::string& out, Number number) {
-  out.append(std::to_string(number));
-}
+ private:
+  char digits_[24];
+  std::string_view text_;
+};
 
+// The pieces one after the other, in one allocation.
 template <typename... Pieces>
 std::string StrCat(const Pieces&... pieces) {
-  std::string out;
-  (AppendPiece(out, pieces), ...);
-  return out;
+  return [](const auto&... piece) {
+    std::string out;
+    out.reserve((piece.text().size() + ... + 0));
+    (out.append(piece.text()), ...);
+    return out;
+  }(Piece(pieces)...);
 }
 
 }  // namespace sfroute::internal

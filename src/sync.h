@@ -1,5 +1,5 @@
-// The library's mutex and notification: std::mutex and
-// std::condition_variable, annotated for clang's thread-safety analysis.
+// The library's mutex (std::mutex, annotated for clang's thread-safety
+// analysis) and notification (a futex).
 //
 // Why not absl::Mutex: Debian's abseil is built without NDEBUG, so every
 // absl::Mutex lock also updates a process-wide deadlock graph under one
@@ -10,8 +10,9 @@
 #ifndef SFROUTE_SRC_SYNC_H_
 #define SFROUTE_SRC_SYNC_H_
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
@@ -24,7 +25,6 @@ class ABSL_LOCKABLE Mutex {
   void Unlock() ABSL_UNLOCK_FUNCTION() { mutex_.unlock(); }
 
  private:
-  friend class Notification;
   std::mutex mutex_;
 };
 
@@ -41,33 +41,22 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
   Mutex* const mutex_;
 };
 
-// Notified once; waited for by any number of threads. Safe to destroy once
-// a wait for it has returned true.
+// Notified once; waited for by any number of threads. A futex word, so
+// that a call that never waits (it read its reply itself, or the backend
+// answered at once) pays for no mutex or condition variable. Whoever
+// notifies must hold a share of it until Notify returns (a waiter that sees
+// it notified may go on and let it go).
 class Notification {
  public:
-  void Notify() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    notified_ = true;
-    ready_.notify_all();  // under the lock: a waiter cannot destroy it before
-  }
-  bool HasBeenNotified() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return notified_;
-  }
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    ready_.wait(lock, [this] { return notified_; });
-  }
+  void Notify();
+  bool HasBeenNotified() const { return state_.load(std::memory_order_acquire) != 0; }
+  void Wait() { WaitUntil(std::chrono::steady_clock::time_point::max()); }
   // False when `deadline` came first.
-  bool WaitUntil(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return ready_.wait_until(lock, deadline, [this] { return notified_; });
-  }
+  bool WaitUntil(std::chrono::steady_clock::time_point deadline);
 
  private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  bool notified_ = false;
+  std::atomic<std::uint32_t> state_{0};  // 1 once notified
+  std::atomic<std::uint32_t> waiters_{0};
 };
 
 }  // namespace sfroute::internal

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -232,7 +233,16 @@ void EventLoop::RunRounds() {
         continue;
       }
     }
-    const int ready = epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
+    static const long loop_spin_us = getenv("LOOP_SPIN_US") ? atol(getenv("LOOP_SPIN_US")) : 0;
+    int ready = 0;
+    if (busy_ && loop_spin_us > 0) {
+      for (auto until = SteadyClock::now() + std::chrono::microseconds(loop_spin_us);
+           ready == 0 && SteadyClock::now() < until;) {
+        ready = epoll_wait(epoll_.get(), events, kMaxEvents, 0);
+      }
+    }
+    if (ready == 0) ready = epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
+    busy_ = ready > 0;
     next_wake_ns_.store(0);  // awake: it looks at new timers before it sleeps again
     if (ready < 0 && errno != EINTR) return;  // only on a programming error
     for (int i = 0; i < ready; ++i) {

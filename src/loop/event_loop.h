@@ -124,6 +124,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::uint64_t timer_order_ = 0;
   std::vector<Task> round_end_;
+  bool busy_ = false;
 };
 
 // How often connections look for calls past their default deadline and for

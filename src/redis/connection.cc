@@ -1,6 +1,7 @@
 #include "redis/connection.h"
 
 #include <poll.h>
+#include <cstdlib>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -36,7 +37,8 @@ struct Connection::Request : StopTarget {
     if (auto connection = owner.lock()) connection->Stop(*this, why);
   }
   std::weak_ptr<Connection> owner;
-  std::string bytes;  // RESP, until written
+  std::size_t size = 0;  // its RESP bytes in the connection's outbox_, until written
+  std::string bytes;     // the log-in's RESP (it goes out before the outbox)
   std::size_t expected = 0;
   std::size_t received = 0;  // replies read, also for a request completed early
   std::vector<Reply> replies;
@@ -214,8 +216,14 @@ bool Connection::HasReadDuty() { return tls_reader_duty != nullptr; }
 
 bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
                       const std::shared_ptr<CallControl>& call, BatchDone& done) {
+  // Encoded outside the lock, into a buffer each thread keeps, then copied
+  // to the outbox: no allocation per call.
+  thread_local std::string encoded;
+  encoded.clear();
+  for (const Command& command : commands) AppendCommand(command, encoded);
+  if (encoded.capacity() > kBufferKept) encoded.shrink_to_fit();
   auto request = std::make_shared<Request>();
-  for (const Command& command : commands) AppendCommand(command, request->bytes);
+  request->size = encoded.size();
   request->expected = commands.size();
   request->replies.reserve(commands.size());
   request->caller_waits = caller_waits;
@@ -252,7 +260,7 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
       tls_reader_duty = shared_from_this();
       if (disarm) UpdateEventsLocked();
     }
-    queued_bytes_ += request->bytes.size();
+    outbox_.append(encoded);
     pending_.push_back(request);
     if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
   }
@@ -267,7 +275,7 @@ void Connection::StartWriterLocked(bool* write_now) {
   // together, in one system call, when the round ends — or as soon as a
   // few kilobytes are queued, so that the server works on them while the
   // loop goes on with the round.
-  if (loop_->InLoopThread() && queued_bytes_ < kLoopFlushBytes) {
+  if (loop_->InLoopThread() && outbox_.size() < kLoopFlushBytes) {
     if (!flush_at_round_end_) {
       flush_at_round_end_ = true;
       loop_->AtRoundEnd([self = shared_from_this()] {
@@ -291,28 +299,46 @@ void Connection::StartWriterLocked(bool* write_now) {
 }
 
 bool Connection::TakePendingLocked(bool allowed) {
-  bool took = false;
-  while (allowed && !pending_.empty()) {
-    std::shared_ptr<Request> request = std::move(pending_.front());
+  if (!allowed || pending_.empty()) return false;
+  if (phase_ != Phase::kReady) {
+    // Only the log-in goes before the connection is ready, with bytes of
+    // its own: the outbox waits for its replies.
+    std::shared_ptr<Request>& login = pending_.front();
+    if (!login->login || login->state != Request::State::kQueued) return false;
+    sending_.append(login->bytes);
+    login->state = Request::State::kWritten;
+    silent_since_ = SteadyClock::now();
+    awaiting_.push_back(std::move(login));
     pending_.pop_front();
-    queued_bytes_ -= std::min(queued_bytes_, request->bytes.size());
-    if (request->state != Request::State::kQueued) continue;  // stopped before it went out
-    if (phase_ != Phase::kReady && !request->login) {
-      queued_bytes_ += request->bytes.size();
-      pending_.push_front(std::move(request));  // only the log-in goes before kReady
-      break;
-    }
+    return true;
+  }
+  // The outbox holds the bytes of every queued request, in order; those
+  // stopped before they went out are cut out of it here.
+  if (stopped_in_outbox_ == 0) {
     if (sending_.empty()) {
-      sending_.swap(request->bytes);
+      sending_.swap(outbox_);
     } else {
-      sending_.append(request->bytes);
-      std::string().swap(request->bytes);
+      sending_.append(outbox_);
     }
+  } else {
+    std::size_t at = 0;
+    for (const auto& request : pending_) {
+      if (request->state == Request::State::kQueued) sending_.append(outbox_, at, request->size);
+      at += request->size;
+    }
+    stopped_in_outbox_ = 0;
+  }
+  outbox_.clear();
+  if (outbox_.capacity() > kBufferKept) std::string().swap(outbox_);
+  bool took = false;
+  for (auto& request : pending_) {
+    if (request->state != Request::State::kQueued) continue;
     request->state = Request::State::kWritten;
     if (awaiting_.empty()) silent_since_ = SteadyClock::now();
     awaiting_.push_back(std::move(request));
     took = true;
   }
+  pending_.clear();
   // Someone must read what was written: the loop, unless a caller does.
   if (took && reader_ == Reader::kNone) {
     reader_ = Reader::kLoop;
@@ -427,12 +453,11 @@ bool Connection::OnReady(std::uint32_t epoll_events) {
 }
 
 bool Connection::ReadAvailable() {
-  char buffer[kReadChunk];
-  std::vector<Reply> replies;
   for (;;) {
-    const IoResult received = transport_->Receive(buffer, sizeof buffer);
+    // Straight into the parser's buffer: no copy on the way.
+    const IoResult received = transport_->Receive(parser_.Reserve(kReadChunk), kReadChunk);
     if (received.kind == IoResult::kDone) {
-      parser_.Feed(buffer, received.bytes);
+      parser_.Commit(received.bytes);
       for (;;) {
         auto reply = parser_.Next();
         if (!reply.ok()) {
@@ -442,13 +467,13 @@ bool Connection::ReadAvailable() {
           return false;
         }
         if (!reply->has_value()) break;
-        replies.push_back(**std::move(reply));
+        read_.push_back(**std::move(reply));
       }
-      if (!replies.empty()) Deliver(replies);
-      replies.clear();
+      if (!read_.empty()) Deliver(read_);
+      read_.clear();  // keeps its capacity: no big allocation per read
       if (failed()) return false;
       // Level-triggered: if more arrives, the loop calls again.
-      if (received.bytes < sizeof buffer && !transport_->HasBufferedInput()) return true;
+      if (received.bytes < kReadChunk && !transport_->HasBufferedInput()) return true;
     } else if (received.kind == IoResult::kWantRead || received.kind == IoResult::kWantWrite) {
       return true;
     } else {
@@ -516,8 +541,16 @@ void Connection::ReadForCaller(CallControl& call) {
     if (!self->transport_->HasBufferedInput()) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
       pollfd ready{fd, POLLIN, 0};
-      const int polled =
+      static const long spin_us = getenv("SPIN_US") ? atol(getenv("SPIN_US")) : 0;
+      int polled = 0;
+      for (auto until = SteadyClock::now() + std::chrono::microseconds(spin_us);
+           SteadyClock::now() < until && polled == 0;) {
+        polled = poll(&ready, 1, 0);
+      }
+      if (polled == 0) {
+        polled =
           wait <= 0 ? 0 : poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
+      }
       if (polled == 0) {
         if (SteadyClock::now() >= call.deadline()) {
           call.Stop(absl::DeadlineExceededError("the call's deadline passed"));
@@ -570,12 +603,18 @@ void Connection::Stop(Request& request, const absl::Status& why) {
   {
     MutexLock lock(&mutex_);
     if (request.state == Request::State::kQueued) {
+      // It stays in the queue, dead: its bytes are cut out of the outbox
+      // when the queue is written.
       auto it = std::find_if(pending_.begin(), pending_.end(),
                              [&request](const auto& queued) { return queued.get() == &request; });
       if (it == pending_.end()) return;
-      queued_bytes_ -= std::min(queued_bytes_, request.bytes.size());
-      completed.push_back(std::move(*it));
-      pending_.erase(it);
+      completed.push_back(*it);
+      ++stopped_in_outbox_;
+      if (stopped_in_outbox_ == pending_.size()) {  // all dead: nothing left to write
+        pending_.clear();
+        outbox_.clear();
+        stopped_in_outbox_ = 0;
+      }
       request.status =
           NotSent(absl::Status(why.code(), StrCat(why.message(), " before it was sent to ",
                                                   address_, "; nothing was sent")));
@@ -628,7 +667,8 @@ void Connection::FailLocked(const absl::Status& why,
     completed.push_back(std::move(request));
   }
   pending_.clear();
-  queued_bytes_ = 0;
+  outbox_.clear();
+  stopped_in_outbox_ = 0;
   // Wakes the loop (and a reading caller), which then let go of the socket.
   if (transport_ != nullptr) transport_->Shutdown();
   if (connecting_.get() >= 0) shutdown(connecting_.get(), SHUT_RDWR);

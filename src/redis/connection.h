@@ -135,7 +135,8 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   std::unique_ptr<Transport> transport_;
   UniqueFd connecting_;  // the loop's: the socket while its TCP connect runs
 
-  ReplyParser parser_;    // the reader's
+  ReplyParser parser_;       // the reader's
+  std::vector<Reply> read_;  // the reader's: replies of one read
   std::string sending_;   // the writer's: bytes taken from the queue
   std::size_t sent_ = 0;  // the writer's: how much of sending_ is sent
 
@@ -148,7 +149,10 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;                           // a writer is sending
   bool loop_writes_ ABSL_GUARDED_BY(mutex_) = false;  // ... and it is the loop (EPOLLOUT)
   bool flush_at_round_end_ ABSL_GUARDED_BY(mutex_) = false;
-  std::size_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;  // of the requests in pending_
+  // The RESP bytes of the requests in pending_, in order; a request stopped
+  // before it was written keeps its place there (and in pending_), dead.
+  std::string outbox_ ABSL_GUARDED_BY(mutex_);
+  std::size_t stopped_in_outbox_ ABSL_GUARDED_BY(mutex_) = 0;
   Reader reader_ ABSL_GUARDED_BY(mutex_) = Reader::kNone;
   bool loop_reading_ ABSL_GUARDED_BY(mutex_) = false;  // inside the loop's read
   std::uint32_t events_ ABSL_GUARDED_BY(mutex_) = 0;   // as epoll has them

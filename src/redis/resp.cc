@@ -1,11 +1,7 @@
 #include "redis/resp.h"
 
-#include <hiredis/hiredis.h>
-
-#include <algorithm>
 #include <charconv>
-#include <memory>
-#include <new>
+#include <cstring>
 #include <utility>
 
 #include "str_cat.h"
@@ -21,9 +17,19 @@ void AppendHeader(char kind, std::size_t number, std::string& out) {
   out.append("\r\n");
 }
 
+constexpr std::size_t kNotYet = std::string::npos;
+constexpr std::int64_t kMaxBulk = std::int64_t{512} << 20;
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InternalError(StrCat("malformed reply from the server: ", what));
+}
+
 }  // namespace
 
 void AppendCommand(const Command& command, std::string& out) {
+  std::size_t size = 16;
+  for (const std::string& arg : command.args) size += arg.size() + 16;
+  out.reserve(out.size() + size);
   AppendHeader('*', command.args.size(), out);
   for (const std::string& arg : command.args) {
     AppendHeader('$', arg.size(), out);
@@ -32,118 +38,143 @@ void AppendCommand(const Command& command, std::string& out) {
   }
 }
 
-Reply ConvertReply(const redisReply& reply) {
-  switch (reply.type) {
-    case REDIS_REPLY_INTEGER:
-      return Reply::Integer(reply.integer);
-    case REDIS_REPLY_STRING:
-      return Reply::String(std::string(reply.str, reply.len));
-    case REDIS_REPLY_STATUS:
-      return Reply::Status(std::string(reply.str, reply.len));
-    case REDIS_REPLY_ERROR:
-      return Reply::Error(std::string(reply.str, reply.len));
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> elements;
-      elements.reserve(reply.elements);
-      for (std::size_t i = 0; i < reply.elements; ++i) {
-        elements.push_back(ConvertReply(*reply.element[i]));
-      }
-      return Reply::Array(std::move(elements));
-    }
-    default:
-      return Reply::Nil();
+char* ReplyParser::Reserve(std::size_t size) {
+  // Parsed bytes are dropped before the buffer grows: it holds what is
+  // still to parse, not the history of the connection.
+  if (begin_ > 0 && (begin_ == end_ || end_ + size > buffer_.size())) {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    if (!needed_.empty()) scan_at_ -= begin_;
+    begin_ = 0;
   }
+  if (end_ + size > buffer_.size()) buffer_.resize(end_ + size);
+  return buffer_.data() + end_;
+}
+
+void ReplyParser::Feed(const char* data, std::size_t size) {
+  std::memcpy(Reserve(size), data, size);
+  Commit(size);
 }
 
 namespace {
 
-// hiredis's reader calls these to build each reply as it is read. They build
-// Reply values directly, and unlike hiredis's own redisReply they do not
-// allocate an array of the size its header announces: `*999999999` costs
-// nothing until the elements arrive, so memory follows the bytes received
-// instead of what a (faulty or hostile) server claims. A child is appended
-// to its parent, whose array is not grown again until the child is complete,
-// so the pointer returned for a nested array stays valid while hiredis fills
-// it. hiredis frees only the root (freeObject), which owns the rest.
-// Returning nullptr (out of memory) makes hiredis fail the stream.
-
-// Reserve no more than this up front; the vector grows as elements come.
-constexpr int kMaxReservedElements = 1024;
-
-void* Attach(const redisReadTask* task, Reply&& reply) {
-  try {
-    if (task->parent == nullptr) return new Reply(std::move(reply));
-    auto* parent = static_cast<Reply*>(task->parent->obj);
-    if (parent == nullptr || parent->type != Reply::Type::kArray ||
-        static_cast<std::size_t>(task->idx) != parent->elements.size()) {
-      return nullptr;  // cannot happen with hiredis's reader; fail the stream
-    }
-    parent->elements.push_back(std::move(reply));
-    return &parent->elements.back();
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
+// The line at `at` (up to CR LF): its end (the CR), or kNotYet.
+std::size_t LineEnd(std::string_view stream, std::size_t at) {
+  const std::size_t cr = stream.find('\r', at);
+  if (cr == std::string_view::npos || cr + 1 >= stream.size()) return kNotYet;
+  return cr;
 }
 
-void* CreateString(const redisReadTask* task, char* data, std::size_t size) {
-  std::string text;
-  try {
-    text.assign(data, size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-  switch (task->type) {
-    case REDIS_REPLY_STATUS:
-      return Attach(task, Reply::Status(std::move(text)));
-    case REDIS_REPLY_ERROR:
-      return Attach(task, Reply::Error(std::move(text)));
-    default:
-      return Attach(task, Reply::String(std::move(text)));
-  }
+// A decimal integer that fills `text` (optional '-').
+bool ParseInteger(std::string_view text, std::int64_t* value) {
+  if (text.empty()) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return error == std::errc() && end == text.data() + text.size();
 }
-
-void* CreateArray(const redisReadTask* task, int elements) {
-  std::vector<Reply> reserved;
-  try {
-    reserved.reserve(static_cast<std::size_t>(std::clamp(elements, 0, kMaxReservedElements)));
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-  return Attach(task, Reply::Array(std::move(reserved)));
-}
-
-void* CreateInteger(const redisReadTask* task, long long value) {
-  return Attach(task, Reply::Integer(value));
-}
-
-void* CreateNil(const redisReadTask* task) { return Attach(task, Reply::Nil()); }
-
-void FreeReply(void* reply) { delete static_cast<Reply*>(reply); }
-
-redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger, CreateNil,
-                                             FreeReply};
 
 }  // namespace
 
-ReplyParser::ReplyParser() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
-  if (reader_ == nullptr) throw std::bad_alloc();
+absl::StatusOr<std::size_t> ReplyParser::Scan() {
+  const std::string_view stream(buffer_.data(), end_);
+  if (needed_.empty()) {  // a new reply starts here
+    scan_at_ = begin_;
+    needed_.push_back(1);
+  }
+  // Goes on where the last call stopped: every byte is looked at once, also
+  // when a big reply comes in many pieces.
+  while (!needed_.empty()) {
+    if (needed_.back() == 0) {
+      needed_.pop_back();
+      continue;
+    }
+    const std::size_t at = scan_at_;
+    if (at >= stream.size()) return kNotYet;
+    const char kind = stream[at];
+    const std::size_t cr = LineEnd(stream, at + 1);
+    if (cr == kNotYet) return kNotYet;
+    if (stream[cr + 1] != '\n') return Malformed("a line ends without LF");
+    const std::string_view line = stream.substr(at + 1, cr - at - 1);
+    std::size_t next = cr + 2;
+    std::int64_t number = 0;
+    switch (kind) {
+      case '+':
+      case '-':
+        break;
+      case ':':
+        if (!ParseInteger(line, &number)) return Malformed("an integer that is not one");
+        break;
+      case '$':
+        if (!ParseInteger(line, &number) || number < -1 || number > kMaxBulk) {
+          return Malformed("a bad bulk string length");
+        }
+        if (number >= 0) {
+          next += static_cast<std::size_t>(number) + 2;
+          if (next > stream.size()) return kNotYet;  // the header is read again then
+          if (stream[next - 2] != '\r' || stream[next - 1] != '\n') {
+            return Malformed("a bulk string without CR LF after it");
+          }
+        }
+        break;
+      case '*':
+        if (!ParseInteger(line, &number) || number < -1 || number > INT32_MAX) {
+          return Malformed("a bad array length");
+        }
+        break;
+      default:
+        return Malformed(StrCat("unknown reply type byte ", static_cast<int>(kind)));
+    }
+    --needed_.back();
+    scan_at_ = next;
+    if (kind == '*' && number > 0) {
+      if (needed_.size() > kMaxDepth) return Malformed("arrays nested too deep");
+      needed_.push_back(number);
+    }
+  }
+  return scan_at_;
 }
 
-ReplyParser::~ReplyParser() { redisReaderFree(reader_); }
-
-void ReplyParser::Feed(const char* data, std::size_t size) {
-  // Fails only when out of memory; Next() then reports the reader's error.
-  redisReaderFeed(reader_, data, size);
+Reply ReplyParser::Build(std::size_t& at) const {
+  const std::string_view stream(buffer_.data(), end_);
+  const char kind = stream[at];
+  const std::size_t cr = stream.find('\r', at + 1);
+  const std::string_view line = stream.substr(at + 1, cr - at - 1);
+  at = cr + 2;
+  std::int64_t number = 0;
+  switch (kind) {
+    case '+':
+      return Reply::Status(std::string(line));
+    case '-':
+      return Reply::Error(std::string(line));
+    case ':':
+      ParseInteger(line, &number);
+      return Reply::Integer(number);
+    case '$': {
+      ParseInteger(line, &number);
+      if (number < 0) return Reply::Nil();
+      Reply reply = Reply::String(std::string(stream.substr(at, static_cast<std::size_t>(number))));
+      at += static_cast<std::size_t>(number) + 2;
+      return reply;
+    }
+    default: {  // '*': Scan checked every element is there
+      ParseInteger(line, &number);
+      if (number < 0) return Reply::Nil();
+      std::vector<Reply> elements;
+      elements.reserve(static_cast<std::size_t>(number));
+      for (std::int64_t i = 0; i < number; ++i) elements.push_back(Build(at));
+      return Reply::Array(std::move(elements));
+    }
+  }
 }
 
 absl::StatusOr<std::optional<Reply>> ReplyParser::Next() {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
-    return absl::InternalError(StrCat("malformed reply from the server: ", reader_->errstr));
-  }
-  if (raw == nullptr) return std::nullopt;
-  std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));  // built by kReplyFunctions
-  return std::move(*reply);
+  auto end = Scan();
+  if (!end.ok()) return end.status();
+  if (*end == kNotYet) return std::nullopt;
+  std::size_t at = begin_;
+  Reply reply = Build(at);
+  begin_ = at;
+  if (begin_ == end_) begin_ = end_ = 0;
+  return reply;
 }
 
 }  // namespace sfroute::internal

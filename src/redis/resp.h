@@ -4,33 +4,31 @@
 
 #include <cstddef>
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "command.h"
 #include "reply.h"
-
-struct redisReader;
-struct redisReply;
 
 namespace sfroute::internal {
 
 // Appends `command` to `out` as a RESP array of bulk strings (binary safe).
 void AppendCommand(const Command& command, std::string& out);
 
-// hiredis's reply object as a Reply.
-Reply ConvertReply(const redisReply& reply);
-
-// Cuts a byte stream into replies (hiredis's parser, building Reply values
-// directly). Memory follows the bytes received: an array header announcing
-// a billion elements reserves nothing until they arrive. Not thread-safe.
+// Cuts a byte stream into replies. Memory follows the bytes received: an
+// array header announcing a billion elements reserves nothing until they
+// arrive; arrays nest at most kMaxDepth deep and a bulk string is at most
+// 512 MB (Redis's own proto-max-bulk-len). Not thread-safe.
 class ReplyParser {
  public:
-  ReplyParser();
-  ~ReplyParser();
-  ReplyParser(const ReplyParser&) = delete;
-  ReplyParser& operator=(const ReplyParser&) = delete;
+  static constexpr int kMaxDepth = 8;
 
+  // Room for `size` more bytes at the end of the stream; Commit how many
+  // were written there. (Or Feed, which copies.)
+  char* Reserve(std::size_t size);
+  void Commit(std::size_t size) { end_ += size; }
   void Feed(const char* data, std::size_t size);
 
   // The next complete reply; nullopt until more bytes arrive. INTERNAL when
@@ -38,7 +36,18 @@ class ReplyParser {
   absl::StatusOr<std::optional<Reply>> Next();
 
  private:
-  redisReader* reader_;
+  // Where the reply that starts at begin_ ends, without building it; npos
+  // while it is not all there. INTERNAL when it is not RESP.
+  absl::StatusOr<std::size_t> Scan();
+  Reply Build(std::size_t& at) const;  // a reply Scan found complete
+
+  std::string buffer_;
+  std::size_t begin_ = 0;  // the first byte not parsed yet
+  std::size_t end_ = 0;    // bytes of buffer_ in use
+  // Scan's place in a reply not all there yet: where it stopped, and how
+  // many items each open array (and the reply itself) still needs.
+  std::size_t scan_at_ = 0;
+  std::vector<std::int64_t> needed_;
 };
 
 }  // namespace sfroute::internal

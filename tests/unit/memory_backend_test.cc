@@ -61,7 +61,9 @@ class MemoryBackendTest : public ::testing::Test {
   // NOSCRIPT.
   Reply Script(const char* name, const std::vector<std::string>& keys,
                const std::vector<std::string>& args) {
-    const Command call = ScriptCommand(GetScript(name), keys, args);
+    Command call{{"EVALSHA", GetScript(name).sha1, std::to_string(keys.size())}};
+    call.args.insert(call.args.end(), keys.begin(), keys.end());
+    call.args.insert(call.args.end(), args.begin(), args.end());
     Reply reply = backend_.Execute({call}).front();
     if (!IsNoScript(reply)) return reply;
     return backend_.Execute({WithSource(call)}).front();

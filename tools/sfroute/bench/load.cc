@@ -88,31 +88,32 @@ struct LaneRandom {
   std::uint64_t state;
 };
 
-// One async call of the operation; `done` gets its status.
+// One async call of the operation; `done(status)` runs when it completes.
+// (A template, not a StatusCallback: one small callback per call, stored
+// in the executor's callback without an allocation of its own.)
+template <typename Done>
 void CallAsync(Executor& executor, const LoadOptions& options, Operation operation,
-               LaneRandom& random, StatusCallback done) {
+               LaneRandom& random, Done done) {
   std::uniform_int_distribution<int> pick(0, options.keyspace - 1);
   const auto pod = static_cast<PodIndex>(random() % 16);
-  auto status_of = [done = std::move(done)](const auto& result) mutable {
-    std::move(done)(result.status());
-  };
+  auto status_of = [done](const auto& result) mutable { done(result.status()); };
   switch (operation) {
     case Operation::kGet:
-      executor.GetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, std::move(status_of));
+      executor.GetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, status_of);
       return;
     case Operation::kSet:
       executor.SetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
-                                 Ttl::Persistent(), std::move(status_of));
+                                 Ttl::Persistent(), status_of);
       return;
     case Operation::kTrySet:
       executor.TrySetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
-                                    Ttl::Seconds(300), std::move(status_of));
+                                    Ttl::Seconds(300), status_of);
       return;
     case Operation::kBatchGet: {
       std::vector<std::string> uids;
       uids.reserve(options.batch);
       for (int i = 0; i < options.batch; ++i) uids.push_back(Uid(pick(random)));
-      executor.BatchGetLinkedPodAsync(options.ns, uids, options.svc, std::move(status_of));
+      executor.BatchGetLinkedPodAsync(options.ns, uids, options.svc, status_of);
       return;
     }
     case Operation::kSetMany:
@@ -123,17 +124,14 @@ void CallAsync(Executor& executor, const LoadOptions& options, Operation operati
   for (int i = 0; i < options.batch; ++i) links.push_back({Uid(pick(random)), pod});
   executor.SetLinkedPodsAsync(
       options.ns, options.svc, links, Ttl::Persistent(),
-      [status_of = std::move(status_of)](
-          absl::StatusOr<std::vector<Executor::LinkWrite>> results) mutable {
+      [done](absl::StatusOr<std::vector<Executor::LinkWrite>> results) mutable {
+        absl::Status status = results.status();
         if (results.ok()) {
           for (const auto& result : *results) {
-            if (!result.status.ok()) {
-              std::move(status_of)(absl::StatusOr<int>(result.status));
-              return;
-            }
+            if (!result.status.ok()) status = result.status;
           }
         }
-        std::move(status_of)(results);
+        done(status);
       });
 }
 
@@ -152,7 +150,7 @@ class AsyncRun {
   void Run() {
     active_ = options_.in_flight;
     lanes_.resize(options_.in_flight);
-    for (int lane = 0; lane < options_.in_flight; ++lane) lanes_[lane].state = lane + 1;
+    for (int lane = 0; lane < options_.in_flight; ++lane) lanes_[lane].random.state = lane + 1;
     for (int lane = 0; lane < options_.in_flight; ++lane) Next(lane);
     absl::MutexLock lock(&mutex_);
     mutex_.Await(absl::Condition(
@@ -167,11 +165,12 @@ class AsyncRun {
       --active_;
       return;
     }
-    const auto before = Clock::now();
-    CallAsync(executor_, options_, operation_, lanes_[lane],
-              [this, before, lane](absl::Status status) {
+    lanes_[lane].started = Clock::now();  // one call of a lane at a time
+    CallAsync(executor_, options_, operation_, lanes_[lane].random,
+              [this, lane](const absl::Status& status) {
                 caller_.latency_ns.Record(static_cast<std::uint64_t>(
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before)
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        Clock::now() - lanes_[lane].started)
                         .count()));
                 ++caller_.calls;
                 if (!status.ok() && caller_.errors++ == 0) caller_.first_error = status.ToString();
@@ -184,7 +183,11 @@ class AsyncRun {
   const Operation operation_;
   const Clock::time_point deadline_;
   std::atomic<std::int64_t> budget_;
-  std::vector<LaneRandom> lanes_;  // each lane's: one call of it at a time
+  struct Lane {
+    LaneRandom random;
+    Clock::time_point started;
+  };
+  std::vector<Lane> lanes_;  // each lane's: one call of it at a time
   Caller caller_;                  // the executor's thread (the callbacks)
   absl::Mutex mutex_;
   std::atomic<int> active_{0};  // lanes still running
