@@ -42,10 +42,12 @@ reference() {
     awk -F'","' '{print $2, $5, $7}'
 }
 
-# sfroute bench; prints "<calls/s> <links/s> <p50 us> <p99 us> <p999 us> <errors>".
+# sfroute bench; prints "<links/s> <p50 us> <p99 us> <errors>". Callers
+# "async": one thread keeps 256 calls in flight with the async API.
 candidate() {
-  local json
-  json=$(build/bin/sfroute --redis "$REDIS_URL" bench --operation "$1" --callers "$2" \
+  local json who=(--callers "$2")
+  [ "$2" = async ] && who=(--async --in-flight 256)
+  json=$(build/bin/sfroute --redis "$REDIS_URL" bench --operation "$1" "${who[@]}" \
     --seconds "$seconds" --keyspace "$keyspace" --batch 100)
   for field in links_per_second p50_us p99_us errors; do
     printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
@@ -59,6 +61,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 cases=(
   "SetLinkedPod c=50|set|50|50|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
   "GetLinkedPod c=50|get|50|50|1|GET $link"
+  "SetLinkedPod async|set|async|50|16|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+  "GetLinkedPod async|get|async|50|16|GET $link"
   "SetLinkedPods 100|set-many|4|50|16|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
   "BatchGetLinkedPod 100|batch-get|4|50|16|GET $link"
   "SetLinkedPod c=1|set|1|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
@@ -90,4 +94,6 @@ for entry in "${cases[@]}"; do
 done
 echo
 echo "rates are links per second; batch cases: redis-benchmark -P 16 (one link per command)"
-echo "vs sfroute batches of 100 links per call; latencies are per call."
+echo "vs sfroute batches of 100 links per call; async: one thread, 256 calls in flight, vs"
+echo "redis-benchmark -c 50 -P 16; latencies are per call. sfroute runs with its default"
+echo "Options::busy_poll (50 us): a waiting thread polls that long before it sleeps."

@@ -58,9 +58,9 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
     }
     return OpenMemoryBackend(endpoint->memory_name, options.clock);
   }
-  ConnectionOptions connection{endpoint->nodes.front(), endpoint->user,
-                               endpoint->password,      endpoint->db,
-                               options.connect_timeout, options.command_timeout};
+  ConnectionOptions connection{
+      endpoint->nodes.front(), endpoint->user,          endpoint->password, endpoint->db,
+      options.connect_timeout, options.command_timeout, options.busy_poll};
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
                                             options.pool_size, std::move(loop));

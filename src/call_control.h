@@ -39,6 +39,14 @@ class CallControl {
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   bool explicit_deadline() const { return explicit_deadline_; }
 
+  // Whether its parts must register as stop targets: the call may be
+  // stopped by a timer, a cancellation or a waiting caller. An async call
+  // with the default deadline and no cancellation is only ever stopped by
+  // its connections' sweep (which stops each part there itself) or by the
+  // executor closing: registering would cost a lock for nothing.
+  bool stoppable() const { return stoppable_; }
+  void set_stoppable() { stoppable_ = true; }
+
   // Ties the call to `cancellation` (may be null) until Finish(); `self`
   // is this control, as the cancellation is to know it.
   void Watch(const std::shared_ptr<const Cancellation>& cancellation,
@@ -62,6 +70,7 @@ class CallControl {
  private:
   const std::chrono::steady_clock::time_point deadline_;
   const bool explicit_deadline_;
+  bool stoppable_ = false;  // set before the call starts
   std::atomic<bool> stopped_flag_{false};
   // A std::mutex as Cancellation's (sync.h says why not absl's); the
   // fields below are guarded by it.

@@ -344,7 +344,10 @@ Executor::Impl::~Impl() {
 }
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options) {
-  auto loop = internal::EventLoop::Start();
+  if (options.busy_poll.count() < 0 || options.busy_poll > std::chrono::milliseconds(10)) {
+    return absl::InvalidArgumentError("Open: invalid busy_poll: must be 0 to 10000 microseconds");
+  }
+  auto loop = internal::EventLoop::Start(options.busy_poll);
   if (!loop.ok()) return internal::Annotate(loop.status(), "Open");
   auto backend = internal::OpenBackend(options, *loop);
   if (!backend.ok()) return internal::Annotate(backend.status(), "Open");

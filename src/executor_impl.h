@@ -106,7 +106,11 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
             options.deadline.value_or(internal::SteadyClock::now() + impl.command_timeout_),
             options.deadline.has_value()),
         sync_(!complete),
-        complete_(std::move(complete)) {}
+        complete_(std::move(complete)) {
+    if (sync_ || options.deadline.has_value() || options.cancellation != nullptr) {
+      control_value_.set_stoppable();
+    }
+  }
 
   // The control as the layers below hold it (it keeps the call alive).
   std::shared_ptr<internal::CallControl> control() {

@@ -48,6 +48,14 @@ struct Options {
   // connections only split the pipelining; docs/design.md).
   int pool_size = 1;
 
+  // How long a thread that waits for replies keeps polling before it goes
+  // to sleep: a sync caller reading its own reply, and the executor's I/O
+  // thread after a round with work. On a quiet machine a sleep and the
+  // wake-up after it cost tens of microseconds; polling a little longer
+  // saves them when the reply comes soon, at the price of the CPU time it
+  // spins (at most this long per wait). 0 never spins. Default 50 µs.
+  std::chrono::microseconds busy_poll{50};
+
   // When > 0, a call that writes a persistent link (SetLinkedPod,
   // TrySetLinkedPod, SetLinkedPodIfAbsent with Ttl::Persistent()) waits until
   // at least one replica has the write: WAIT 1 <ms> is sent in the same

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -23,7 +22,7 @@ constexpr std::int64_t kNoTimer = std::numeric_limits<std::int64_t>::max();
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<EventLoop>> EventLoop::Start() {
+absl::StatusOr<std::shared_ptr<EventLoop>> EventLoop::Start(std::chrono::microseconds busy_poll) {
   UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
   UniqueFd wakeup(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (epoll.get() < 0 || wakeup.get() < 0) {
@@ -35,13 +34,13 @@ absl::StatusOr<std::shared_ptr<EventLoop>> EventLoop::Start() {
   if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wakeup.get(), &event) != 0) {
     return absl::InternalError(StrCat("cannot start the I/O thread: ", std::strerror(errno)));
   }
-  std::shared_ptr<EventLoop> loop(new EventLoop(std::move(epoll), std::move(wakeup)));
+  std::shared_ptr<EventLoop> loop(new EventLoop(std::move(epoll), std::move(wakeup), busy_poll));
   loop->thread_ = std::thread([raw = loop.get()] { raw->Run(); });
   return loop;
 }
 
-EventLoop::EventLoop(UniqueFd epoll, UniqueFd wakeup)
-    : epoll_(std::move(epoll)), wakeup_(std::move(wakeup)) {}
+EventLoop::EventLoop(UniqueFd epoll, UniqueFd wakeup, std::chrono::microseconds busy_poll)
+    : epoll_(std::move(epoll)), wakeup_(std::move(wakeup)), busy_poll_(busy_poll) {}
 
 EventLoop::~EventLoop() { Stop(); }
 
@@ -233,10 +232,11 @@ void EventLoop::RunRounds() {
         continue;
       }
     }
-    static const long loop_spin_us = getenv("LOOP_SPIN_US") ? atol(getenv("LOOP_SPIN_US")) : 0;
+    // After a round with work more is likely to come soon: poll a while
+    // before sleeping (Options::busy_poll).
     int ready = 0;
-    if (busy_ && loop_spin_us > 0) {
-      for (auto until = SteadyClock::now() + std::chrono::microseconds(loop_spin_us);
+    if (busy_ && busy_poll_.count() > 0) {
+      for (auto until = SteadyClock::now() + busy_poll_;
            ready == 0 && SteadyClock::now() < until;) {
         ready = epoll_wait(epoll_.get(), events, kMaxEvents, 0);
       }

@@ -18,8 +18,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "sync.h"
 #include "loop/unique_fd.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 
@@ -36,7 +36,9 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
     virtual bool OnReady(std::uint32_t epoll_events) = 0;
   };
 
-  static absl::StatusOr<std::shared_ptr<EventLoop>> Start();
+  // `busy_poll`: how long to poll after a round with work before sleeping.
+  static absl::StatusOr<std::shared_ptr<EventLoop>> Start(
+      std::chrono::microseconds busy_poll = std::chrono::microseconds(0));
   ~EventLoop();  // Stop()
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -88,7 +90,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
     std::shared_ptr<Handler> handler;
   };
 
-  EventLoop(UniqueFd epoll, UniqueFd wakeup);
+  EventLoop(UniqueFd epoll, UniqueFd wakeup, std::chrono::microseconds busy_poll);
   // The thread: rounds until stopped.
   void Run();
   void RunRounds();
@@ -104,6 +106,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
 
   const UniqueFd epoll_;
   const UniqueFd wakeup_;  // an eventfd
+  const std::chrono::microseconds busy_poll_;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_;
   std::atomic<bool> wake_pending_{false};

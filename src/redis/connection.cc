@@ -1,7 +1,6 @@
 #include "redis/connection.h"
 
 #include <poll.h>
-#include <cstdlib>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -541,15 +540,14 @@ void Connection::ReadForCaller(CallControl& call) {
     if (!self->transport_->HasBufferedInput()) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
       pollfd ready{fd, POLLIN, 0};
-      static const long spin_us = getenv("SPIN_US") ? atol(getenv("SPIN_US")) : 0;
+      // Options::busy_poll: look without sleeping for a while first.
       int polled = 0;
-      for (auto until = SteadyClock::now() + std::chrono::microseconds(spin_us);
-           SteadyClock::now() < until && polled == 0;) {
+      for (auto until = now + self->options_.busy_poll;
+           polled == 0 && self->options_.busy_poll.count() > 0 && SteadyClock::now() < until;) {
         polled = poll(&ready, 1, 0);
       }
-      if (polled == 0) {
-        polled =
-          wait <= 0 ? 0 : poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
+      if (polled == 0 && wait > 0) {
+        polled = poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
       }
       if (polled == 0) {
         if (SteadyClock::now() >= call.deadline()) {

@@ -25,13 +25,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "sync.h"
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
 #include "redis/resp.h"
 #include "redis/transport.h"
 #include "redis_url.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 
@@ -43,6 +43,7 @@ struct ConnectionOptions {
   int db = 0;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
+  std::chrono::microseconds busy_poll{0};  // Options::busy_poll
 };
 
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
@@ -137,8 +138,8 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
 
   ReplyParser parser_;       // the reader's
   std::vector<Reply> read_;  // the reader's: replies of one read
-  std::string sending_;   // the writer's: bytes taken from the queue
-  std::size_t sent_ = 0;  // the writer's: how much of sending_ is sent
+  std::string sending_;      // the writer's: bytes taken from the queue
+  std::size_t sent_ = 0;     // the writer's: how much of sending_ is sent
 
   mutable Mutex mutex_;
   Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;

@@ -42,6 +42,7 @@ struct GlobalArgs {
   std::string redis_url = kDefaultRedisUrl;
   std::string cluster;  // host:port[,host:port...] or a redis-cluster:// URL
   std::optional<std::int64_t> timeout_ms;
+  std::optional<std::int64_t> busy_poll_us;
   bool redis_flag = false;  // --redis was on the command line (not only in $SFROUTE_REDIS)
 };
 
@@ -64,6 +65,9 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
   // The upper bound keeps the value meaningful as a socket timeout.
   AddIntOption(app, "--timeout-ms", &global.timeout_ms, 1, std::numeric_limits<std::int32_t>::max(),
                "Connect and command timeout in milliseconds (default 1000)");
+  AddIntOption(app, "--busy-poll-us", &global.busy_poll_us, 0, 10000,
+               "Microseconds a waiting thread polls before it sleeps (Options::busy_poll), "
+               "default 50; 0 never spins");
 }
 
 // $SFROUTE_CLUSTER, or "" when unset. (CLI11 reads $SFROUTE_REDIS and
@@ -92,6 +96,9 @@ bool DeploymentGiven(const CLI::App& app, const GlobalArgs& global) {
 Options MakeOptions(const GlobalArgs& global) {
   Options options;
   options.redis_url = DeploymentUrl(global);
+  if (global.busy_poll_us.has_value()) {
+    options.busy_poll = std::chrono::microseconds(*global.busy_poll_us);
+  }
   if (global.timeout_ms.has_value()) {
     options.connect_timeout = std::chrono::milliseconds(*global.timeout_ms);
     options.command_timeout = std::chrono::milliseconds(*global.timeout_ms);
