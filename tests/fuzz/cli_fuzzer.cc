@@ -155,10 +155,11 @@ bool MustBeUsageError(const std::vector<std::string>& words, std::string& why) {
   return false;
 }
 
-// --help, or -h alone or among short flags ("-huid" is -h -u -i -d).
+// --help, or -h alone or among short flags ("-huid" is -h -u -i -d). Also
+// after "--": CLI11 hands the words after a subcommand's "--" back to its
+// parent, which takes -h as help.
 bool AsksForHelp(const std::vector<std::string>& words) {
   for (const std::string& word : words) {
-    if (word == "--") return false;  // what follows is not an option
     if (word == "--help" || word.starts_with("--help=")) return true;
     if (word.size() > 1 && word[0] == '-' && word[1] != '-' &&
         word.find('h') != std::string::npos) {

@@ -1,9 +1,11 @@
 #include "redis_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,9 +99,22 @@ void RedisServer::Launch() {
                                    "--daemonize",
                                    "no"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) Die("fork failed");
   if (pid_ == 0) {
+    // A test binary that dies (a sanitizer stops it, a crash) takes its
+    // servers along: they must not outlive it, nor hold ctest's output pipe
+    // open (the server logs to its file). The signal comes when the thread
+    // that started the server ends; tests start them on their main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+    }
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);

@@ -504,7 +504,7 @@ TEST_F(MemoryBackendTest, ConcurrentSetIfAbsentHasOneWinner) {
     const std::string link = StrCat("sf:{ns:lk:u", round, "}svc");
     const std::string links = StrCat("sf:{ns:lk:u", round, "}");
     std::vector<std::string> linked(kThreads);
-    std::vector<bool> applied(kThreads);
+    std::vector<char> applied(kThreads);  // not vector<bool>: its bits share words
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
