@@ -44,8 +44,11 @@ install_fuzz_deps
 # -O1 with line tables: fast to build, readable stacks; Debug keeps the
 # asserts (no -DNDEBUG).
 echo "== building the fuzz targets in $BUILD_DIR"
+# clang also checks the ABSL_GUARDED_BY annotations here: a violation fails
+# the build (SFROUTE_THREAD_SAFETY_ANALYSIS).
 configure "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DSFROUTE_BUILD_FUZZERS=ON \
+  -DSFROUTE_THREAD_SAFETY_ANALYSIS=ON \
   -DSFROUTE_BUILD_TESTS=OFF -DSFROUTE_BUILD_BENCH=OFF -DSFROUTE_BUILD_TOOLS=ON
 if ! cmake --build "$BUILD_DIR" -j "$(nproc)" --target sfroute_fuzzers >"$BUILD_DIR/build.log" 2>&1; then
   grep -E 'error|FAILED' -A5 "$BUILD_DIR/build.log" | head -40 >&2

@@ -5,13 +5,13 @@
 # absl::Mutex/absl::Notification hand data from one thread to another and
 # reports every such handoff as a race. This script:
 #   1. builds Debian's own abseil source package (apt-get source abseil, the
-#      version installed, Debian's patches applied, plus abseil's upstream fix
-#      of its TSan annotations, below) with -fsanitize=thread into
-#      build-tsan/absl-install, once per source version, patch and flags;
+#      version installed, Debian's patches applied) with -fsanitize=thread
+#      into build-tsan/absl-install, once per source version and flags;
 #   2. builds sfroute and its tests in build-tsan with -fsanitize=thread
 #      against that abseil, and checks that no binary links /usr/lib's abseil;
 #   3. starts a throwaway redis-server and 6-node cluster (as test.sh does) and
-#      runs the suite under TSan; any report fails the test that raised it.
+#      runs the suite under TSan; any report fails the test that raised it,
+#      but for the one of abseil's own that scripts/tsan.supp names.
 #
 #   scripts/tsan.sh                  the whole suite (what CI runs)
 #   scripts/tsan.sh -R races_test    extra arguments go to ctest
@@ -31,37 +31,6 @@ TSAN_FLAGS="-fsanitize=thread -fno-omit-frame-pointer -O1 -g"
 
 log() { echo "== $*"; }
 die() { echo "tsan.sh: $*" >&2; exit 1; }
-
-# One change on top of Debian's source, for TSan builds only: abseil's own fix
-# of its TSan annotations (upstream commit bb7be494b385, "absl: fix Mutex TSan
-# annotations", Nov 2022, first released in 20230125.0). Without it TSan
-# reports a race inside abseil on nearly every absl::Notification handoff: the
-# mmap that created a thread's ThreadIdentity against another thread's
-# Waiter::Post on it, because Mutex hides from TSan the synchronization that
-# passes the identity between the two threads. The macros it uses are empty
-# unless the code is built with -fsanitize=thread.
-ABSL_TSAN_PATCH='--- a/absl/synchronization/mutex.cc
-+++ b/absl/synchronization/mutex.cc
-@@ -562,10 +562,15 @@
- void Mutex::IncrementSynchSem(Mutex *mu, PerThreadSynch *w) {
-   if (mu) {
-     ABSL_TSAN_MUTEX_PRE_DIVERT(mu, 0);
--  }
--  PerThreadSem::Post(w->thread_identity());
--  if (mu) {
-+    // We miss synchronization around passing PerThreadSynch between threads
-+    // since it happens inside of the Mutex code, so we need to ignore all
-+    // accesses to the object.
-+    ABSL_ANNOTATE_IGNORE_READS_AND_WRITES_BEGIN();
-+    PerThreadSem::Post(w->thread_identity());
-+    ABSL_ANNOTATE_IGNORE_READS_AND_WRITES_END();
-     ABSL_TSAN_MUTEX_POST_DIVERT(mu, 0);
-+  } else {
-+    PerThreadSem::Post(w->thread_identity());
-   }
- }
- 
-'
 
 # The source version of the abseil Debian installed (e.g. 20220623.1-1+deb12u2).
 absl_version() {
@@ -104,7 +73,7 @@ EOF
 build_absl() {
   local version stamp
   version="$(absl_version)"
-  stamp="abseil $version + $(md5sum <<<"$ABSL_TSAN_PATCH" | cut -c1-12); $(c++ --version | head -1); $TSAN_FLAGS"
+  stamp="abseil $version; $(c++ --version | head -1); $TSAN_FLAGS"
   if [ -f "$ABSL_PREFIX/.tsan-stamp" ] && [ "$(cat "$ABSL_PREFIX/.tsan-stamp")" = "$stamp" ]; then
     log "reusing the TSan abseil in $ABSL_PREFIX ($version)"
     return 0
@@ -122,9 +91,6 @@ build_absl() {
   # is not installed: the hashes apt checked are what vouch for the files.
   (cd "$ABSL_SRC" && apt-get source -qq --download-only "abseil=$version" &&
     dpkg-source -q -x ./*.dsc tree >/dev/null)
-  log "applying abseil's upstream fix of its Mutex TSan annotations (bb7be494b385)"
-  patch -d "$ABSL_SRC/tree" -p1 --quiet --forward <<<"$ABSL_TSAN_PATCH" ||
-    die "the TSan annotation patch does not apply to abseil $version"
   log "building abseil with -fsanitize=thread (static, no tests)"
   # Debian's configuration (debian/rules: C++17, static libraries) with the
   # TSan flags; the static libraries cannot be confused with /usr/lib's .so.

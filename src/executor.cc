@@ -280,7 +280,7 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
 absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
     Executor::Impl& impl, std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
     std::int64_t threshold) {
-  constexpr std::string_view kOp = "ComputeLinkedPodIfAbsent";
+  static constexpr std::string_view kOp = "ComputeLinkedPodIfAbsent";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
   const std::string link_key = internal::LinkKey(ns, uid, svc);
@@ -375,7 +375,7 @@ namespace {
 
 absl::StatusOr<Plan<Done>> SetServiceStatePlan(std::string_view ns, std::string_view svc,
                                                PodIndex pod, std::string_view state) {
-  constexpr std::string_view kOp = "SetServiceState";
+  static constexpr std::string_view kOp = "SetServiceState";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
@@ -410,7 +410,7 @@ absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view ope
 
 absl::StatusOr<Plan<Done>> SetServiceStatesPlan(std::string_view ns,
                                                 const ServicePodStates& states) {
-  constexpr std::string_view kOp = "SetServiceStates";
+  static constexpr std::string_view kOp = "SetServiceStates";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   Batch batch;
   for (const auto& [svc, pods] : states) {
@@ -437,7 +437,7 @@ absl::StatusOr<Plan<Done>> SetServiceStatesPlan(std::string_view ns,
 
 absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string_view svc,
                                                 std::string_view state) {
-  constexpr std::string_view kOp = "SetWorkloadState";
+  static constexpr std::string_view kOp = "SetWorkloadState";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::WorkloadKey(ns, svc);
@@ -449,7 +449,7 @@ absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string
 
 absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::string_view ns,
                                                                       std::string_view svc) {
-  constexpr std::string_view kOp = "GetWorkloadState";
+  static constexpr std::string_view kOp = "GetWorkloadState";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
   const std::string key = internal::WorkloadKey(ns, svc);
   const std::string context = Context(kOp, key);
@@ -469,7 +469,7 @@ absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::strin
 absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view ns,
                                                                std::string_view uid,
                                                                std::string_view svc) {
-  constexpr std::string_view kOp = "GetLinkedPod";
+  static constexpr std::string_view kOp = "GetLinkedPod";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   std::string key = internal::LinkKey(ns, uid, svc);
   std::string context = Context(kOp, key);
@@ -480,7 +480,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view 
 absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::string_view ns,
                                                                         std::string_view uid,
                                                                         std::string_view svc) {
-  constexpr std::string_view kOp = "GetLinkedPodIfPersist";
+  static constexpr std::string_view kOp = "GetLinkedPodIfPersist";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   std::string key = internal::LinkKey(ns, uid, svc);
   std::string context = Context(kOp, key);
@@ -491,7 +491,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
 
 absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,
                                                      std::string_view uid) {
-  constexpr std::string_view kOp = "GetLinkService";
+  static constexpr std::string_view kOp = "GetLinkService";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
   const std::string key = internal::LinksHashKey(ns, uid);
@@ -599,7 +599,7 @@ namespace {
 absl::StatusOr<Plan<WorkloadStates>> GetWorkloadStatesPlan(Executor::Impl& impl,
                                                            std::string_view ns,
                                                            const std::vector<std::string>& svcs) {
-  constexpr std::string_view kOp = "GetWorkloadStates";
+  static constexpr std::string_view kOp = "GetWorkloadStates";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, svcs)));
   std::vector<std::string> keys;
   keys.reserve(svcs.size());
@@ -621,7 +621,7 @@ absl::StatusOr<Plan<WorkloadStates>> GetWorkloadStatesPlan(Executor::Impl& impl,
 absl::StatusOr<Plan<PodUids>> BatchGetLinkedPodPlan(Executor::Impl& impl, std::string_view ns,
                                                     const std::vector<std::string>& uids,
                                                     std::string_view svc) {
-  constexpr std::string_view kOp = "BatchGetLinkedPod";
+  static constexpr std::string_view kOp = "BatchGetLinkedPod";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
   std::vector<std::string> keys;
@@ -650,7 +650,7 @@ absl::StatusOr<Plan<PodUids>> BatchGetLinkedPodPlan(Executor::Impl& impl, std::s
 absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
     Executor::Impl& impl, std::string_view ns, std::string_view svc,
     const std::vector<UidPod>& links, Ttl ttl) {
-  constexpr std::string_view kOp = "SetLinkedPods";
+  static constexpr std::string_view kOp = "SetLinkedPods";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));

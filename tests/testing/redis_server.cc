@@ -12,9 +12,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -82,6 +84,66 @@ RedisServer::~RedisServer() {
 
 std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
+namespace {
+
+// Starts redis-server with `args` and returns its pid. Every server is
+// forked from one thread that lives as long as the test binary: PDEATHSIG
+// fires when the thread that forked a child ends, and a server must die with
+// its test binary (a sanitizer that stops it, a crash), not with whichever
+// thread of a test started it.
+pid_t Spawn(std::vector<std::string> args) {
+  struct Spawner {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> args;
+    bool requested = false;
+    pid_t pid = -1;
+  };
+  static Spawner* const spawner = [] {
+    auto* created = new Spawner;
+    std::thread([created] {
+      const pid_t parent = getpid();
+      std::unique_lock<std::mutex> lock(created->mutex);
+      for (;;) {
+        created->changed.wait(lock, [created] { return created->requested; });
+        // Built before the fork: the child only calls what is safe there.
+        std::vector<char*> argv;
+        for (auto& arg : created->args) argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        const pid_t pid = fork();
+        if (pid == 0) {
+          prctl(PR_SET_PDEATHSIG, SIGKILL);
+          if (getppid() != parent) _exit(1);
+          // Nor may it hold ctest's output pipe open: it logs to its file.
+          const int null = open("/dev/null", O_RDWR);
+          if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+          }
+          execvp(argv[0], argv.data());
+          _exit(127);
+        }
+        created->pid = pid;
+        created->requested = false;
+        created->changed.notify_all();
+      }
+    }).detach();
+    return created;
+  }();
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> turn(one_at_a_time);
+  std::unique_lock<std::mutex> lock(spawner->mutex);
+  spawner->args = std::move(args);
+  spawner->requested = true;
+  spawner->changed.notify_all();
+  spawner->changed.wait(lock, [] { return !spawner->requested; });
+  if (spawner->pid < 0) Die("fork failed");
+  return spawner->pid;
+}
+
+}  // namespace
+
 void RedisServer::Launch() {
   std::vector<std::string> args = {"redis-server",
                                    "--port",
@@ -99,29 +161,7 @@ void RedisServer::Launch() {
                                    "--daemonize",
                                    "no"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  const pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ < 0) Die("fork failed");
-  if (pid_ == 0) {
-    // A test binary that dies (a sanitizer stops it, a crash) takes its
-    // servers along: they must not outlive it, nor hold ctest's output pipe
-    // open (the server logs to its file). The signal comes when the thread
-    // that started the server ends; tests start them on their main thread.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    const int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, STDIN_FILENO);
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execvp("redis-server", argv.data());
-    std::perror("exec redis-server");
-    _exit(127);
-  }
+  pid_ = Spawn(std::move(args));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!Answers(port_)) {
     int status = 0;
