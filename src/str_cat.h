@@ -16,16 +16,16 @@ namespace sfroute::internal {
 // One piece as text: strings as they are, integers in decimal.
 class Piece {
  public:
-  Piece(std::string_view text) : text_(text) {}  // NOLINT: implicit on purpose
+  Piece(std::string_view text) : text_(text) {}    // NOLINT: implicit on purpose
   Piece(const std::string& text) : text_(text) {}  // NOLINT
-  Piece(const char* text) : text_(text) {}  // NOLINT
+  Piece(const char* text) : text_(text) {}         // NOLINT
   // absl::Status::message() is an absl::string_view.
   template <typename View>
-    requires std::same_as<View, absl::string_view>
-  Piece(const View& text) : text_(text.data(), text.size()) {}  // NOLINT
+  requires std::same_as<View, absl::string_view> Piece(const View& text)
+      : text_(text.data(), text.size()) {}  // NOLINT
   template <std::integral Number>
-    requires(!std::same_as<Number, bool> && !std::same_as<Number, char>)
-  Piece(Number number) {  // NOLINT
+  requires(!std::same_as<Number, bool> && !std::same_as<Number, char>)
+      Piece(Number number) {  // NOLINT
     const auto end = std::to_chars(digits_, digits_ + sizeof digits_, number).ptr;
     text_ = std::string_view(digits_, static_cast<std::size_t>(end - digits_));
   }

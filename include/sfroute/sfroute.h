@@ -73,8 +73,8 @@ class Executor {
   // Fields that are not pod indices are skipped. A missing hash is empty.
   absl::StatusOr<PodStates> GetServiceState(std::string_view ns, std::string_view svc,
                                             const CallOptions& call = {});
-  void GetServiceStateAsync(std::string_view ns, std::string_view svc,
-                            Callback<PodStates> done, const CallOptions& call = {});
+  void GetServiceStateAsync(std::string_view ns, std::string_view svc, Callback<PodStates> done,
+                            const CallOptions& call = {});
   // Every service asked for is in the answer (empty when it has no states).
   absl::StatusOr<ServicePodStates> GetServiceStates(std::string_view ns,
                                                     const std::vector<std::string>& svcs,
@@ -87,8 +87,8 @@ class Executor {
                              StatusCallback done, const CallOptions& call = {});
 
   // --- Workload state: sf:{<ns>:workload:<svc>}, a string without TTL ------
-  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc,
-                                std::string_view state, const CallOptions& call = {});
+  absl::Status SetWorkloadState(std::string_view ns, std::string_view svc, std::string_view state,
+                                const CallOptions& call = {});
   void SetWorkloadStateAsync(std::string_view ns, std::string_view svc, std::string_view state,
                              StatusCallback done, const CallOptions& call = {});
   absl::StatusOr<std::optional<std::string>> GetWorkloadState(std::string_view ns,
@@ -154,8 +154,8 @@ class Executor {
                                                                 std::string_view uid,
                                                                 std::string_view svc,
                                                                 const CallOptions& call = {});
-  void GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view uid,
-                                  std::string_view svc, Callback<std::optional<PodIndex>> done,
+  void GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                  Callback<std::optional<PodIndex>> done,
                                   const CallOptions& call = {});
   // pod -> uids for many uids of one service, in input order; unlinked uids
   // and unreadable values (logged: corrupt, or a key of another type) are
@@ -180,9 +180,9 @@ class Executor {
   absl::StatusOr<bool> RemoveLinkedPodWithId(std::string_view ns, std::string_view uid,
                                              std::string_view svc, std::int64_t keep_seconds,
                                              PodIndex pod, const CallOptions& call = {});
-  void RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid,
-                                  std::string_view svc, std::int64_t keep_seconds, PodIndex pod,
-                                  Callback<bool> done, const CallOptions& call = {});
+  void RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                  std::int64_t keep_seconds, PodIndex pod, Callback<bool> done,
+                                  const CallOptions& call = {});
   // The uid's persistent links: service -> pod.
   absl::StatusOr<ServicePods> GetLinkService(std::string_view ns, std::string_view uid,
                                              const CallOptions& call = {});
@@ -193,9 +193,11 @@ class Executor {
   // number >= threshold (smallest weight, ties to the lowest pod), links it
   // with SetLinkedPodIfAbsent semantics, and returns the pod linked after the
   // call; empty when no pod qualifies. Two round trips: read, then link.
-  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(
-      std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
-      std::int64_t threshold, const CallOptions& call = {});
+  absl::StatusOr<std::optional<PodIndex>> ComputeLinkedPodIfAbsent(std::string_view ns,
+                                                                   std::string_view uid,
+                                                                   std::string_view svc, Ttl ttl,
+                                                                   std::int64_t threshold,
+                                                                   const CallOptions& call = {});
   void ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
                                      std::string_view svc, Ttl ttl, std::int64_t threshold,
                                      Callback<std::optional<PodIndex>> done,

@@ -12,10 +12,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "sync.h"
 #include "cluster/slot_map.h"
 #include "loop/event_loop.h"
 #include "redis/node_connections.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 

@@ -8,9 +8,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "sync.h"
 #include "backend.h"
 #include "sfroute/clock.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "sync.h"
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
 #include "redis/connection.h"
+#include "sync.h"
 
 namespace sfroute::internal {
 

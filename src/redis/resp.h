@@ -3,8 +3,8 @@
 #define SFROUTE_SRC_REDIS_RESP_H_
 
 #include <cstddef>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -40,11 +40,20 @@ struct Tally {
 
   void Count(const absl::Status& status) {
     switch (status.code()) {
-      case absl::StatusCode::kOk: ++ok; break;
-      case absl::StatusCode::kCancelled: ++cancelled; break;
-      case absl::StatusCode::kDeadlineExceeded: ++deadline; break;
-      case absl::StatusCode::kUnavailable: ++unavailable; break;
-      default: Odd(other, status.ToString());
+      case absl::StatusCode::kOk:
+        ++ok;
+        break;
+      case absl::StatusCode::kCancelled:
+        ++cancelled;
+        break;
+      case absl::StatusCode::kDeadlineExceeded:
+        ++deadline;
+        break;
+      case absl::StatusCode::kUnavailable:
+        ++unavailable;
+        break;
+      default:
+        Odd(other, status.ToString());
     }
   }
   void Odd(std::atomic<int>& counter, const std::string& what) {
@@ -116,7 +125,8 @@ TEST(AsyncStressTest, CallsWithDeadlinesAndCancelsOverConnectionsCutAtRandom) {
 
     std::mt19937 random(7);
     for (int i = 0; i < kAsyncCalls; ++i) {
-      while (in_flight.load() >= kMaxInFlight) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      while (in_flight.load() >= kMaxInFlight)
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
       ++in_flight;
       const int uid = static_cast<int>(random() % kUids);
       CallOptions call;
@@ -142,18 +152,20 @@ TEST(AsyncStressTest, CallsWithDeadlinesAndCancelsOverConnectionsCutAtRandom) {
       };
       switch (random() % 3) {
         case 0:
-          executor->GetLinkedPodAsync(ns, Uid(uid), "svc",
-                                      [done, uid](absl::StatusOr<std::optional<PodIndex>> pod) {
-                                        done(pod.status(), pod.ok() && *pod == uid);
-                                      },
-                                      call);
+          executor->GetLinkedPodAsync(
+              ns, Uid(uid), "svc",
+              [done, uid](absl::StatusOr<std::optional<PodIndex>> pod) {
+                done(pod.status(), pod.ok() && *pod == uid);
+              },
+              call);
           break;
         case 1:
-          executor->SetLinkedPodAsync(ns, Uid(uid), "svc", uid, Ttl::Persistent(),
-                                      [done, uid](absl::StatusOr<std::optional<PodIndex>> previous) {
-                                        done(previous.status(), previous.ok() && *previous == uid);
-                                      },
-                                      call);
+          executor->SetLinkedPodAsync(
+              ns, Uid(uid), "svc", uid, Ttl::Persistent(),
+              [done, uid](absl::StatusOr<std::optional<PodIndex>> previous) {
+                done(previous.status(), previous.ok() && *previous == uid);
+              },
+              call);
           break;
         default:
           executor->TrySetLinkedPodAsync(
@@ -179,10 +191,10 @@ TEST(AsyncStressTest, CallsWithDeadlinesAndCancelsOverConnectionsCutAtRandom) {
   int not_once = 0;
   for (const auto& count : runs) not_once += count.load() != 1;
   EXPECT_EQ(not_once, 0) << "callbacks that did not run exactly once";
-  EXPECT_EQ(async_tally.wrong.load() + sync_tally.wrong.load(), 0) << async_tally.first_odd
-                                                                   << sync_tally.first_odd;
-  EXPECT_EQ(async_tally.other.load() + sync_tally.other.load(), 0) << async_tally.first_odd
-                                                                   << sync_tally.first_odd;
+  EXPECT_EQ(async_tally.wrong.load() + sync_tally.wrong.load(), 0)
+      << async_tally.first_odd << sync_tally.first_odd;
+  EXPECT_EQ(async_tally.other.load() + sync_tally.other.load(), 0)
+      << async_tally.first_odd << sync_tally.first_odd;
   // The run exercised what it is about.
   EXPECT_GT(proxy.cuts(), 10);
   EXPECT_GT(async_tally.ok.load(), kAsyncCalls / 2);

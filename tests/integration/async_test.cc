@@ -131,8 +131,8 @@ TEST(AsyncTest, ACallStartedCancelledSendsNothing) {
   auto cancel = std::make_shared<Cancellation>();
   cancel->Cancel();
   EXPECT_TRUE(cancel->cancelled());
-  auto sync = executor->SetLinkedPod("ns", "u", "svc", 1, Ttl::Persistent(),
-                                     {.cancellation = cancel});
+  auto sync =
+      executor->SetLinkedPod("ns", "u", "svc", 1, Ttl::Persistent(), {.cancellation = cancel});
   EXPECT_STATUS_CODE(sync, CANCELLED);
   Landing<bool> async;
   executor->RemoveLinkedPodAsync("ns", "u", "svc", 0, async.Catch(), {.cancellation = cancel});
@@ -278,8 +278,7 @@ TEST(AsyncTest, DestroyingTheExecutorCompletesEveryPendingCallback) {
                                   raw_executor->GetLinkedPodAsync(
                                       "ns", "again", "svc",
                                       [&](absl::StatusOr<std::optional<PodIndex>> again) {
-                                        if (again.status().code() ==
-                                            absl::StatusCode::kCancelled) {
+                                        if (again.status().code() == absl::StatusCode::kCancelled) {
                                           ++followups;
                                         }
                                       });
@@ -297,11 +296,10 @@ TEST(AsyncTest, ASyncCallInsideACallbackIsRefusedNotHung) {
   auto executor = OpenOrDie({.redis_url = "memory://"});
   Landing<std::optional<PodIndex>> outer;
   absl::Status inner;
-  executor->GetLinkedPodAsync("ns", "u", "svc",
-                              [&](absl::StatusOr<std::optional<PodIndex>> pod) {
-                                inner = executor->GetLinkedPod("ns", "u", "svc").status();
-                                outer.Catch()(std::move(pod));
-                              });
+  executor->GetLinkedPodAsync("ns", "u", "svc", [&](absl::StatusOr<std::optional<PodIndex>> pod) {
+    inner = executor->GetLinkedPod("ns", "u", "svc").status();
+    outer.Catch()(std::move(pod));
+  });
   ASSERT_OK(outer.Wait());
   EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition) << inner;
   EXPECT_TRUE(MessageHas(inner, "use the async call")) << inner;
@@ -349,7 +347,8 @@ TEST_P(AsyncDeploymentTest, CallbacksRunOnceOnTheExecutorsThreadNeverInsideTheCa
   ASSERT_OK(set.Wait());
   start([&] { ex().GetLinkedPodAsync(ns_, "u1", "scene", watch(get)); });
   start([&] { ex().GetLinkedPodAsync(ns_, "bad{uid}", "scene", watch(bad)); });
-  start([&] { ex().TrySetLinkedPodAsync(ns_, "u1", "scene", 4, Ttl::Persistent(), watch(try_set)); });
+  start(
+      [&] { ex().TrySetLinkedPodAsync(ns_, "u1", "scene", 4, Ttl::Persistent(), watch(try_set)); });
   ASSERT_OK(ex().SetServiceState(ns_, "scene", 2, "1-100"));
   start([&] {
     ex().ComputeLinkedPodIfAbsentAsync(ns_, "u2", "scene", Ttl::Seconds(60), 0, watch(compute));

@@ -412,12 +412,12 @@ class AsyncLanes {
             std::lock_guard<std::mutex> lock(mutex_);
             acked_[uid] = pod;
           }
-          executor_.GetLinkedPodAsync(ns_, uid, "svc",
-                                      [this, lane, n, pod](absl::StatusOr<std::optional<PodIndex>> read) {
-                                        ++operations_;
-                                        if (Check(read.status()) && *read != pod) ++mismatches_;
-                                        Link(lane, n + 1);
-                                      });
+          executor_.GetLinkedPodAsync(
+              ns_, uid, "svc", [this, lane, n, pod](absl::StatusOr<std::optional<PodIndex>> read) {
+                ++operations_;
+                if (Check(read.status()) && *read != pod) ++mismatches_;
+                Link(lane, n + 1);
+              });
         });
   }
   bool Check(const absl::Status& status) {

@@ -67,8 +67,8 @@ class HardeningTest : public DeploymentTest {
     // The TTL counts down while the test runs: a second either way is the
     // same TTL.
     bool operator==(const LinkKeys& other) const {
-      return link_type == other.link_type && links_type == other.links_type &&
-             link == other.link && std::abs(link_ttl - other.link_ttl) <= 1;
+      return link_type == other.link_type && links_type == other.links_type && link == other.link &&
+             std::abs(link_ttl - other.link_ttl) <= 1;
     }
   };
   LinkKeys Snapshot(const std::string& uid, const std::string& svc) {

@@ -39,7 +39,8 @@ FlakyProxy::FlakyProxy(int upstream_port, double cut_chance, unsigned seed)
   listener_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address = Loopback(0);
   socklen_t length = sizeof address;
-  if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+  if (listener_ < 0 ||
+      bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       listen(listener_, 64) != 0 ||
       getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     ADD_FAILURE() << "the proxy cannot listen";
@@ -70,7 +71,8 @@ void FlakyProxy::Accept() {
     if (client < 0) continue;
     const int server = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in upstream = Loopback(upstream_port_);
-    if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&upstream), sizeof upstream) != 0) {
+    if (server < 0 ||
+        connect(server, reinterpret_cast<sockaddr*>(&upstream), sizeof upstream) != 0) {
       close(client);
       if (server >= 0) close(server);
       continue;

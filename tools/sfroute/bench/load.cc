@@ -102,8 +102,8 @@ void CallAsync(Executor& executor, const LoadOptions& options, Operation operati
       executor.GetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, status_of);
       return;
     case Operation::kSet:
-      executor.SetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
-                                 Ttl::Persistent(), status_of);
+      executor.SetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod, Ttl::Persistent(),
+                                 status_of);
       return;
     case Operation::kTrySet:
       executor.TrySetLinkedPodAsync(options.ns, Uid(pick(random)), options.svc, pod,
@@ -142,7 +142,10 @@ class AsyncRun {
  public:
   AsyncRun(Executor& executor, const LoadOptions& options, Operation operation,
            Clock::time_point deadline)
-      : executor_(executor), options_(options), operation_(operation), deadline_(deadline),
+      : executor_(executor),
+        options_(options),
+        operation_(operation),
+        deadline_(deadline),
         budget_(options.operations > 0 ? options.operations : INT64_MAX) {
     caller_.random.seed(1);
   }
@@ -168,10 +171,10 @@ class AsyncRun {
     lanes_[lane].started = Clock::now();  // one call of a lane at a time
     CallAsync(executor_, options_, operation_, lanes_[lane].random,
               [this, lane](const absl::Status& status) {
-                caller_.latency_ns.Record(static_cast<std::uint64_t>(
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        Clock::now() - lanes_[lane].started)
-                        .count()));
+                caller_.latency_ns.Record(
+                    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   Clock::now() - lanes_[lane].started)
+                                                   .count()));
                 ++caller_.calls;
                 if (!status.ok() && caller_.errors++ == 0) caller_.first_error = status.ToString();
                 Next(lane);
@@ -188,7 +191,7 @@ class AsyncRun {
     Clock::time_point started;
   };
   std::vector<Lane> lanes_;  // each lane's: one call of it at a time
-  Caller caller_;                  // the executor's thread (the callbacks)
+  Caller caller_;            // the executor's thread (the callbacks)
   absl::Mutex mutex_;
   std::atomic<int> active_{0};  // lanes still running
 };

@@ -29,8 +29,8 @@ struct LoadOptions {
 
 struct LoadReport {
   std::string operation;
-  int callers = 0;    // threads; 0 for an async run
-  int in_flight = 0;  // calls kept going by an async run
+  int callers = 0;          // threads; 0 for an async run
+  int in_flight = 0;        // calls kept going by an async run
   std::int64_t calls = 0;   // completed calls
   std::int64_t links = 0;   // links read or written (calls × batch for batches)
   std::int64_t errors = 0;  // calls that returned an error
