@@ -61,13 +61,18 @@ void CallControl::Watch(const std::shared_ptr<const Cancellation>& cancellation,
 }
 
 void CallControl::OnStop(std::shared_ptr<StopTarget> target) {
+  // Flagged before finished_ is read, as Finish sets finished_ before it
+  // reads this flag (both sequentially consistent): a Finish that runs
+  // meanwhile either sees the flag and lets the target go, or this sees
+  // finished_ and holds nothing. Else a target held past Finish would
+  // keep the call, and the call the target, alive for ever.
+  registered_.store(true);
   absl::Status why;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_.load()) return;
     if (why_.ok()) {
       targets_.push_back(std::move(target));
-      registered_.store(true);
       return;
     }
     why = why_;
@@ -94,7 +99,7 @@ absl::Status CallControl::stopped() const {
 
 void CallControl::Finish() {
   // Most calls registered no target and no cancellation: nothing to let go.
-  if (finished_.exchange(true, std::memory_order_acq_rel) || !registered_.load()) return;
+  if (finished_.exchange(true) || !registered_.load()) return;
   std::shared_ptr<const Cancellation> cancellation;
   absl::InlinedVector<std::shared_ptr<StopTarget>, 2> targets;  // let go outside the lock
   std::uint64_t id = 0;
