@@ -560,7 +560,9 @@ TEST(GlobTest, RedisPatterns) {
   EXPECT_FALSE(GlobMatch("a*", "b"));
   EXPECT_TRUE(GlobMatch("a**", "a"));
   EXPECT_FALSE(GlobMatch("", "a"));
-  EXPECT_FALSE(GlobMatch(std::string(30, '*') + "b", std::string(100, 'a')));
+  std::string stars(30, '*');  // not `std::string(30, '*') + "b"`: GCC 12 warns falsely on it
+  stars += 'b';
+  EXPECT_FALSE(GlobMatch(stars, std::string(100, 'a')));
 }
 
 }  // namespace
