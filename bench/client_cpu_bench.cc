@@ -88,7 +88,8 @@ std::unique_ptr<Executor> OpenMemory() {
 std::unique_ptr<Executor> OpenCanned() {
   auto loop = internal::EventLoop::Start();
   if (!loop.ok()) return nullptr;
-  return internal::ExecutorFactory::Make(std::make_shared<CannedBackend>(), *std::move(loop),
+  return internal::ExecutorFactory::Make(internal::ExecutorFactory::NewEvents(Options{}),
+                                         std::make_shared<CannedBackend>(), *std::move(loop),
                                          Options{});
 }
 

@@ -6,7 +6,7 @@ SFROUTE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The Debian 12 packages the project builds, tests and demos with.
 SFROUTE_PACKAGES=(cmake ninja-build g++ pkg-config libhiredis-dev libabsl-dev libgtest-dev
   libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev liblua5.1-0-dev
-  redis-server redis-tools)
+  redis-server redis-tools prometheus-cpp-dev python3-prometheus-client)
 
 # Installs the packages that are missing (needs root, as on CI).
 install_deps() {

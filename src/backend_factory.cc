@@ -33,7 +33,8 @@ std::shared_ptr<Backend> OpenMemoryBackend(const std::string& name,
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
-                                                     std::shared_ptr<EventLoop> loop) {
+                                                     std::shared_ptr<EventLoop> loop,
+                                                     std::shared_ptr<Events> events) {
   auto endpoint = ParseRedisUrl(options.redis_url);
   if (!endpoint.ok()) return endpoint.status();
   if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
@@ -60,7 +61,7 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
   }
   ConnectionOptions connection{
       endpoint->nodes.front(), endpoint->user,          endpoint->password, endpoint->db,
-      options.connect_timeout, options.command_timeout, options.busy_poll};
+      options.connect_timeout, options.command_timeout, options.busy_poll,  std::move(events)};
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
                                             options.pool_size, std::move(loop));

@@ -17,6 +17,8 @@ namespace sfroute {
 using internal::Batch;
 using internal::Command;
 using internal::Done;
+using internal::Operation;
+using internal::OperationName;
 using internal::Plan;
 using internal::Reply;
 using internal::Step;
@@ -327,11 +329,13 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
 
 // --- Impl -------------------------------------------------------------------
 
-Executor::Impl::Impl(std::shared_ptr<internal::Backend> backend,
+Executor::Impl::Impl(std::shared_ptr<internal::Events> events,
+                     std::shared_ptr<internal::Backend> backend,
                      std::shared_ptr<internal::EventLoop> loop, const Options& options)
-    : backend_(std::move(backend)),
+    : events_(std::move(events)),
+      backend_(std::move(backend)),
       loop_(std::move(loop)),
-      log_sink_(options.log_sink ? options.log_sink : LogSink(LogToStderr)),
+      audit_sink_(options.audit_sink),
       command_timeout_(options.command_timeout),
       replica_ack_timeout_(options.replica_ack_timeout) {}
 
@@ -349,17 +353,26 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Open(const Options& options)
   }
   auto loop = internal::EventLoop::Start(options.busy_poll);
   if (!loop.ok()) return internal::Annotate(loop.status(), "Open");
-  auto backend = internal::OpenBackend(options, *loop);
+  auto events = internal::ExecutorFactory::NewEvents(options);
+  auto backend = internal::OpenBackend(options, *loop, events);
   if (!backend.ok()) return internal::Annotate(backend.status(), "Open");
-  return internal::ExecutorFactory::Make(*std::move(backend), *std::move(loop), options);
+  return internal::ExecutorFactory::Make(std::move(events), *std::move(backend), *std::move(loop),
+                                         options);
 }
 
 namespace internal {
 
-std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend,
+std::shared_ptr<Events> ExecutorFactory::NewEvents(const Options& options) {
+  return std::make_shared<Events>(options.log_sink ? options.log_sink : LogSink(LogToStderr),
+                                  std::make_shared<Metrics>());
+}
+
+std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Events> events,
+                                                std::shared_ptr<Backend> backend,
                                                 std::shared_ptr<EventLoop> loop,
                                                 const Options& options) {
-  auto impl = std::make_unique<Executor::Impl>(std::move(backend), std::move(loop), options);
+  auto impl = std::make_unique<Executor::Impl>(std::move(events), std::move(backend),
+                                               std::move(loop), options);
   return std::unique_ptr<Executor>(new Executor(std::move(impl)));
 }
 
@@ -367,6 +380,12 @@ std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Backend> backend
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Executor::~Executor() = default;
+
+std::string Executor::MetricsText() const {
+  return internal::Metrics::Text(impl_->events().metrics().Snapshot());
+}
+
+MetricsSnapshot Executor::Metrics() const { return impl_->events().metrics().Snapshot(); }
 
 // --- The operations, each once; the sync and async entry points below run
 // the same plan. ----------------------------------------------------------
@@ -519,79 +538,174 @@ absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::
 
 }  // namespace
 
+// --- Audit records (Options::audit_sink) -------------------------------------
+
+namespace {
+
+// One link call's audit, as asked; none when nobody audits.
+template <typename T>
+std::optional<internal::Audit<T>> AuditOf(const Executor::Impl& impl, std::string_view ns,
+                                          std::string_view uid, std::string_view svc,
+                                          std::optional<PodIndex> pod,
+                                          std::optional<std::int64_t> ttl,
+                                          void (*outcome)(const T&, std::vector<AuditRecord>&)) {
+  if (!impl.auditing()) return std::nullopt;
+  internal::Audit<T> audit;
+  AuditRecord& asked = audit.records.emplace_back();
+  asked.ns = std::string(ns);
+  asked.uid = std::string(uid);
+  asked.svc = std::string(svc);
+  asked.pod = pod;
+  asked.ttl = ttl;
+  audit.outcome = outcome;
+  return audit;
+}
+
+void PreviousLinked(const std::optional<PodIndex>& previous, std::vector<AuditRecord>& records) {
+  records[0].has_previous = true;
+  records[0].previous = previous;
+  records[0].pod_after = records[0].pod;
+}
+
+void TrySetOutcome(const TrySetResult& result, std::vector<AuditRecord>& records) {
+  records[0].applied = result.applied;
+  records[0].pod_after = result.pod;
+  records[0].has_previous = true;
+  records[0].previous = result.previous;
+}
+
+void PodAfter(const PodIndex& pod, std::vector<AuditRecord>& records) {
+  records[0].pod_after = pod;
+}
+
+void MaybePodAfter(const std::optional<PodIndex>& pod, std::vector<AuditRecord>& records) {
+  records[0].pod_after = pod;
+}
+
+void Removed(const bool& removed, std::vector<AuditRecord>& records) {
+  records[0].removed = removed;
+}
+
+// One record per link; each link's own status when the batch went through.
+std::optional<internal::Audit<std::vector<Executor::LinkWrite>>> AuditOfLinks(
+    const Executor::Impl& impl, std::string_view ns, std::string_view svc,
+    const std::vector<UidPod>& links, Ttl ttl) {
+  if (!impl.auditing()) return std::nullopt;
+  internal::Audit<std::vector<Executor::LinkWrite>> audit;
+  for (const UidPod& link : links) {
+    AuditRecord& asked = audit.records.emplace_back();
+    asked.ns = std::string(ns);
+    asked.uid = link.uid;
+    asked.svc = std::string(svc);
+    asked.pod = link.pod;
+    asked.ttl = ttl.seconds();
+  }
+  audit.outcome = [](const std::vector<Executor::LinkWrite>& writes,
+                     std::vector<AuditRecord>& records) {
+    for (std::size_t i = 0; i < writes.size() && i < records.size(); ++i) {
+      if (!writes[i].status.ok()) {
+        records[i].code = writes[i].status.code();
+        records[i].message = std::string(writes[i].status.message());
+        continue;
+      }
+      records[i].has_previous = true;
+      records[i].previous = writes[i].previous;
+      records[i].pod_after = records[i].pod;
+    }
+  };
+  return audit;
+}
+
+}  // namespace
+
 // --- Pod states -------------------------------------------------------------
 
 absl::Status Executor::SetServiceState(std::string_view ns, std::string_view svc, PodIndex pod,
                                        std::string_view state, const CallOptions& call) {
-  return impl_->RunSync(SetServiceStatePlan(ns, svc, pod, state), call).status();
+  return impl_->RunSync(Operation::kSetServiceState, SetServiceStatePlan(ns, svc, pod, state), call)
+      .status();
 }
 void Executor::SetServiceStateAsync(std::string_view ns, std::string_view svc, PodIndex pod,
                                     std::string_view state, StatusCallback done,
                                     const CallOptions& call) {
-  impl_->RunAsync(SetServiceStatePlan(ns, svc, pod, state), StatusOnly(std::move(done)), call);
+  impl_->RunAsync(Operation::kSetServiceState, SetServiceStatePlan(ns, svc, pod, state),
+                  StatusOnly(std::move(done)), call);
 }
 
 absl::StatusOr<PodStates> Executor::GetServiceState(std::string_view ns, std::string_view svc,
                                                     const CallOptions& call) {
-  auto states =
-      impl_->RunSync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}), call);
+  auto states = impl_->RunSync(
+      Operation::kGetServiceState,
+      GetServiceStatesPlan(OperationName(Operation::kGetServiceState), ns, {std::string(svc)}),
+      call);
   if (!states.ok()) return states.status();
   return std::move(states->begin()->second);
 }
 void Executor::GetServiceStateAsync(std::string_view ns, std::string_view svc,
                                     Callback<PodStates> done, const CallOptions& call) {
-  impl_->RunAsync(GetServiceStatesPlan("GetServiceState", ns, {std::string(svc)}),
-                  Callback<ServicePodStates>(
-                      [done = std::move(done)](absl::StatusOr<ServicePodStates> states) mutable {
-                        if (!states.ok()) {
-                          std::move(done)(states.status());
-                        } else {
-                          std::move(done)(std::move(states->begin()->second));
-                        }
-                      }),
-                  call);
+  impl_->RunAsync(
+      Operation::kGetServiceState,
+      GetServiceStatesPlan(OperationName(Operation::kGetServiceState), ns, {std::string(svc)}),
+      Callback<ServicePodStates>(
+          [done = std::move(done)](absl::StatusOr<ServicePodStates> states) mutable {
+            if (!states.ok()) {
+              std::move(done)(states.status());
+            } else {
+              std::move(done)(std::move(states->begin()->second));
+            }
+          }),
+      call);
 }
 
 absl::StatusOr<ServicePodStates> Executor::GetServiceStates(std::string_view ns,
                                                             const std::vector<std::string>& svcs,
                                                             const CallOptions& call) {
-  return impl_->RunSync(GetServiceStatesPlan("GetServiceStates", ns, svcs), call);
+  return impl_->RunSync(Operation::kGetServiceStates,
+                        GetServiceStatesPlan(OperationName(Operation::kGetServiceStates), ns, svcs),
+                        call);
 }
 void Executor::GetServiceStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
                                      Callback<ServicePodStates> done, const CallOptions& call) {
-  impl_->RunAsync(GetServiceStatesPlan("GetServiceStates", ns, svcs), std::move(done), call);
+  impl_->RunAsync(Operation::kGetServiceStates,
+                  GetServiceStatesPlan(OperationName(Operation::kGetServiceStates), ns, svcs),
+                  std::move(done), call);
 }
 
 absl::Status Executor::SetServiceStates(std::string_view ns, const ServicePodStates& states,
                                         const CallOptions& call) {
-  return impl_->RunSync(SetServiceStatesPlan(ns, states), call).status();
+  return impl_->RunSync(Operation::kSetServiceStates, SetServiceStatesPlan(ns, states), call)
+      .status();
 }
 void Executor::SetServiceStatesAsync(std::string_view ns, const ServicePodStates& states,
                                      StatusCallback done, const CallOptions& call) {
-  impl_->RunAsync(SetServiceStatesPlan(ns, states), StatusOnly(std::move(done)), call);
+  impl_->RunAsync(Operation::kSetServiceStates, SetServiceStatesPlan(ns, states),
+                  StatusOnly(std::move(done)), call);
 }
 
 // --- Workload states --------------------------------------------------------
 
 absl::Status Executor::SetWorkloadState(std::string_view ns, std::string_view svc,
                                         std::string_view state, const CallOptions& call) {
-  return impl_->RunSync(SetWorkloadStatePlan(ns, svc, state), call).status();
+  return impl_->RunSync(Operation::kSetWorkloadState, SetWorkloadStatePlan(ns, svc, state), call)
+      .status();
 }
 void Executor::SetWorkloadStateAsync(std::string_view ns, std::string_view svc,
                                      std::string_view state, StatusCallback done,
                                      const CallOptions& call) {
-  impl_->RunAsync(SetWorkloadStatePlan(ns, svc, state), StatusOnly(std::move(done)), call);
+  impl_->RunAsync(Operation::kSetWorkloadState, SetWorkloadStatePlan(ns, svc, state),
+                  StatusOnly(std::move(done)), call);
 }
 
 absl::StatusOr<std::optional<std::string>> Executor::GetWorkloadState(std::string_view ns,
                                                                       std::string_view svc,
                                                                       const CallOptions& call) {
-  return impl_->RunSync(GetWorkloadStatePlan(ns, svc), call);
+  return impl_->RunSync(Operation::kGetWorkloadState, GetWorkloadStatePlan(ns, svc), call);
 }
 void Executor::GetWorkloadStateAsync(std::string_view ns, std::string_view svc,
                                      Callback<std::optional<std::string>> done,
                                      const CallOptions& call) {
-  impl_->RunAsync(GetWorkloadStatePlan(ns, svc), std::move(done), call);
+  impl_->RunAsync(Operation::kGetWorkloadState, GetWorkloadStatePlan(ns, svc), std::move(done),
+                  call);
 }
 
 namespace {
@@ -701,11 +815,13 @@ absl::StatusOr<PodIndex> IfAbsentResult(PodIndex pod, const LinkOutcome& outcome
 absl::StatusOr<WorkloadStates> Executor::GetWorkloadStates(std::string_view ns,
                                                            const std::vector<std::string>& svcs,
                                                            const CallOptions& call) {
-  return impl_->RunSync(GetWorkloadStatesPlan(*impl_, ns, svcs), call);
+  return impl_->RunSync(Operation::kGetWorkloadStates, GetWorkloadStatesPlan(*impl_, ns, svcs),
+                        call);
 }
 void Executor::GetWorkloadStatesAsync(std::string_view ns, const std::vector<std::string>& svcs,
                                       Callback<WorkloadStates> done, const CallOptions& call) {
-  impl_->RunAsync(GetWorkloadStatesPlan(*impl_, ns, svcs), std::move(done), call);
+  impl_->RunAsync(Operation::kGetWorkloadStates, GetWorkloadStatesPlan(*impl_, ns, svcs),
+                  std::move(done), call);
 }
 
 // --- Links ------------------------------------------------------------------
@@ -714,141 +830,177 @@ absl::StatusOr<std::optional<PodIndex>> Executor::SetLinkedPod(std::string_view 
                                                                std::string_view uid,
                                                                std::string_view svc, PodIndex pod,
                                                                Ttl ttl, const CallOptions& call) {
-  return impl_->RunSync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc, pod,
-                                                         ttl, "set", SetResult),
-                        call);
+  constexpr Operation kOp = Operation::kSetLinkedPod;
+  return impl_->RunSync(kOp,
+                        SetLink<std::optional<PodIndex>>(*impl_, OperationName(kOp), ns, uid, svc,
+                                                         pod, ttl, "set", SetResult),
+                        call, AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), PreviousLinked));
 }
 void Executor::SetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                  PodIndex pod, Ttl ttl, Callback<std::optional<PodIndex>> done,
                                  const CallOptions& call) {
-  impl_->RunAsync(SetLink<std::optional<PodIndex>>(*impl_, "SetLinkedPod", ns, uid, svc, pod, ttl,
-                                                   "set", SetResult),
-                  std::move(done), call);
+  constexpr Operation kOp = Operation::kSetLinkedPod;
+  impl_->RunAsync(kOp,
+                  SetLink<std::optional<PodIndex>>(*impl_, OperationName(kOp), ns, uid, svc, pod,
+                                                   ttl, "set", SetResult),
+                  std::move(done), call,
+                  AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), PreviousLinked));
 }
 
 absl::StatusOr<TrySetResult> Executor::TrySetLinkedPod(std::string_view ns, std::string_view uid,
                                                        std::string_view svc, PodIndex pod, Ttl ttl,
                                                        const CallOptions& call) {
-  return impl_->RunSync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl,
+  constexpr Operation kOp = Operation::kTrySetLinkedPod;
+  return impl_->RunSync(kOp,
+                        SetLink<TrySetResult>(*impl_, OperationName(kOp), ns, uid, svc, pod, ttl,
                                               "try", TrySetResultOf),
-                        call);
+                        call, AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), TrySetOutcome));
 }
 void Executor::TrySetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                     PodIndex pod, Ttl ttl, Callback<TrySetResult> done,
                                     const CallOptions& call) {
-  impl_->RunAsync(SetLink<TrySetResult>(*impl_, "TrySetLinkedPod", ns, uid, svc, pod, ttl, "try",
+  constexpr Operation kOp = Operation::kTrySetLinkedPod;
+  impl_->RunAsync(kOp,
+                  SetLink<TrySetResult>(*impl_, OperationName(kOp), ns, uid, svc, pod, ttl, "try",
                                         TrySetResultOf),
-                  std::move(done), call);
+                  std::move(done), call,
+                  AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), TrySetOutcome));
 }
 
 absl::StatusOr<PodIndex> Executor::SetLinkedPodIfAbsent(std::string_view ns, std::string_view uid,
                                                         std::string_view svc, PodIndex pod, Ttl ttl,
                                                         const CallOptions& call) {
-  return impl_->RunSync(SetLink<PodIndex>(*impl_, "SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl,
+  constexpr Operation kOp = Operation::kSetLinkedPodIfAbsent;
+  return impl_->RunSync(kOp,
+                        SetLink<PodIndex>(*impl_, OperationName(kOp), ns, uid, svc, pod, ttl,
                                           "absent", IfAbsentResult),
-                        call);
+                        call, AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), PodAfter));
 }
 void Executor::SetLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
                                          std::string_view svc, PodIndex pod, Ttl ttl,
                                          Callback<PodIndex> done, const CallOptions& call) {
-  impl_->RunAsync(SetLink<PodIndex>(*impl_, "SetLinkedPodIfAbsent", ns, uid, svc, pod, ttl,
-                                    "absent", IfAbsentResult),
-                  std::move(done), call);
+  constexpr Operation kOp = Operation::kSetLinkedPodIfAbsent;
+  impl_->RunAsync(kOp,
+                  SetLink<PodIndex>(*impl_, OperationName(kOp), ns, uid, svc, pod, ttl, "absent",
+                                    IfAbsentResult),
+                  std::move(done), call,
+                  AuditOf(*impl_, ns, uid, svc, pod, ttl.seconds(), PodAfter));
 }
 
 absl::StatusOr<std::vector<Executor::LinkWrite>> Executor::SetLinkedPods(
     std::string_view ns, std::string_view svc, const std::vector<UidPod>& links, Ttl ttl,
     const CallOptions& call) {
-  return impl_->RunSync(SetLinkedPodsPlan(*impl_, ns, svc, links, ttl), call);
+  return impl_->RunSync(Operation::kSetLinkedPods, SetLinkedPodsPlan(*impl_, ns, svc, links, ttl),
+                        call, AuditOfLinks(*impl_, ns, svc, links, ttl));
 }
 void Executor::SetLinkedPodsAsync(std::string_view ns, std::string_view svc,
                                   const std::vector<UidPod>& links, Ttl ttl,
                                   Callback<std::vector<LinkWrite>> done, const CallOptions& call) {
-  impl_->RunAsync(SetLinkedPodsPlan(*impl_, ns, svc, links, ttl), std::move(done), call);
+  impl_->RunAsync(Operation::kSetLinkedPods, SetLinkedPodsPlan(*impl_, ns, svc, links, ttl),
+                  std::move(done), call, AuditOfLinks(*impl_, ns, svc, links, ttl));
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::GetLinkedPod(std::string_view ns,
                                                                std::string_view uid,
                                                                std::string_view svc,
                                                                const CallOptions& call) {
-  return impl_->RunSync(GetLinkedPodPlan(ns, uid, svc), call);
+  return impl_->RunSync(Operation::kGetLinkedPod, GetLinkedPodPlan(ns, uid, svc), call);
 }
 void Executor::GetLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                  Callback<std::optional<PodIndex>> done, const CallOptions& call) {
-  impl_->RunAsync(GetLinkedPodPlan(ns, uid, svc), std::move(done), call);
+  impl_->RunAsync(Operation::kGetLinkedPod, GetLinkedPodPlan(ns, uid, svc), std::move(done), call);
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::GetLinkedPodIfPersist(std::string_view ns,
                                                                         std::string_view uid,
                                                                         std::string_view svc,
                                                                         const CallOptions& call) {
-  return impl_->RunSync(GetLinkedPodIfPersistPlan(ns, uid, svc), call);
+  return impl_->RunSync(Operation::kGetLinkedPodIfPersist, GetLinkedPodIfPersistPlan(ns, uid, svc),
+                        call);
 }
 void Executor::GetLinkedPodIfPersistAsync(std::string_view ns, std::string_view uid,
                                           std::string_view svc,
                                           Callback<std::optional<PodIndex>> done,
                                           const CallOptions& call) {
-  impl_->RunAsync(GetLinkedPodIfPersistPlan(ns, uid, svc), std::move(done), call);
+  impl_->RunAsync(Operation::kGetLinkedPodIfPersist, GetLinkedPodIfPersistPlan(ns, uid, svc),
+                  std::move(done), call);
 }
 
 absl::StatusOr<PodUids> Executor::BatchGetLinkedPod(std::string_view ns,
                                                     const std::vector<std::string>& uids,
                                                     std::string_view svc, const CallOptions& call) {
-  return impl_->RunSync(BatchGetLinkedPodPlan(*impl_, ns, uids, svc), call);
+  return impl_->RunSync(Operation::kBatchGetLinkedPod, BatchGetLinkedPodPlan(*impl_, ns, uids, svc),
+                        call);
 }
 void Executor::BatchGetLinkedPodAsync(std::string_view ns, const std::vector<std::string>& uids,
                                       std::string_view svc, Callback<PodUids> done,
                                       const CallOptions& call) {
-  impl_->RunAsync(BatchGetLinkedPodPlan(*impl_, ns, uids, svc), std::move(done), call);
+  impl_->RunAsync(Operation::kBatchGetLinkedPod, BatchGetLinkedPodPlan(*impl_, ns, uids, svc),
+                  std::move(done), call);
 }
 
 absl::StatusOr<bool> Executor::RemoveLinkedPod(std::string_view ns, std::string_view uid,
                                                std::string_view svc, std::int64_t keep_seconds,
                                                const CallOptions& call) {
-  return impl_->RunSync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
-                        call);
+  return impl_->RunSync(Operation::kRemoveLinkedPod,
+                        RemoveLink(OperationName(Operation::kRemoveLinkedPod), ns, uid, svc,
+                                   keep_seconds, std::nullopt),
+                        call, AuditOf(*impl_, ns, uid, svc, std::nullopt, keep_seconds, Removed));
 }
 void Executor::RemoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                     std::int64_t keep_seconds, Callback<bool> done,
                                     const CallOptions& call) {
-  impl_->RunAsync(RemoveLink("RemoveLinkedPod", ns, uid, svc, keep_seconds, std::nullopt),
-                  std::move(done), call);
+  impl_->RunAsync(Operation::kRemoveLinkedPod,
+                  RemoveLink(OperationName(Operation::kRemoveLinkedPod), ns, uid, svc, keep_seconds,
+                             std::nullopt),
+                  std::move(done), call,
+                  AuditOf(*impl_, ns, uid, svc, std::nullopt, keep_seconds, Removed));
 }
 
 absl::StatusOr<bool> Executor::RemoveLinkedPodWithId(std::string_view ns, std::string_view uid,
                                                      std::string_view svc,
                                                      std::int64_t keep_seconds, PodIndex pod,
                                                      const CallOptions& call) {
-  return impl_->RunSync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod), call);
+  return impl_->RunSync(
+      Operation::kRemoveLinkedPodWithId,
+      RemoveLink(OperationName(Operation::kRemoveLinkedPodWithId), ns, uid, svc, keep_seconds, pod),
+      call, AuditOf(*impl_, ns, uid, svc, pod, keep_seconds, Removed));
 }
 void Executor::RemoveLinkedPodWithIdAsync(std::string_view ns, std::string_view uid,
                                           std::string_view svc, std::int64_t keep_seconds,
                                           PodIndex pod, Callback<bool> done,
                                           const CallOptions& call) {
-  impl_->RunAsync(RemoveLink("RemoveLinkedPodWithId", ns, uid, svc, keep_seconds, pod),
-                  std::move(done), call);
+  impl_->RunAsync(
+      Operation::kRemoveLinkedPodWithId,
+      RemoveLink(OperationName(Operation::kRemoveLinkedPodWithId), ns, uid, svc, keep_seconds, pod),
+      std::move(done), call, AuditOf(*impl_, ns, uid, svc, pod, keep_seconds, Removed));
 }
 
 absl::StatusOr<ServicePods> Executor::GetLinkService(std::string_view ns, std::string_view uid,
                                                      const CallOptions& call) {
-  return impl_->RunSync(GetLinkServicePlan(*impl_, ns, uid), call);
+  return impl_->RunSync(Operation::kGetLinkService, GetLinkServicePlan(*impl_, ns, uid), call);
 }
 void Executor::GetLinkServiceAsync(std::string_view ns, std::string_view uid,
                                    Callback<ServicePods> done, const CallOptions& call) {
-  impl_->RunAsync(GetLinkServicePlan(*impl_, ns, uid), std::move(done), call);
+  impl_->RunAsync(Operation::kGetLinkService, GetLinkServicePlan(*impl_, ns, uid), std::move(done),
+                  call);
 }
 
 absl::StatusOr<std::optional<PodIndex>> Executor::ComputeLinkedPodIfAbsent(
     std::string_view ns, std::string_view uid, std::string_view svc, Ttl ttl,
     std::int64_t threshold, const CallOptions& call) {
-  return impl_->RunSync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold), call);
+  return impl_->RunSync(Operation::kComputeLinkedPodIfAbsent,
+                        ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold), call,
+                        AuditOf(*impl_, ns, uid, svc, std::nullopt, ttl.seconds(), MaybePodAfter));
 }
 void Executor::ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_view uid,
                                              std::string_view svc, Ttl ttl, std::int64_t threshold,
                                              Callback<std::optional<PodIndex>> done,
                                              const CallOptions& call) {
-  impl_->RunAsync(ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold),
-                  std::move(done), call);
+  impl_->RunAsync(Operation::kComputeLinkedPodIfAbsent,
+                  ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold),
+                  std::move(done), call,
+                  AuditOf(*impl_, ns, uid, svc, std::nullopt, ttl.seconds(), MaybePodAfter));
 }
 
 }  // namespace sfroute

@@ -8,13 +8,17 @@
 
 #include "backend.h"
 #include "loop/event_loop.h"
+#include "observability/events.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
 
 namespace sfroute::internal {
 
 struct ExecutorFactory {
-  static std::unique_ptr<Executor> Make(std::shared_ptr<Backend> backend,
+  // What the executor's layers tell (metrics, log), for OpenBackend and Make.
+  static std::shared_ptr<Events> NewEvents(const Options& options);
+  static std::unique_ptr<Executor> Make(std::shared_ptr<Events> events,
+                                        std::shared_ptr<Backend> backend,
                                         std::shared_ptr<EventLoop> loop, const Options& options);
 };
 

@@ -22,6 +22,8 @@
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
+#include "observability/events.h"
+#include "operation.h"
 #include "redis/connection.h"
 #include "reply.h"
 #include "scripts.h"
@@ -35,6 +37,14 @@ namespace internal {
 
 // What operations that return only a Status give back inside.
 struct Done {};
+
+// The audit records of one call (what it was asked), completed with its
+// outcome when it ends: `outcome` fills in what the result says.
+template <typename T>
+struct Audit {
+  std::vector<AuditRecord> records;
+  void (*outcome)(const T& result, std::vector<AuditRecord>& records) = nullptr;
+};
 
 template <typename T>
 struct Plan;
@@ -64,28 +74,39 @@ struct Plan {
 
 class Executor::Impl {
  public:
-  Impl(std::shared_ptr<internal::Backend> backend, std::shared_ptr<internal::EventLoop> loop,
-       const Options& options);
+  Impl(std::shared_ptr<internal::Events> events, std::shared_ptr<internal::Backend> backend,
+       std::shared_ptr<internal::EventLoop> loop, const Options& options);
   ~Impl();
 
-  // Runs the plan (or reports why it could not be built) and waits.
+  // Runs the plan of `operation` (or reports why it could not be built) and
+  // waits. `audit`, when given, is completed and written to the audit sink.
   template <typename T>
-  absl::StatusOr<T> RunSync(absl::StatusOr<internal::Plan<T>> plan, const CallOptions& call);
+  absl::StatusOr<T> RunSync(internal::Operation operation, absl::StatusOr<internal::Plan<T>> plan,
+                            const CallOptions& call,
+                            std::optional<internal::Audit<T>> audit = std::nullopt);
 
   // Runs the plan; `done` gets the result on the loop's thread.
   template <typename T>
-  void RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T> done, const CallOptions& call);
+  void RunAsync(internal::Operation operation, absl::StatusOr<internal::Plan<T>> plan,
+                Callback<T> done, const CallOptions& call,
+                std::optional<internal::Audit<T>> audit = std::nullopt);
 
-  void Log(LogLevel level, std::string_view message) const { log_sink_(level, message); }
+  // Whether link mutations are audited (Options::audit_sink): build their
+  // Audit only then.
+  bool auditing() const { return static_cast<bool>(audit_sink_); }
+  internal::Events& events() const { return *events_; }
+
+  void Log(LogLevel level, std::string_view message) const { events_->Log(level, message); }
   std::chrono::milliseconds replica_ack_timeout() const { return replica_ack_timeout_; }
 
  private:
   template <typename T>
   class Call;
 
+  const std::shared_ptr<internal::Events> events_;  // outlives the backend's connections
   const std::shared_ptr<internal::Backend> backend_;
   const std::shared_ptr<internal::EventLoop> loop_;
-  const LogSink log_sink_;
+  const AuditSink audit_sink_;
   const std::chrono::milliseconds command_timeout_;
   const std::chrono::milliseconds replica_ack_timeout_;
   std::atomic<bool> closing_{false};
@@ -100,16 +121,20 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   using Complete = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
 
   // A sync call when `complete` is empty: Wait() then gives the result.
-  Call(Impl& impl, const CallOptions& options, Complete complete)
+  Call(Impl& impl, internal::Operation operation, const CallOptions& options,
+       std::optional<internal::Audit<T>> audit, Complete complete)
       : impl_(impl),
-        control_value_(
-            options.deadline.value_or(internal::SteadyClock::now() + impl.command_timeout_),
-            options.deadline.has_value()),
+        operation_(operation),
+        start_(internal::SteadyClock::now()),
+        audit_(std::move(audit)),
+        control_value_(options.deadline.value_or(start_ + impl.command_timeout_),
+                       options.deadline.has_value()),
         sync_(!complete),
         complete_(std::move(complete)) {
     if (sync_ || options.deadline.has_value() || options.cancellation != nullptr) {
       control_value_.set_stoppable();
     }
+    impl_.events_->metrics().CallStarted();
   }
 
   // The control as the layers below hold it (it keeps the call alive).
@@ -195,6 +220,8 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
       Parse(*replies);
       return;
     }
+    impl_.events_->ScriptReloaded(
+        internal::StrCat(not_loaded.size(), " script call(s) of ", plan_.context));
     internal::Batch retry;
     retry.exclusive_connection = plan_.batch.exclusive_connection;
     retry.caller_waits = sync_;
@@ -236,6 +263,9 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   void Finish(absl::StatusOr<T> result) {
     if (finished_.exchange(true, std::memory_order_acq_rel)) return;
     control_value_.Finish();
+    const auto took = internal::SteadyClock::now() - start_;
+    impl_.events_->metrics().CallFinished(operation_, result.status().code(), took);
+    if (audit_.has_value()) WriteAudit(result, took);
     if (sync_) {
       result_ = std::move(result);
       done_.Notify();
@@ -251,7 +281,24 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
     });
   }
 
+  // Completes the audit records with the outcome and hands them out.
+  void WriteAudit(const absl::StatusOr<T>& result, internal::SteadyClock::duration took) {
+    const auto now = std::chrono::system_clock::now();
+    for (AuditRecord& record : audit_->records) {
+      record.time = now;
+      record.operation = internal::OperationName(operation_);
+      record.code = result.status().code();
+      record.message = std::string(result.status().message());
+      record.duration = std::chrono::duration_cast<std::chrono::microseconds>(took);
+    }
+    if (result.ok() && audit_->outcome != nullptr) audit_->outcome(*result, audit_->records);
+    for (const AuditRecord& record : audit_->records) impl_.audit_sink_(record);
+  }
+
   Impl& impl_;
+  const internal::Operation operation_;
+  const internal::SteadyClock::time_point start_;
+  std::optional<internal::Audit<T>> audit_;
   internal::CallControl control_value_;
   const bool sync_;
   Complete complete_;
@@ -263,8 +310,10 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
 };
 
 template <typename T>
-absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan,
-                                          const CallOptions& call) {
+absl::StatusOr<T> Executor::Impl::RunSync(internal::Operation operation,
+                                          absl::StatusOr<internal::Plan<T>> plan,
+                                          const CallOptions& call,
+                                          std::optional<internal::Audit<T>> audit) {
   if (loop_->InLoopThread()) {
     // It would wait for the very thread that has to answer it.
     const std::string operation = plan.ok() ? plan->context : "a call";
@@ -273,15 +322,17 @@ absl::StatusOr<T> Executor::Impl::RunSync(absl::StatusOr<internal::Plan<T>> plan
                          ": a sync call inside an executor's callback would wait forever for the "
                          "executor's own thread; use the async call there"));
   }
-  auto running = std::make_shared<Call<T>>(*this, call, nullptr);
+  auto running = std::make_shared<Call<T>>(*this, operation, call, std::move(audit), nullptr);
   running->Start(std::move(plan), call.cancellation);
   return running->Wait();
 }
 
 template <typename T>
-void Executor::Impl::RunAsync(absl::StatusOr<internal::Plan<T>> plan, Callback<T> done,
-                              const CallOptions& call) {
-  auto running = std::make_shared<Call<T>>(*this, call, std::move(done));
+void Executor::Impl::RunAsync(internal::Operation operation, absl::StatusOr<internal::Plan<T>> plan,
+                              Callback<T> done, const CallOptions& call,
+                              std::optional<internal::Audit<T>> audit) {
+  auto running =
+      std::make_shared<Call<T>>(*this, operation, call, std::move(audit), std::move(done));
   running->Start(std::move(plan), call.cancellation);
   running->Started();
   // A deadline the caller set has a timer of its own, on the loop; the

@@ -3,12 +3,16 @@
 #define SFROUTE_OPTIONS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "sfroute/clock.h"
+#include "sfroute/types.h"
 
 namespace sfroute {
 
@@ -17,6 +21,32 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 // Receives the library's log lines (for example: a corrupt value skipped by a
 // batch read). Must be thread-safe. Lines never contain passwords.
 using LogSink = std::function<void(LogLevel, std::string_view message)>;
+
+// One link mutation and its outcome, for an audit trail: SetLinkedPod,
+// TrySetLinkedPod, SetLinkedPodIfAbsent, each link of SetLinkedPods,
+// RemoveLinkedPod(WithId), ComputeLinkedPodIfAbsent (and the routers'
+// placements and moves), failed ones included.
+struct AuditRecord {
+  std::chrono::system_clock::time_point time;  // when it completed
+  std::string_view operation;                  // "SetLinkedPod", ...
+  std::string ns, uid, svc;
+  std::optional<PodIndex> pod;      // the pod asked for (none for removes and compute)
+  std::optional<std::int64_t> ttl;  // seconds, -1 persistent; for removes the keep seconds
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;  // empty when OK; never a password
+  // The outcome, as the operation returns it (each set only by operations
+  // that return it, and only when the call succeeded):
+  std::optional<PodIndex> pod_after;  // the pod linked after the call
+  bool has_previous = false;          // the operation returns the pod before (which may be none):
+  std::optional<PodIndex> previous;   //   SetLinkedPod, TrySetLinkedPod, each of SetLinkedPods
+  std::optional<bool> applied;        // TrySetLinkedPod
+  std::optional<bool> removed;        // RemoveLinkedPod(WithId)
+  std::chrono::microseconds duration{0};
+};
+
+// Receives every AuditRecord. Called on the thread that completed the call
+// (any thread); must be thread-safe and quick.
+using AuditSink = std::function<void(const AuditRecord&)>;
 
 struct Options {
   // Where the routing state lives. Default: redis://127.0.0.1:6379 (db 0).
@@ -69,7 +99,15 @@ struct Options {
   std::chrono::milliseconds replica_ack_timeout{0};
 
   // Where log lines go. Default (empty): warnings and errors to stderr.
+  // Besides what calls find (a corrupt value skipped), the connection
+  // layers log: connections that cannot be opened, are lost and open again,
+  // cluster slot maps loaded, redirects, scripts loaded again after NOSCRIPT
+  // — each kind at most once a second per node, saying how many lines were
+  // held back.
   LogSink log_sink;
+
+  // When set, told of every link mutation (AuditRecord). Default: none.
+  AuditSink audit_sink;
 
   // Time as memory:// stores see it (for TTL expiry). Default (null): the
   // steady clock. Tests pass a ManualClock to expire links without sleeping.

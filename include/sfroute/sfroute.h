@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "sfroute/call.h"
+#include "sfroute/metrics.h"
 #include "sfroute/options.h"
 #include "sfroute/types.h"
 
@@ -58,6 +59,15 @@ class Executor {
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
+
+  // This executor's metrics (and those of the routers and reporters opened
+  // on it) in the Prometheus text exposition format 0.0.4: calls by
+  // operation and code, their durations, calls in flight, connections
+  // opened and failed per node, scripts loaded again, cluster slot maps
+  // loaded and redirects followed. docs/operations.md says what to alert on.
+  std::string MetricsText() const;
+  // The same, as values (sfroute/metrics.h).
+  MetricsSnapshot Metrics() const;
 
   // Every operation comes twice: a sync one, which returns its result, and
   // an async twin <Operation>Async, which returns at once and hands the same

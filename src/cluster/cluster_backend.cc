@@ -237,6 +237,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     if (auto redirect = ParseRedirect(error, node)) {
       route.target = redirect->target;
       route.asking = redirect->kind == Redirect::Kind::kAsk;
+      if (topology_->events() != nullptr) {
+        topology_->events()->Redirected(route.asking, redirect->slot, redirect->target.Address());
+      }
       // MOVED: the slot has a new owner for good; the map is behind.
       if (!route.asking) topology_->MarkStale();
     } else if (error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN")) {

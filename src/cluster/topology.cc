@@ -79,9 +79,11 @@ std::vector<HostPort> Topology::ReloadCandidates() {
 void Topology::LoadFrom(std::vector<HostPort> candidates, std::size_t next,
                         absl::Status last_error) {
   if (next == candidates.size()) {
-    Loaded(
+    absl::Status failed =
         absl::UnavailableError(StrCat("cannot load the cluster slot map from any of ",
-                                      candidates.size(), " nodes; last: ", last_error.message())));
+                                      candidates.size(), " nodes; last: ", last_error.message()));
+    if (events() != nullptr) events()->TopologyLoaded("", false, failed);
+    Loaded(std::move(failed));
     return;
   }
   const HostPort node = candidates[next];
@@ -97,6 +99,10 @@ void Topology::LoadFrom(std::vector<HostPort> candidates, std::size_t next,
                               if (replies.ok()) {
                                 auto map = SlotMap::FromClusterSlots(replies->front(), node);
                                 if (map.ok()) {
+                                  if (self->events() != nullptr) {
+                                    self->events()->TopologyLoaded(node.Address(), true,
+                                                                   absl::OkStatus());
+                                  }
                                   self->Loaded(*std::move(map));
                                   return;
                                 }

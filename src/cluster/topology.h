@@ -45,6 +45,8 @@ class Topology : public std::enable_shared_from_this<Topology> {
   std::shared_ptr<NodeConnections> ConnectionsOf(const HostPort& node);
 
   void Sweep(SteadyClock::time_point now);
+  // Told of slot maps loaded and redirects; null when nobody listens.
+  Events* events() const { return node_options_.events.get(); }
   void Shutdown(const absl::Status& why);
 
  private:

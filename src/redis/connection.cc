@@ -57,7 +57,10 @@ std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
 }
 
 Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop)
-    : options_(options), address_(options.node.Address()), loop_(std::move(loop)) {}
+    : options_(options),
+      address_(options.node.Address()),
+      loop_(std::move(loop)),
+      node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr) {}
 
 Connection::~Connection() = default;
 
@@ -204,6 +207,7 @@ void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
     if (phase_ != Phase::kLoggingIn) return;
     phase_ = Phase::kReady;
     ever_ready_ = true;
+    if (node_events_ != nullptr) node_events_->Opened();
     if (!pending_.empty()) StartWriterLocked(&write_now);
   }
   if (write_now) Flush(kCallerPasses);
@@ -635,9 +639,18 @@ void Connection::Stop(Request& request, const absl::Status& why) {
 
 void Connection::Fail(const absl::Status& why) {
   std::vector<std::shared_ptr<Request>> completed;
+  bool failed_now = false;
+  bool was_ready = false;
   {
     MutexLock lock(&mutex_);
+    failed_now = phase_ != Phase::kFailed;
+    was_ready = ever_ready_;
     FailLocked(why, completed);
+  }
+  // Told outside the lock (the log sink is the application's code); the
+  // executor closing is no failure of the node.
+  if (failed_now && node_events_ != nullptr && why.code() != absl::StatusCode::kCancelled) {
+    node_events_->Failed(was_ready, why);
   }
   Complete(completed);
 }

@@ -28,6 +28,7 @@
 #include "call_control.h"
 #include "command.h"
 #include "loop/event_loop.h"
+#include "observability/events.h"
 #include "redis/resp.h"
 #include "redis/transport.h"
 #include "redis_url.h"
@@ -44,6 +45,7 @@ struct ConnectionOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
   std::chrono::microseconds busy_poll{0};  // Options::busy_poll
+  std::shared_ptr<Events> events;          // told what happens; may be null
 };
 
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
@@ -129,6 +131,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   const ConnectionOptions options_;
   const std::string address_;  // host:port, for messages
   const std::shared_ptr<EventLoop> loop_;
+  Events::Node* const node_events_;  // null when nobody listens; lives as long as options_.events
   std::atomic<bool> failed_{false};
 
   // Set once under mutex_ on the loop's thread while connecting; read

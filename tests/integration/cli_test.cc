@@ -11,10 +11,14 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -32,6 +36,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "observability.h"
 #define SFROUTE_CLI_IN_PROCESS 1
 #endif
 
@@ -1080,6 +1085,167 @@ TEST_F(CliTest, ClusterOptionTalksToTheCluster) {
   EXPECT_FALSE(raw_.Exists(LinkKey("c1", "scene")));
 }
 
+// --- audit log and metrics (SPEC.md §7, §10) ---------------------------------
+
+std::vector<nlohmann::json> ReadJsonLines(const std::string& path) {
+  std::ifstream file(path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(file, line);) {
+    lines.push_back(nlohmann::json::parse(line, nullptr, false));
+    EXPECT_FALSE(lines.back().is_discarded()) << line;
+  }
+  return lines;
+}
+
+std::string TempPath(const std::string& name) {
+  return "/tmp/sfroute-cli-test-" + std::to_string(getpid()) + "-" + name;
+}
+
+TEST_F(CliTest, AuditLogHasOneLinePerLinkMutationWithItsOutcome) {
+  const std::string path = TempPath("audit.log");
+  unlink(path.c_str());
+  ExpectSuccess({"--audit-log", path, "link", "set", "--ns", ns_, "--uid", "u1", "--svc", "scene",
+                 "--pod", "3", "--ttl", "-1"});
+  ExpectSuccess({"--audit-log", path, "link", "try-set", "--ns", ns_, "--uid", "u1", "--svc",
+                 "scene", "--pod", "4", "--ttl", "60"});
+  ExpectSuccess({"--audit-log", path, "link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene"});
+  ExpectSuccess(
+      {"--audit-log", path, "link", "remove", "--ns", ns_, "--uid", "u1", "--svc", "scene"});
+  CliResult refused = Run({"--audit-log", path, "link", "set", "--ns", ns_, "--uid", "bad}uid",
+                           "--svc", "scene", "--pod", "1", "--ttl", "-1"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+
+  const std::vector<nlohmann::json> lines = ReadJsonLines(path);
+  unlink(path.c_str());
+  ASSERT_EQ(lines.size(), 4u);  // the read is no mutation
+  EXPECT_THAT(lines[0].value("time", ""),
+              ::testing::MatchesRegex("20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
+                                      "[0-6][0-9]\\.[0-9][0-9][0-9]Z"));
+  EXPECT_EQ(lines[0]["operation"], "SetLinkedPod");
+  EXPECT_EQ(lines[0]["ns"], ns_);
+  EXPECT_EQ(lines[0]["uid"], "u1");
+  EXPECT_EQ(lines[0]["svc"], "scene");
+  EXPECT_EQ(lines[0]["pod"], 3);
+  EXPECT_EQ(lines[0]["ttl"], -1);
+  EXPECT_EQ(lines[0]["code"], "OK");
+  EXPECT_TRUE(lines[0]["previous"].is_null());
+  EXPECT_GE(lines[0].value("duration_us", -1), 0);
+  EXPECT_EQ(lines[1]["operation"], "TrySetLinkedPod");
+  EXPECT_EQ(lines[1]["applied"], false);  // a persistent link to another pod stays
+  EXPECT_EQ(lines[1]["previous"], 3);
+  EXPECT_EQ(lines[2]["operation"], "RemoveLinkedPod");
+  EXPECT_EQ(lines[2]["removed"], true);
+  EXPECT_EQ(lines[3]["operation"], "SetLinkedPod");  // failed ones too
+  EXPECT_EQ(lines[3]["code"], "INVALID_ARGUMENT");
+  EXPECT_THAT(lines[3].value("message", ""), HasSubstr("uid"));
+}
+
+TEST_F(CliTest, AnAuditLogThatCannotBeWrittenFailsTheCommand) {
+  CliResult result = Run({"--audit-log", "/dev/full", "link", "set", "--ns", ns_, "--uid", "u1",
+                          "--svc", "scene", "--pod", "3", "--ttl", "-1"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("audit log /dev/full"));
+  EXPECT_EQ(result.out, "{\"previous\":null}\n");  // the link was written: it says so
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+}
+
+// A free loopback port (the kernel's pick, let go for the child to take).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// GET http://127.0.0.1:port/path: the whole response, or "" when nobody
+// answers.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    const std::string request =
+        "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[8192];
+      for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// The value of one series line (`name{labels} value`) of an exposition; -1
+// when it is not there.
+double SeriesValue(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST_F(CliTest, BenchServesMetricsWhileItRunsAndWritesThemAtTheEnd) {
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string file = TempPath("metrics.txt");
+  std::vector<std::string> args = {
+      SFROUTE_CLI_PATH, "--redis", url_,        "bench", "--operation",    "set",
+      "--callers",      "4",       "--seconds", "4",     "--metrics-port", std::to_string(port),
+      "--metrics-file", file,      "--ns",      ns_};
+  std::vector<std::string> env = ChildEnvironment(std::nullopt);
+  std::vector<char*> argv = NullTerminated(args);
+  std::vector<char*> envp = NullTerminated(env);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Scraped mid-run: twice, a second apart; the count grows between them.
+  std::string first;
+  for (int i = 0; i < 200 && first.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    first = HttpGet(port, "/metrics");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string second = HttpGet(port, "/metrics");
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+
+  const std::string ok_sets = R"(sfroute_operations_total{code="OK",operation="SetLinkedPod"})";
+  EXPECT_THAT(first, HasSubstr("200 OK"));
+  EXPECT_THAT(first, HasSubstr("text/plain"));
+  EXPECT_GT(SeriesValue(second, ok_sets), 0) << second.substr(0, 2000);
+  EXPECT_GT(SeriesValue(second, ok_sets), SeriesValue(first, ok_sets));
+  std::ifstream written(file);
+  const std::string text((std::istreambuf_iterator<char>(written)),
+                         std::istreambuf_iterator<char>());
+  unlink(file.c_str());
+  const std::string ok_sets_text =
+      R"(sfroute_operations_total{operation="SetLinkedPod",code="OK"})";
+  EXPECT_GE(SeriesValue(text, ok_sets_text), SeriesValue(second, ok_sets));
+  EXPECT_THAT(text, HasSubstr("sfroute_operation_duration_seconds_bucket"));
+  // The port is let go with the run.
+  EXPECT_EQ(HttpGet(port, "/metrics"), "");
+}
+
 // --- sfroute::cli::Run in this process ----------------------------------------
 
 #ifdef SFROUTE_CLI_IN_PROCESS
@@ -1129,6 +1295,45 @@ TEST_F(CliTest, RunInProcessCanBeCalledManyTimes) {
     EXPECT_THAT(bench.out, HasSubstr("\"calls\":5"));
   }
   EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "3");
+}
+
+// Many threads writing one audit log: every record lands, one whole JSON
+// line each.
+TEST(CliInProcessTest, TheAuditLogKeepsEveryRecordOfSixteenThreads) {
+  const std::string path = TempPath("audit-threads.log");
+  unlink(path.c_str());
+  {
+    auto log = sfroute::cli::AuditLog::Open(path);
+    ASSERT_TRUE(log.ok()) << log.status();
+    Options options{.redis_url = SharedRedisUrl()};
+    options.audit_sink = (*log)->Sink();
+    auto executor = Executor::Open(options);
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    const std::string ns = UniqueNamespace();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 100; ++i) {
+          const std::string uid = "u" + std::to_string(t) + "-" + std::to_string(i);
+          EXPECT_TRUE((*executor)->SetLinkedPod(ns, uid, "scene", t, Ttl::Persistent()).ok());
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_TRUE((*log)->status().ok());
+  }
+  const std::vector<nlohmann::json> lines = ReadJsonLines(path);
+  unlink(path.c_str());
+  EXPECT_EQ(lines.size(), 1600u);
+  std::set<std::string> uids;
+  for (const nlohmann::json& line : lines) {
+    if (line.is_discarded()) continue;
+    const std::string uid = line.value("uid", "");
+    uids.insert(uid);
+    EXPECT_EQ(line["code"], "OK");
+    EXPECT_EQ("u" + std::to_string(line.value("pod", -1)) + "-", uid.substr(0, uid.find('-') + 1));
+  }
+  EXPECT_EQ(uids.size(), 1600u);
 }
 
 TEST(CliInProcessTest, NoArgumentsAtAllIsAUsageError) {

@@ -447,7 +447,13 @@ class AsyncLanes {
 
 TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
   RedisCluster& cluster = *testing::SharedCluster();  // this test moves slots: our own cluster
-  auto executor = OpenOrDie({.redis_url = cluster.url()});
+  std::mutex log_mutex;
+  std::vector<std::string> log;
+  auto executor =
+      OpenOrDie({.redis_url = cluster.url(), .log_sink = [&](LogLevel, std::string_view line) {
+                   std::lock_guard<std::mutex> lock(log_mutex);
+                   log.emplace_back(line);
+                 }});
   const std::string ns = testing::UniqueNamespace();
   constexpr int kThreads = 4;
   std::vector<std::vector<std::string>> uids(kThreads);
@@ -477,6 +483,7 @@ TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
     }
   }
 
+  const MetricsSnapshot before = executor->Metrics();
   LoadReport report;
   std::atomic<bool> stop{false};
   AsyncLanes lanes(*executor, ns, "ra", 32);  // and async calls beside the threads
@@ -512,6 +519,23 @@ TEST(ClusterTest, ReshardingUnderLoadLosesNothingAndFailsNothing) {
             << report.failures.size() << " failed, " << report.mismatches.load() << " stale reads"
             << "; async: " << lanes.operations() << " operations in 32 lanes, " << lanes.errors()
             << " failed, " << lanes.mismatches() << " stale reads" << std::endl;
+  // The redirects met and the slot maps reloaded, counted where they
+  // happen and told to the log sink.
+  const MetricsSnapshot after = executor->Metrics();
+  std::cout << "[figures] resharding: " << after.moved - before.moved << " MOVED, "
+            << after.ask - before.ask << " ASK followed, "
+            << after.topology_reloads - before.topology_reloads << " slot maps loaded" << std::endl;
+  EXPECT_GT(after.moved, before.moved);
+  EXPECT_GT(after.topology_reloads, before.topology_reloads);
+  {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& line) {
+      return line.starts_with("MOVED slot ");
+    }));
+    EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& line) {
+      return line.starts_with("cluster slot map loaded from ");
+    }));
+  }
   EXPECT_EQ(lanes.errors(), 0) << (lanes.unexpected().empty() ? "" : lanes.unexpected().front());
   EXPECT_EQ(lanes.mismatches(), 0);
   EXPECT_EQ(lanes.CountLost(*executor), 0);

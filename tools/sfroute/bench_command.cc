@@ -40,6 +40,7 @@ CLI::App* AddBenchCommand(CLI::App& root, BenchArgs& args) {
                     "starts the next) instead of --callers threads");
   AddIntOption(*command, "--in-flight", &args.in_flight, 1, 100000,
                "Calls kept in flight by --async, default 256");
+  AddMetricsOptions(*command, args.metrics);
   command->add_option("--ns", args.load.ns, "Namespace, default bench")->check(Utf8Only());
   command->add_option("--svc", args.load.svc, "Service, default scene")->check(Utf8Only());
   return command;
@@ -56,8 +57,11 @@ int RunBench(BenchArgs& args, Options options) {
   if (args.connections) options.pool_size = static_cast<int>(*args.connections);
   auto executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
+  auto metrics = MetricsOutputs::Start(**executor, args.metrics);
+  if (!metrics.ok()) return ReportError(metrics.status());
   auto report = bench::RunLoad(**executor, load);
   if (!report.ok()) return ReportError(report.status());
+  if (absl::Status written = (*metrics)->Finish(); !written.ok()) return ReportError(written);
   PrintResult(Json{{"operation", report->operation},
                    {"callers", report->callers},
                    {"in_flight", report->in_flight},

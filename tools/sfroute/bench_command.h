@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench/load.h"
+#include "observability.h"
 #include "sfroute/options.h"
 
 namespace CLI {
@@ -20,6 +21,7 @@ struct BenchArgs {
   bench::LoadOptions load;
   std::optional<std::int64_t> callers, operations, keyspace, batch, connections, in_flight;
   std::optional<double> seconds;
+  MetricsArgs metrics;
 };
 
 // The range of bench --seconds: a millisecond to a day.

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "commands.h"
 #include "demo_command.h"
 #include "int_option.h"
+#include "observability.h"
 #include "output.h"
 #include "sfroute/options.h"
 #include "sfroute/sfroute.h"
@@ -43,6 +45,7 @@ struct GlobalArgs {
   std::string cluster;  // host:port[,host:port...] or a redis-cluster:// URL
   std::optional<std::int64_t> timeout_ms;
   std::optional<std::int64_t> busy_poll_us;
+  std::string audit_log;    // --audit-log FILE
   bool redis_flag = false;  // --redis was on the command line (not only in $SFROUTE_REDIS)
 };
 
@@ -68,6 +71,9 @@ void AddGlobalOptions(CLI::App& app, GlobalArgs& global) {
   AddIntOption(app, "--busy-poll-us", &global.busy_poll_us, 0, 10000,
                "Microseconds a waiting thread polls before it sleeps (Options::busy_poll), "
                "default 50; 0 never spins");
+  app.add_option("--audit-log", global.audit_log,
+                 "Append one JSON line per link change (and failed attempt) to this file")
+      ->check(Utf8Only());
 }
 
 // $SFROUTE_CLUSTER, or "" when unset. (CLI11 reads $SFROUTE_REDIS and
@@ -161,6 +167,11 @@ std::vector<std::string> Arguments(int argc, char** argv) {
   return args;
 }
 
+int RunCommand(const CLI::App& app, const GlobalArgs& global, const CLI::App* demo,
+               const DemoArgs& demo_args, const CLI::App* bench, BenchArgs& bench_args,
+               const std::vector<Command>& commands, CommandArgs& args,
+               const std::function<Options()>& make_options);
+
 int RunArguments(const std::vector<std::string>& words) {
   CLI::App app("sfroute: routing state of stateful services, kept in Redis", "sfroute");
   GlobalArgs global;
@@ -187,18 +198,44 @@ int RunArguments(const std::vector<std::string>& words) {
       FirstInvalidUtf8(ClusterFromEnvironment()).has_value()) {
     return ReportUsageError("$SFROUTE_CLUSTER: not valid UTF-8; the CLI takes UTF-8 text only");
   }
-  if (demo->parsed()) {
+  // --audit-log: one sink for whatever runs; a record that could not be
+  // written fails the command at the end.
+  std::unique_ptr<AuditLog> audit_log;
+  if (!global.audit_log.empty()) {
+    auto opened = AuditLog::Open(global.audit_log);
+    if (!opened.ok()) return ReportError(opened.status());
+    audit_log = *std::move(opened);
+  }
+  auto make_options = [&global, &audit_log] {
     Options options = MakeOptions(global);
+    if (audit_log != nullptr) options.audit_sink = audit_log->Sink();
+    return options;
+  };
+  const int exit_code =
+      RunCommand(app, global, demo, demo_args, bench, bench_args, commands, args, make_options);
+  if (audit_log != nullptr && !audit_log->status().ok()) {
+    const int failed = ReportError(audit_log->status());
+    return exit_code == kExitOk ? failed : exit_code;
+  }
+  return exit_code;
+}
+
+int RunCommand(const CLI::App& app, const GlobalArgs& global, const CLI::App* demo,
+               const DemoArgs& demo_args, const CLI::App* bench, BenchArgs& bench_args,
+               const std::vector<Command>& commands, CommandArgs& args,
+               const std::function<Options()>& make_options) {
+  if (demo->parsed()) {
+    Options options = make_options();
     // The demo needs no server unless one is named: --redis, --cluster or
     // their variables (CLI11 counts $SFROUTE_REDIS as a result of --redis).
     if (!DeploymentGiven(app, global)) options.redis_url = kDemoDefaultRedisUrl;
     return RunDemo(demo_args, options);
   }
-  if (bench->parsed()) return RunBench(bench_args, MakeOptions(global));
+  if (bench->parsed()) return RunBench(bench_args, make_options());
   const Command* command = SelectedCommand(commands);
   if (command == nullptr) return ReportUsageError("a command is required");
 
-  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(MakeOptions(global));
+  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(make_options());
   if (!executor.ok()) return ReportError(executor.status());
   absl::StatusOr<Json> result = command->run(**executor, args);
   if (!result.ok()) return ReportError(result.status());

@@ -156,6 +156,7 @@ CLI::App* AddDemoCommand(CLI::App& root, DemoArgs& args) {
       ->add_flag("--keep-data", args.keep_data,
                  "Leave the run's links in Redis (removed by default)")
       ->disable_flag_override();
+  AddMetricsOptions(*command, args.metrics);
   return command;
 }
 
@@ -180,6 +181,8 @@ int RunDemo(const DemoArgs& args, Options options) {
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
   Executor& ex = **executor;
+  auto metrics = MetricsOutputs::Start(ex, args.metrics);
+  if (!metrics.ok()) return ReportError(metrics.status());
 
   absl::StatusOr<demo::SimulationResult> result = Simulate(ex, config);
   if (!result.ok()) return ReportError(result.status());
@@ -197,6 +200,7 @@ int RunDemo(const DemoArgs& args, Options options) {
          .backend = RedactedUrl(options.redis_url),
          .check_s = check_s},
         *cleanup, args.json);
+  if (absl::Status written = (*metrics)->Finish(); !written.ok()) return ReportError(written);
   return check->ok() ? kExitOk : kExitFailure;
 }
 

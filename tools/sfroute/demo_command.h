@@ -10,6 +10,7 @@
 #include <string>
 
 #include "demo/config.h"
+#include "observability.h"
 #include "sfroute/options.h"
 
 namespace CLI {
@@ -30,6 +31,7 @@ struct DemoArgs {
   std::string ns;
   bool keep_data = false;
   bool json = false;
+  MetricsArgs metrics;
 };
 
 // Adds the `demo` command to `root`, binding its options to `args`.
