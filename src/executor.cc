@@ -364,7 +364,7 @@ namespace internal {
 
 std::shared_ptr<Events> ExecutorFactory::NewEvents(const Options& options) {
   return std::make_shared<Events>(options.log_sink ? options.log_sink : LogSink(LogToStderr),
-                                  std::make_shared<Metrics>());
+                                  options.log_connection_events, std::make_shared<Metrics>());
 }
 
 std::unique_ptr<Executor> ExecutorFactory::Make(std::shared_ptr<Events> events,

@@ -106,6 +106,12 @@ struct Options {
   // held back.
   LogSink log_sink;
 
+  // Whether those connection-layer events are logged (they are counted in
+  // the metrics either way). A one-shot tool whose every call reports its own
+  // error sets false so a failure is told once; what calls find is still
+  // logged. Default: true.
+  bool log_connection_events = true;
+
   // When set, told of every link mutation (AuditRecord). Default: none.
   AuditSink audit_sink;
 

@@ -11,8 +11,8 @@ constexpr std::chrono::seconds kLogInterval{1};
 
 }  // namespace
 
-Events::Events(LogSink log_sink, std::shared_ptr<Metrics> metrics)
-    : log_sink_(std::move(log_sink)), metrics_(std::move(metrics)) {}
+Events::Events(LogSink log_sink, bool log_events, std::shared_ptr<Metrics> metrics)
+    : log_sink_(std::move(log_sink)), log_events_(log_events), metrics_(std::move(metrics)) {}
 
 Events::Node& Events::ForNode(const std::string& address) {
   MutexLock lock(&mutex_);
@@ -61,6 +61,7 @@ void Events::Redirected(bool ask, int slot, const std::string& to) {
 
 void Events::Limited(LogLevel level, std::string_view kind, const std::string& node,
                      std::string_view message) {
+  if (!log_events_) return;
   std::uint64_t held_back = 0;
   {
     MutexLock lock(&mutex_);

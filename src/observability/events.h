@@ -22,7 +22,7 @@ namespace sfroute::internal {
 
 class Events {
  public:
-  Events(LogSink log_sink, std::shared_ptr<Metrics> metrics);
+  Events(LogSink log_sink, bool log_events, std::shared_ptr<Metrics> metrics);
 
   Metrics& metrics() { return *metrics_; }
   void Log(LogLevel level, std::string_view message) const { log_sink_(level, message); }
@@ -57,6 +57,7 @@ class Events {
                std::string_view message);
 
   const LogSink log_sink_;
+  const bool log_events_;  // Limited() writes nothing when false
   const std::shared_ptr<Metrics> metrics_;
   Mutex mutex_;
   std::map<std::string, std::unique_ptr<Node>> nodes_ ABSL_GUARDED_BY(mutex_);

@@ -235,7 +235,10 @@ int RunCommand(const CLI::App& app, const GlobalArgs& global, const CLI::App* de
   const Command* command = SelectedCommand(commands);
   if (command == nullptr) return ReportUsageError("a command is required");
 
-  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(make_options());
+  // A one-shot command's error line already says why a connection failed.
+  Options options = make_options();
+  options.log_connection_events = false;
+  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Open(options);
   if (!executor.ok()) return ReportError(executor.status());
   absl::StatusOr<Json> result = command->run(**executor, args);
   if (!result.ok()) return ReportError(result.status());
