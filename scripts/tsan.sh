@@ -6,23 +6,28 @@
 # reports every such handoff as a race. This script:
 #   1. builds Debian's own abseil source package (apt-get source abseil, the
 #      version installed, Debian's patches applied) with -fsanitize=thread
-#      into build-tsan/absl-install, once per source version and flags;
+#      into ~/.cache/sfroute/tsan-absl (outside the tree, so a fresh clone
+#      reuses it), once per source version, compiler and flags;
 #   2. builds sfroute and its tests in build-tsan with -fsanitize=thread
 #      against that abseil, and checks that no binary links /usr/lib's abseil;
 #   3. starts a throwaway redis-server and 6-node cluster (as test.sh does) and
 #      runs the suite under TSan; any report fails the test that raised it,
 #      but for the one of abseil's own that scripts/tsan.supp names.
 #
-#   scripts/tsan.sh                  the whole suite (what CI runs)
+#   scripts/tsan.sh                  the whole suite
 #   scripts/tsan.sh -R races_test    extra arguments go to ctest
+#
+# SFROUTE_TSAN_TESTS="races_test async_test" builds and runs only those test
+# binaries (CI runs the ones whose point is concurrency: docs/testing.md).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SFROUTE_ROOT"
 
 BUILD="$SFROUTE_ROOT/build-tsan"
-ABSL_SRC="$BUILD/absl-src"
-ABSL_BUILD="$BUILD/absl-build"
-ABSL_PREFIX="$BUILD/absl-install"
+ABSL_CACHE="${SFROUTE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sfroute}/tsan-absl"
+ABSL_SRC="$ABSL_CACHE/src"
+ABSL_BUILD="$ABSL_CACHE/build"
+ABSL_PREFIX="$ABSL_CACHE/install"
 SUPPRESSIONS="$SFROUTE_ROOT/scripts/tsan.supp"
 # -O1 keeps TSan's stacks readable and the build short; no NDEBUG, so the
 # library's and abseil's own assertions stay on (Debian builds abseil
@@ -98,11 +103,12 @@ build_absl() {
     -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$TSAN_FLAGS" \
     -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=OFF -DBUILD_TESTING=OFF \
     -DABSL_BUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$ABSL_PREFIX" \
-    -DCMAKE_INSTALL_LIBDIR=lib >"$BUILD/absl-build.log" 2>&1 ||
-    die "abseil configure failed; see $BUILD/absl-build.log"
-  cmake --build "$ABSL_BUILD" -j "$(nproc)" >>"$BUILD/absl-build.log" 2>&1 ||
-    die "abseil build failed; see $BUILD/absl-build.log"
+    -DCMAKE_INSTALL_LIBDIR=lib >"$ABSL_CACHE/absl-build.log" 2>&1 ||
+    die "abseil configure failed; see $ABSL_CACHE/absl-build.log"
+  cmake --build "$ABSL_BUILD" -j "$(nproc)" >>"$ABSL_CACHE/absl-build.log" 2>&1 ||
+    die "abseil build failed; see $ABSL_CACHE/absl-build.log"
   cmake --install "$ABSL_BUILD" >/dev/null
+  rm -rf "$ABSL_SRC" "$ABSL_BUILD"
   local symbols
   symbols="$(nm "$ABSL_PREFIX/lib/libabsl_synchronization.a" 2>/dev/null)"
   grep -q __tsan_func_entry <<<"$symbols" || die "the abseil just built is not instrumented"
@@ -116,14 +122,12 @@ check_absl_linkage() {
   local cache="$BUILD/CMakeCache.txt"
   grep -qx "absl_DIR:[A-Z]*=$ABSL_PREFIX/lib/cmake/absl" "$cache" ||
     die "CMake found another abseil: $(grep '^absl_DIR' "$cache")"
-  # Every abseil library on a link line is one of $ABSL_PREFIX's static ones
-  # (Ninja writes them relative to the build directory).
+  # Every abseil library on a link line is one of $ABSL_PREFIX's static ones.
   local linked
   linked="$(grep -o '[^ ]*libabsl[^ ]*' "$BUILD/build.ninja" | sort -u)"
   grep -q 'libabsl_synchronization\.a$' <<<"$linked" ||
     die "build-tsan/build.ninja does not link abseil's synchronization library"
-  if grep -v -e "^$ABSL_PREFIX/lib/libabsl_[a-z0-9_]*\.a$" -e '^absl-install/lib/libabsl_[a-z0-9_]*\.a$' \
-    <<<"$linked"; then
+  if grep -v -e "^$ABSL_PREFIX/lib/libabsl_[a-z0-9_]*\.a$" <<<"$linked"; then
     die "build-tsan/build.ninja links the abseil libraries above, not $ABSL_PREFIX's"
   fi
   grep -q -- "-isystem $ABSL_PREFIX/include" "$BUILD/build.ninja" ||
@@ -145,18 +149,25 @@ check_absl_linkage() {
 # dpkg-source unpacks the source package; nm and ldd check the result.
 SFROUTE_PACKAGES+=(dpkg-dev binutils)
 install_deps
-mkdir -p "$BUILD"
+mkdir -p "$BUILD" "$ABSL_CACHE"
 start=$SECONDS
 build_absl
 
 log "building build-tsan"
 build_start=$SECONDS
 # CMAKE_PREFIX_PATH is searched before /usr, and absl_DIR pins it.
-build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+configure "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$TSAN_FLAGS" \
   -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
   -DCMAKE_PREFIX_PATH="$ABSL_PREFIX" -Dabsl_DIR="$ABSL_PREFIX/lib/cmake/absl" \
   -DSFROUTE_BUILD_BENCH=OFF
+if [ -n "${SFROUTE_TSAN_TESTS:-}" ]; then
+  read -r -a tsan_tests <<<"$SFROUTE_TSAN_TESTS"
+  cmake --build "$BUILD" -j "$(nproc)" --target "${tsan_tests[@]}"
+  set -- -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$" "$@"
+else
+  cmake --build "$BUILD" -j "$(nproc)"
+fi
 log "build-tsan built in $((SECONDS - build_start)) s"
 check_absl_linkage
 
