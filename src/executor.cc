@@ -325,6 +325,59 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
       }};
 }
 
+// move_link.lua in one of its modes ("keep", "temporary"): the link to
+// `from` moved to `to`, and what is linked after the call.
+absl::StatusOr<Plan<MoveResult>> MoveLinkPlan(std::string_view operation, std::string_view ns,
+                                              std::string_view uid, std::string_view svc,
+                                              PodIndex from, PodIndex to,
+                                              std::optional<Ttl> temporary_ttl) {
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateLinkArgs(ns, uid, svc)));
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(from, "from")));
+  SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(to, "to")));
+  if (temporary_ttl.has_value()) {
+    SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(*temporary_ttl)));
+    if (temporary_ttl->is_persistent()) {
+      return absl::InvalidArgumentError(
+          StrCat(operation, ": invalid ttl: must be temporary (seconds > 0), got -1"));
+    }
+  }
+  std::string link_key = internal::LinkKey(ns, uid, svc);
+  std::string context = Context(operation, link_key);
+  static const char* const sha1 = internal::GetScript("move_link").sha1;
+  Command move = internal::MakeCommand(
+      "EVALSHA", sha1, "2", std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
+      internal::PodText(from), internal::PodText(to), temporary_ttl ? "temporary" : "keep");
+  if (temporary_ttl.has_value()) move.args.push_back(std::to_string(temporary_ttl->seconds()));
+  return OneCommand<MoveResult>(
+      std::move(context), std::move(move),
+      [](std::string_view context, const Reply& reply) -> absl::StatusOr<MoveResult> {
+        if (reply.type != Reply::Type::kArray || reply.elements.size() != 3 ||
+            reply.elements[0].type != Reply::Type::kInteger ||
+            reply.elements[2].type != Reply::Type::kInteger) {
+          return internal::UnexpectedReply(context, reply);
+        }
+        auto pod = StoredPod(context, reply.elements[1]);
+        if (!pod.ok()) return pod.status();  // the link that stays is corrupt
+        return MoveResult{.moved = reply.elements[0].integer == 1,
+                          .pod = *pod,
+                          .persistent = reply.elements[2].integer == 1};
+      });
+}
+
+absl::StatusOr<Plan<bool>> MoveLinkedPodPlan(std::string_view ns, std::string_view uid,
+                                             std::string_view svc, PodIndex from, PodIndex to) {
+  auto move =
+      MoveLinkPlan(OperationName(Operation::kMoveLinkedPod), ns, uid, svc, from, to, std::nullopt);
+  if (!move.ok()) return move.status();
+  return Plan<bool>{std::move(move->context), std::move(move->batch),
+                    [parse = std::move(move->parse)](std::string_view context,
+                                                     std::vector<Reply>& replies) mutable {
+                      Step<MoveResult> step = std::move(parse)(context, replies);
+                      if (!step.result.ok()) return Step<bool>(step.result.status());
+                      return Step<bool>(step.result->moved);
+                    }};
+}
+
 }  // namespace
 
 // --- Impl -------------------------------------------------------------------
@@ -386,6 +439,27 @@ std::string Executor::MetricsText() const {
 }
 
 MetricsSnapshot Executor::Metrics() const { return impl_->events().metrics().Snapshot(); }
+
+void Executor::Log(LogLevel level, std::string_view message) const { impl_->Log(level, message); }
+
+namespace {
+
+class MetricsSourceHandle : public Executor::MetricsSource {
+ public:
+  explicit MetricsSourceHandle(std::shared_ptr<internal::Metrics::Source> source)
+      : source_(std::move(source)) {}
+  ~MetricsSourceHandle() override { source_->Stop(); }
+
+ private:
+  const std::shared_ptr<internal::Metrics::Source> source_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor::MetricsSource> Executor::AddMetricsSource(MetricsCollector collect) {
+  return std::make_unique<MetricsSourceHandle>(
+      impl_->events().metrics().AddSource(std::move(collect)));
+}
 
 // --- The operations, each once; the sync and async entry points below run
 // the same plan. ----------------------------------------------------------
@@ -584,6 +658,16 @@ void MaybePodAfter(const std::optional<PodIndex>& pod, std::vector<AuditRecord>&
 
 void Removed(const bool& removed, std::vector<AuditRecord>& records) {
   records[0].removed = removed;
+}
+
+void Moved(const bool& moved, std::vector<AuditRecord>& records) {
+  records[0].applied = moved;
+  if (moved) records[0].pod_after = records[0].pod;
+}
+
+void MoveOutcome(const MoveResult& result, std::vector<AuditRecord>& records) {
+  records[0].applied = result.moved;
+  records[0].pod_after = result.pod;
 }
 
 // One record per link; each link's own status when the batch went through.
@@ -1001,6 +1085,40 @@ void Executor::ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_vi
                   ComputeLinkedPodIfAbsentPlan(*impl_, ns, uid, svc, ttl, threshold),
                   std::move(done), call,
                   AuditOf(*impl_, ns, uid, svc, std::nullopt, ttl.seconds(), MaybePodAfter));
+}
+
+// The audit record's `previous` is the pod moved from (when it moved).
+absl::StatusOr<bool> Executor::MoveLinkedPod(std::string_view ns, std::string_view uid,
+                                             std::string_view svc, PodIndex from, PodIndex to,
+                                             const CallOptions& call) {
+  return impl_->RunSync(Operation::kMoveLinkedPod, MoveLinkedPodPlan(ns, uid, svc, from, to), call,
+                        AuditOf(*impl_, ns, uid, svc, to, std::nullopt, Moved));
+}
+void Executor::MoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                  PodIndex from, PodIndex to, Callback<bool> done,
+                                  const CallOptions& call) {
+  impl_->RunAsync(Operation::kMoveLinkedPod, MoveLinkedPodPlan(ns, uid, svc, from, to),
+                  std::move(done), call, AuditOf(*impl_, ns, uid, svc, to, std::nullopt, Moved));
+}
+
+absl::StatusOr<MoveResult> Executor::MoveTemporaryLinkedPod(std::string_view ns,
+                                                            std::string_view uid,
+                                                            std::string_view svc, PodIndex from,
+                                                            PodIndex to, Ttl ttl,
+                                                            const CallOptions& call) {
+  return impl_->RunSync(
+      Operation::kMoveTemporaryLinkedPod,
+      MoveLinkPlan(OperationName(Operation::kMoveTemporaryLinkedPod), ns, uid, svc, from, to, ttl),
+      call, AuditOf(*impl_, ns, uid, svc, to, ttl.seconds(), MoveOutcome));
+}
+void Executor::MoveTemporaryLinkedPodAsync(std::string_view ns, std::string_view uid,
+                                           std::string_view svc, PodIndex from, PodIndex to,
+                                           Ttl ttl, Callback<MoveResult> done,
+                                           const CallOptions& call) {
+  impl_->RunAsync(
+      Operation::kMoveTemporaryLinkedPod,
+      MoveLinkPlan(OperationName(Operation::kMoveTemporaryLinkedPod), ns, uid, svc, from, to, ttl),
+      std::move(done), call, AuditOf(*impl_, ns, uid, svc, to, ttl.seconds(), MoveOutcome));
 }
 
 }  // namespace sfroute

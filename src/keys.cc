@@ -55,8 +55,8 @@ absl::Status ValidateState(std::string_view state) {
   return absl::OkStatus();
 }
 
-absl::Status ValidatePod(PodIndex pod) {
-  if (pod < 0) return Invalid("pod", StrCat("must be 0 or more, got ", pod));
+absl::Status ValidatePod(PodIndex pod, std::string_view field) {
+  if (pod < 0) return Invalid(field, StrCat("must be 0 or more, got ", pod));
   return absl::OkStatus();
 }
 

@@ -19,7 +19,7 @@ absl::Status ValidateNamespace(std::string_view ns);
 absl::Status ValidateService(std::string_view svc);
 absl::Status ValidateUid(std::string_view uid);
 absl::Status ValidateState(std::string_view state);
-absl::Status ValidatePod(PodIndex pod);
+absl::Status ValidatePod(PodIndex pod, std::string_view field = "pod");
 absl::Status ValidateTtl(Ttl ttl);                    // -1 or > 0
 absl::Status ValidateKeepSeconds(std::int64_t keep);  // >= -1
 

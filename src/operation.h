@@ -28,18 +28,21 @@ enum class Operation : std::uint8_t {
   kRemoveLinkedPodWithId,
   kGetLinkService,
   kComputeLinkedPodIfAbsent,
+  kMoveLinkedPod,
+  kMoveTemporaryLinkedPod,
   kCount,  // not an operation: how many there are
 };
 
 inline constexpr std::size_t kOperationCount = static_cast<std::size_t>(Operation::kCount);
 
 inline constexpr std::array<std::string_view, kOperationCount> kOperationNames = {
-    "SetServiceState",       "GetServiceState",   "GetServiceStates",
-    "SetServiceStates",      "SetWorkloadState",  "GetWorkloadState",
-    "GetWorkloadStates",     "SetLinkedPod",      "TrySetLinkedPod",
-    "SetLinkedPodIfAbsent",  "SetLinkedPods",     "GetLinkedPod",
-    "GetLinkedPodIfPersist", "BatchGetLinkedPod", "RemoveLinkedPod",
-    "RemoveLinkedPodWithId", "GetLinkService",    "ComputeLinkedPodIfAbsent",
+    "SetServiceState",       "GetServiceState",        "GetServiceStates",
+    "SetServiceStates",      "SetWorkloadState",       "GetWorkloadState",
+    "GetWorkloadStates",     "SetLinkedPod",           "TrySetLinkedPod",
+    "SetLinkedPodIfAbsent",  "SetLinkedPods",          "GetLinkedPod",
+    "GetLinkedPodIfPersist", "BatchGetLinkedPod",      "RemoveLinkedPod",
+    "RemoveLinkedPodWithId", "GetLinkService",         "ComputeLinkedPodIfAbsent",
+    "MoveLinkedPod",         "MoveTemporaryLinkedPod",
 };
 
 constexpr std::string_view OperationName(Operation operation) {

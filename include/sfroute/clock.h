@@ -19,10 +19,17 @@ class Clock {
 // The process's steady clock.
 std::shared_ptr<const Clock> SystemClock();
 
+// Wall-clock time: milliseconds since the Unix epoch, as pods stamp their
+// load reports (`<load>-<unix_ms>`, SPEC.md §8) and routers judge them.
+// Unlike SystemClock it may step back when the system's clock is set.
+std::shared_ptr<const Clock> UnixClock();
+
 // A clock that only moves when told to: unit tests of code that uses sfroute
-// make temporary links expire without sleeping. Thread-safe.
+// make temporary links expire, and pod reports age, without sleeping.
+// Thread-safe.
 class ManualClock : public Clock {
  public:
+  explicit ManualClock(std::chrono::milliseconds start = {}) : now_ms_(start.count()) {}
   std::chrono::milliseconds Now() const override {
     return std::chrono::milliseconds(now_ms_.load());
   }

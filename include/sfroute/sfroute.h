@@ -27,6 +27,7 @@
 #define SFROUTE_SFROUTE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -212,6 +213,46 @@ class Executor {
                                      std::string_view svc, Ttl ttl, std::int64_t threshold,
                                      Callback<std::optional<PodIndex>> done,
                                      const CallOptions& call = {});
+
+  // --- Moving links (SPEC.md §8, §11) ---------------------------------------
+  // Moves the link of uid from `from` to `to` only if it still points at
+  // `from` (one atomic script, failing before any write), keeping it
+  // persistent, or temporary with the TTL it has left. Returns whether it
+  // moved.
+  absl::StatusOr<bool> MoveLinkedPod(std::string_view ns, std::string_view uid,
+                                     std::string_view svc, PodIndex from, PodIndex to,
+                                     const CallOptions& call = {});
+  void MoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                          PodIndex from, PodIndex to, Callback<bool> done,
+                          const CallOptions& call = {});
+  // A router's move: relinks uid to `to` for `ttl` (which must be
+  // temporary) only if its link is a temporary one to `from`. A persistent
+  // link (a pod's claim), a link to another pod, or none, stays as it is.
+  // Returns what is linked after the call: of two routers moving one uid,
+  // one moves it and the other learns where to.
+  absl::StatusOr<MoveResult> MoveTemporaryLinkedPod(std::string_view ns, std::string_view uid,
+                                                    std::string_view svc, PodIndex from,
+                                                    PodIndex to, Ttl ttl,
+                                                    const CallOptions& call = {});
+  void MoveTemporaryLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
+                                   PodIndex from, PodIndex to, Ttl ttl, Callback<MoveResult> done,
+                                   const CallOptions& call = {});
+
+  // --- For code built on the executor (the routing drivers, yours) ----------
+  // A line to this executor's log sink (Options::log_sink).
+  void Log(LogLevel level, std::string_view message) const;
+  // Adds counters to this executor's metrics: `collect` runs in every
+  // Metrics() and MetricsText() (on the caller's thread, so it must be
+  // thread-safe and quick) and appends rows (name, labels, value); rows of
+  // one name are rendered as one counter family. Routers and reporters
+  // count this way. The rows stop when the returned handle is destroyed,
+  // which must happen before the executor is.
+  using MetricsCollector = std::function<void(std::vector<MetricsSnapshot::Labeled>& rows)>;
+  class MetricsSource {
+   public:
+    virtual ~MetricsSource() = default;
+  };
+  std::unique_ptr<MetricsSource> AddMetricsSource(MetricsCollector collect);
 
   class Impl;  // src/executor_impl.h
 

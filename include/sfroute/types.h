@@ -48,6 +48,14 @@ struct TrySetResult {
   bool operator==(const TrySetResult&) const = default;
 };
 
+// Result of MoveTemporaryLinkedPod: what is linked after the call.
+struct MoveResult {
+  bool moved = false;           // the link was moved to the asked pod
+  std::optional<PodIndex> pod;  // the pod linked after the call; none: no link
+  bool persistent = false;      // that link is persistent
+  bool operator==(const MoveResult&) const = default;
+};
+
 // One link of SetLinkedPods.
 struct UidPod {
   std::string uid;

@@ -89,12 +89,22 @@ NodeCounters& Metrics::Node(const std::string& address) {
   return *node;
 }
 
-std::atomic<std::uint64_t>& Metrics::Labeled(
-    const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels) {
+void Metrics::Source::Collect(std::vector<MetricsSnapshot::Labeled>& rows) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (collect_) collect_(rows);
+}
+
+void Metrics::Source::Stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  collect_ = nullptr;
+}
+
+std::shared_ptr<Metrics::Source> Metrics::AddSource(Collector collect) {
+  auto source = std::make_shared<Source>(std::move(collect));
   MutexLock lock(&mutex_);
-  auto& counter = labeled_[{name, labels}];
-  if (counter == nullptr) counter = std::make_unique<std::atomic<std::uint64_t>>(0);
-  return *counter;
+  std::erase_if(sources_, [](const std::weak_ptr<Source>& gone) { return gone.expired(); });
+  sources_.push_back(source);
+  return source;
 }
 
 MetricsSnapshot Metrics::Snapshot() const {
@@ -137,14 +147,25 @@ MetricsSnapshot Metrics::Snapshot() const {
   snapshot.topology_reloads = topology_reloads_.load(std::memory_order_relaxed);
   snapshot.moved = moved_.load(std::memory_order_relaxed);
   snapshot.ask = ask_.load(std::memory_order_relaxed);
-  MutexLock lock(&mutex_);
-  for (const auto& [address, node] : nodes_) {
-    snapshot.nodes.push_back({address, node->opened.load(std::memory_order_relaxed),
-                              node->failures.load(std::memory_order_relaxed)});
+  std::vector<std::shared_ptr<Source>> sources;
+  {
+    MutexLock lock(&mutex_);
+    for (const auto& [address, node] : nodes_) {
+      snapshot.nodes.push_back({address, node->opened.load(std::memory_order_relaxed),
+                                node->failures.load(std::memory_order_relaxed)});
+    }
+    for (const auto& weak : sources_) {
+      if (auto source = weak.lock()) sources.push_back(std::move(source));
+    }
   }
-  for (const auto& [key, counter] : labeled_) {
-    snapshot.labeled.push_back({key.first, key.second, counter->load(std::memory_order_relaxed)});
-  }
+  // Collected outside the lock (a collector takes locks of its own); rows
+  // of one series from several sources (two routers of one service) add up.
+  std::vector<MetricsSnapshot::Labeled> rows;
+  for (const auto& source : sources) source->Collect(rows);
+  std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>, std::uint64_t>
+      series;
+  for (auto& row : rows) series[{std::move(row.name), std::move(row.labels)}] += row.value;
+  for (auto& [key, value] : series) snapshot.labeled.push_back({key.first, key.second, value});
   return snapshot;
 }
 
@@ -204,7 +225,9 @@ std::string Metrics::Text(const MetricsSnapshot& snapshot) {
       Header(out, counter.name, "counter",
              counter.name == "sfroute_router_routes_total"
                  ? "Routes answered by the routers, by service and result."
-                 : "Load reports written by the pod reporters, by service and code.");
+             : counter.name == "sfroute_reporter_reports_total"
+                 ? "Load reports written by the pod reporters, by service and code."
+                 : "Counted by code built on the executor.");
       last_name = counter.name;
     }
     std::string labels;

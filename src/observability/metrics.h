@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -47,10 +49,22 @@ class Metrics {
   void TopologyReloaded() { topology_reloads_.fetch_add(1, std::memory_order_relaxed); }
   void Redirected(bool ask) { (ask ? ask_ : moved_).fetch_add(1, std::memory_order_relaxed); }
 
-  // A counter with labels (the drivers'), made on first use; keep the
-  // reference.
-  std::atomic<std::uint64_t>& Labeled(
-      const std::string& name, const std::vector<std::pair<std::string, std::string>>& labels);
+  // Rows of labeled counters from code built on the executor (the
+  // drivers): `collect` runs in every Snapshot() until the source is
+  // stopped; Stop() waits for a collection in progress, so that the
+  // collector may go once it returns.
+  using Collector = std::function<void(std::vector<MetricsSnapshot::Labeled>&)>;
+  class Source {
+   public:
+    explicit Source(Collector collect) : collect_(std::move(collect)) {}
+    void Collect(std::vector<MetricsSnapshot::Labeled>& rows);
+    void Stop();
+
+   private:
+    std::mutex mutex_;
+    Collector collect_;  // empty once stopped
+  };
+  std::shared_ptr<Source> AddSource(Collector collect);
 
   MetricsSnapshot Snapshot() const;
   // The Prometheus text exposition format 0.0.4.
@@ -62,11 +76,9 @@ class Metrics {
 
   std::unique_ptr<Shard[]> shards_;
   std::atomic<std::uint64_t> script_reloads_{0}, topology_reloads_{0}, moved_{0}, ask_{0};
-  mutable Mutex mutex_;  // registration of nodes and labeled counters only
+  mutable Mutex mutex_;  // registration of nodes and sources only
   std::map<std::string, std::unique_ptr<NodeCounters>> nodes_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>,
-           std::unique_ptr<std::atomic<std::uint64_t>>>
-      labeled_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::weak_ptr<Source>> sources_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace sfroute::internal
