@@ -87,7 +87,8 @@ class Router {
   // The pod for `uid` (SPEC.md §8):
   // - linked to a live pod: that pod, from the cache or one read;
   // - not linked: placed on the live pod with the least load — its reported
-  //   load plus what this router placed there since that report — with
+  //   load plus what this router placed there since that report, weighed by
+  //   stats().placement_weight — with
   //   SetLinkedPodIfAbsent semantics and link_ttl; if another router won,
   //   its pod;
   // - a temporary link to a pod that is not live: moved to a live pod
@@ -119,6 +120,11 @@ class Router {
     std::uint64_t redis_calls = 0;  // made by routes (refreshes not counted)
     std::uint64_t refreshes = 0;    // pod state reads that succeeded
     std::size_t cached = 0;         // routes in the cache now
+    // How much each of this router's placements counts on a pod until the
+    // pod's next report: the players the pods gained over those this router
+    // placed, learnt from the reports — about the number of routers placing
+    // at its rate. 1 alone.
+    double placement_weight = 1;
   };
   Stats stats() const;
 

@@ -161,27 +161,31 @@ class Router::Impl {
     {
       std::lock_guard<std::mutex> lock(pods_mutex_);
       const std::int64_t now = options_.clock->Now().count();
+      Growth growth;
       for (auto& [pod, slot] : pods_) {
-        const bool was_live = IsLive(slot->stamp.load(), now, options_.freshness);
         auto state = states->find(pod);
         std::optional<Report> report =
             state == states->end() ? std::nullopt : ParseReport(state->second);
         if (!report) {
           slot->stamp.store(kNever);  // gone from the hash, or not a report
         } else {
-          Update(*slot, *report);
+          Update(*slot, *report, growth);
         }
-        some_died |= was_live && !IsLive(slot->stamp.load(), now, options_.freshness);
+        const bool live = IsLive(slot->stamp.load(), now, options_.freshness);
+        some_died |= slot->live_at_refresh && !live;
+        slot->live_at_refresh = live;
       }
       for (const auto& [pod, state] : *states) {
         if (pods_.contains(pod)) continue;
         if (std::optional<Report> report = ParseReport(state)) {
           auto slot = std::make_unique<PodSlot>();
           slot->pod = pod;
-          Update(*slot, *report);
+          Update(*slot, *report, growth);
+          slot->live_at_refresh = IsLive(report->unix_ms, now, options_.freshness);
           pods_.emplace(pod, std::move(slot));
         }
       }
+      LearnShare(growth);
       refreshed_ = true;
     }
     counters_.Add(kRefreshes);
@@ -215,6 +219,10 @@ class Router::Impl {
                 .errors = counters_.Get(kError),
                 .redis_calls = counters_.Get(kRedisCalls),
                 .refreshes = counters_.Get(kRefreshes)};
+    {
+      std::lock_guard<std::mutex> lock(pods_mutex_);
+      stats.placement_weight = placement_weight_;
+    }
     for (const CacheShard& shard : cache_) {
       std::lock_guard<std::mutex> lock(shard.mutex);
       stats.cached += shard.entries.size();
@@ -235,6 +243,14 @@ class Router::Impl {
     // before): what keeps routers from piling new players onto the pod
     // that looked least loaded at the last report.
     std::atomic<std::int64_t> placed_since{0};
+    bool live_at_refresh = false;  // guarded by pods_mutex_
+  };
+
+  // What new reports say the pods gained, against what this router placed
+  // on them over the same time (both summed over the pods that reported).
+  struct Growth {
+    std::int64_t gained = 0;
+    std::int64_t placed = 0;
   };
 
   struct CacheEntry {
@@ -248,10 +264,30 @@ class Router::Impl {
   };
 
   // Holds pods_mutex_.
-  static void Update(PodSlot& slot, const Report& report) {
-    if (slot.stamp.load() != report.unix_ms) slot.placed_since.store(0);
+  static void Update(PodSlot& slot, const Report& report, Growth& growth) {
+    const std::int64_t stamp = slot.stamp.load();
+    if (stamp == report.unix_ms) return;
+    if (stamp != kNever && report.unix_ms > stamp) {
+      growth.gained += report.load - slot.load.load();
+      growth.placed += slot.placed_since.load();
+    }
+    slot.placed_since.store(0);
     slot.load.store(report.load);
     slot.stamp.store(report.unix_ms);
+  }
+
+  // Other routers place new players too, and between two reports a router
+  // sees only its own placements. Routers that see the same loads choose
+  // the same pods, so the others' placements go roughly where this
+  // router's go, scaled by the routers' combined rate over its own: that
+  // ratio, learnt from the reports (players gained / placed here), weighs
+  // this router's placements. Without it, every router would fill the
+  // least-loaded pod's whole gap by itself (herding). Holds pods_mutex_.
+  void LearnShare(const Growth& growth) {
+    constexpr std::int64_t kEnoughPlacements = 8;
+    if (growth.placed < kEnoughPlacements) return;
+    const double seen = static_cast<double>(growth.gained) / static_cast<double>(growth.placed);
+    placement_weight_ = (placement_weight_ + std::clamp(seen, 1.0, 1024.0)) / 2;
   }
 
   CacheShard& ShardOf(std::string_view uid) {
@@ -309,16 +345,17 @@ class Router::Impl {
     return it->second.get();
   }
 
-  // The live pod with the least load (reported, plus placed since), ties
-  // to the lowest pod; null when none is live. Counts the placement in
-  // advance (`take`); Unplace() takes it back if it did not happen.
+  // The live pod with the least load (reported, plus placed since,
+  // weighed by LearnShare()), ties to the lowest pod; null when none is live. Counts the placement
+  // in advance (`take`); Unplace() takes it back if it did not happen.
   PodSlot* ChoosePod(std::int64_t now, std::optional<PodIndex> excluded) {
     std::lock_guard<std::mutex> lock(pods_mutex_);
     PodSlot* best = nullptr;
-    std::int64_t best_load = 0;
+    double best_load = 0;
     for (auto& [pod, slot] : pods_) {  // ascending pods
       if (pod == excluded || !IsLive(slot->stamp.load(), now, options_.freshness)) continue;
-      const std::int64_t load = slot->load.load() + slot->placed_since.load();
+      const double load = static_cast<double>(slot->load.load()) +
+                          placement_weight_ * static_cast<double>(slot->placed_since.load());
       if (best == nullptr || load < best_load) {
         best = slot.get();
         best_load = load;
@@ -436,6 +473,7 @@ class Router::Impl {
   mutable std::mutex pods_mutex_;
   // Guarded by pods_mutex_ (the slots' atomics are read without it).
   std::map<PodIndex, std::unique_ptr<PodSlot>> pods_;
+  double placement_weight_ = 1;  // LearnShare()
   std::atomic<bool> refreshed_{false};
 
   std::array<CacheShard, kCacheShards> cache_;

@@ -38,6 +38,7 @@ inline constexpr auto PERMISSION_DENIED = ::absl::StatusCode::kPermissionDenied;
 inline constexpr auto DATA_LOSS = ::absl::StatusCode::kDataLoss;
 inline constexpr auto INTERNAL = ::absl::StatusCode::kInternal;
 inline constexpr auto CANCELLED = ::absl::StatusCode::kCancelled;
+inline constexpr auto FAILED_PRECONDITION = ::absl::StatusCode::kFailedPrecondition;
 }  // namespace codes
 }  // namespace sfroute::testing
 
