@@ -8,6 +8,10 @@
 // parses canned reply bytes like Redis's: the figures are sfroute's own
 // overhead. MemoryBackend runs the real scripts in embedded Lua: the figures
 // add the cost of an in-process "server".
+//
+// Router/CachedRoute: a route a gateway's Router answers from its cache (no
+// Redis call: the redis_calls counter shows 0), on 1, 2 and 50 threads
+// sharing one router.
 #include <benchmark/benchmark.h>
 
 #include <map>
@@ -19,6 +23,8 @@
 #include "executor_factory.h"
 #include "redis/resp.h"
 #include "reply.h"
+#include "sfroute/reporter.h"
+#include "sfroute/router.h"
 #include "sfroute/sfroute.h"
 
 namespace sfroute {
@@ -135,6 +141,60 @@ void BM_SetLinkedPods100(benchmark::State& state, std::unique_ptr<Executor> (*op
   }
   state.SetItemsProcessed(state.iterations() * 100);
 }
+
+// One router shared by every thread, its 1024 uids routed (so cached) before
+// the timing starts.
+struct CachedRoutes {
+  std::unique_ptr<Executor> executor;
+  std::unique_ptr<Router> router;
+  std::vector<std::string> uids;
+  std::uint64_t redis_calls_before = 0;
+};
+CachedRoutes* cached_routes = nullptr;
+
+void BM_CachedRoute(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    cached_routes = new CachedRoutes{.executor = OpenMemory(), .uids = Uids(1024)};
+    Executor& executor = *cached_routes->executor;
+    for (PodIndex pod = 0; pod < 6; ++pod) {
+      executor.SetServiceState("bench", "scene", pod, LoadState(0, UnixClock()->Now()))
+          .IgnoreError();
+    }
+    auto router = Router::Open(executor, {.ns = "bench",
+                                          .svc = "scene",
+                                          .freshness = std::chrono::hours(1),
+                                          .cache_ttl = std::chrono::hours(1)});
+    if (!router.ok()) {
+      state.SkipWithError(router.status().ToString().c_str());
+      return;
+    }
+    cached_routes->router = *std::move(router);
+    for (const auto& uid : cached_routes->uids) cached_routes->router->Route(uid).IgnoreError();
+    cached_routes->redis_calls_before = cached_routes->router->stats().redis_calls;
+  }
+  // Google Benchmark starts every thread's loop together, after this setup.
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 97;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cached_routes->router->Route(cached_routes->uids[i++ & 1023]));
+  }
+  if (state.thread_index() == 0) {
+    state.counters["redis_calls"] = static_cast<double>(cached_routes->router->stats().redis_calls -
+                                                        cached_routes->redis_calls_before);
+  }
+}
+// Called once, after every thread is done.
+void DeleteCachedRoutes(const benchmark::State&) {
+  delete cached_routes;
+  cached_routes = nullptr;
+}
+
+BENCHMARK(BM_CachedRoute)
+    ->Name("Router/CachedRoute")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(50)
+    ->UseRealTime()
+    ->Teardown(DeleteCachedRoutes);
 
 BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned, OpenCanned, SetLinkedPod);
 BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedPod);
