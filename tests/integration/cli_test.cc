@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -373,6 +376,210 @@ TEST_F(CliTest, LinkComputeWithoutCandidatesPrintsNull) {
   EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
 }
 
+// --- pods / route / report (SPEC.md §10) -------------------------------------
+
+// Wall-clock milliseconds, as reports are stamped.
+std::int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The JSON object a successful run printed (one line, nothing on stderr).
+nlohmann::json ParsedOutput(const CliResult& result) {
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr, false);
+  EXPECT_TRUE(parsed.is_object()) << result.out;
+  return parsed.is_object() ? parsed : nlohmann::json::object();
+}
+
+TEST_F(CliTest, PodsShowsLoadAndAgeOfReportsAndWhetherEachPodIsLive) {
+  const std::string fresh = "3-" + std::to_string(UnixMs() - 120);
+  const std::string stale = "4-" + std::to_string(UnixMs() - 60000);
+  SetState("scene", 5, stale);
+  SetState("scene", 2, "x");
+  SetState("scene", 0, fresh);
+  CliResult run = Run({"pods", "--ns", ns_, "--svc", "scene"});
+  // The shape of SPEC.md §10, in pod order; "x" has no load and no age.
+  EXPECT_THAT(run.out, ::testing::StartsWith(R"({"pods":{"0":{"state":")" + fresh +
+                                             R"(","load":3,"age_ms":)"));
+  EXPECT_THAT(run.out, HasSubstr(R"(,"live":true},"2":{"state":"x","live":false},"5":{)"));
+  nlohmann::json pods = ParsedOutput(run)["pods"];
+  ASSERT_EQ(pods.size(), 3u) << run.out;
+  EXPECT_EQ(pods["0"]["load"], 3);
+  EXPECT_GE(pods["0"]["age_ms"].get<std::int64_t>(), 120);
+  EXPECT_LT(pods["0"]["age_ms"].get<std::int64_t>(), 15000);  // the default freshness
+  EXPECT_EQ(pods["0"]["live"], true);
+  EXPECT_EQ(pods["2"], (nlohmann::json{{"state", "x"}, {"live", false}}));
+  EXPECT_EQ(pods["5"]["state"], stale);
+  EXPECT_EQ(pods["5"]["load"], 4);
+  EXPECT_GE(pods["5"]["age_ms"].get<std::int64_t>(), 60000);
+  EXPECT_EQ(pods["5"]["live"], false);
+
+  // --freshness-ms moves the line between live and not.
+  nlohmann::json lenient =
+      ParsedOutput(Run({"pods", "--ns", ns_, "--svc", "scene", "--freshness-ms", "600000"}));
+  EXPECT_EQ(lenient["pods"]["5"]["live"], true);
+  EXPECT_EQ(lenient["pods"]["2"]["live"], false);
+  nlohmann::json strict =
+      ParsedOutput(Run({"pods", "--ns", ns_, "--svc", "scene", "--freshness-ms", "100"}));
+  EXPECT_EQ(strict["pods"]["0"]["live"], false);
+  EXPECT_EQ(strict["pods"]["0"]["load"], 3);  // still a report, only older than asked
+
+  ExpectOutput({"pods", "--ns", ns_, "--svc", "nothing"}, R"({"pods":{}})");
+}
+
+TEST_F(CliTest, ReportWritesLoadAndUnixMsThatPodsShowsLive) {
+  const std::int64_t before = UnixMs();
+  nlohmann::json report =
+      ParsedOutput(Run({"report", "--ns", ns_, "--svc", "scene", "--pod", "4", "--load", "7"}));
+  const std::int64_t after = UnixMs();
+  const std::string state = report.value("state", "");
+  ASSERT_THAT(state, ::testing::MatchesRegex("^7-[0-9]+$"));
+  const std::int64_t stamped = std::stoll(state.substr(2));
+  EXPECT_GE(stamped, before);
+  EXPECT_LE(stamped, after);
+  EXPECT_EQ(raw_.HGetAll(StateKey("scene")), (std::map<std::string, std::string>{{"4", state}}));
+
+  nlohmann::json pods = ParsedOutput(Run({"pods", "--ns", ns_, "--svc", "scene"}))["pods"];
+  EXPECT_EQ(pods["4"]["state"], state);
+  EXPECT_EQ(pods["4"]["load"], 7);
+  EXPECT_EQ(pods["4"]["live"], true);
+
+  // Pod 0 is a real pod, load 0 a real load.
+  nlohmann::json zero =
+      ParsedOutput(Run({"report", "--ns", ns_, "--svc", "scene", "--pod", "0", "--load", "0"}));
+  EXPECT_THAT(zero.value("state", ""), ::testing::MatchesRegex("^0-[0-9]+$"));
+  EXPECT_EQ(raw_.HGetAll(StateKey("scene")).at("0"), zero.value("state", ""));
+}
+
+TEST_F(CliTest, RoutePlacesANewUidOnTheLeastLoadedLivePodThenFindsItLinked) {
+  ExpectSuccess({"report", "--ns", ns_, "--svc", "scene", "--pod", "1", "--load", "5"});
+  ExpectSuccess({"report", "--ns", ns_, "--svc", "scene", "--pod", "2", "--load", "0"});
+  SetState("scene", 0, "x");                                      // not a report
+  SetState("scene", 3, "0-" + std::to_string(UnixMs() - 60000));  // too old
+  ExpectOutput({"route", "--ns", ns_, "--svc", "scene", "--uid", "u1"},
+               R"({"pod":2,"placed":true})");
+  // A temporary link, the routers' default 300 s.
+  EXPECT_EQ(raw_.Get(LinkKey("u1", "scene")), "2");
+  EXPECT_GT(raw_.Ttl(LinkKey("u1", "scene")), 0);
+  EXPECT_LE(raw_.Ttl(LinkKey("u1", "scene")), 300);
+  EXPECT_FALSE(raw_.Exists(LinksHashKey("u1")));
+  // Linked now: the same pod, not placed by this call.
+  ExpectOutput({"route", "--ns", ns_, "--svc", "scene", "--uid", "u1"},
+               R"({"pod":2,"placed":false})");
+
+  ExpectOutput({"route", "--ns", ns_, "--svc", "scene", "--uid", "u2", "--link-ttl", "60"},
+               R"({"pod":2,"placed":true})");
+  EXPECT_LE(raw_.Ttl(LinkKey("u2", "scene")), 60);
+  EXPECT_GT(raw_.Ttl(LinkKey("u2", "scene")), 0);
+
+  // A temporary link to a pod that is not live moves to a live one.
+  SetLink("u3", "scene", 3, 100);
+  ExpectOutput({"route", "--ns", ns_, "--svc", "scene", "--uid", "u3"},
+               R"({"pod":2,"placed":true})");
+  EXPECT_EQ(raw_.Get(LinkKey("u3", "scene")), "2");
+  // --freshness-ms: pod 3's report is live when an hour counts as fresh,
+  // and a link to it stays.
+  SetLink("u4", "scene", 3, 100);
+  ExpectOutput({"route", "--ns", ns_, "--svc", "scene", "--uid", "u4", "--freshness-ms", "3600000"},
+               R"({"pod":3,"placed":false})");
+}
+
+TEST_F(CliTest, RouteWithoutALivePodIsUnavailable) {
+  ExpectError(Run({"route", "--ns", ns_, "--svc", "scene", "--uid", "u1"}), 3, "UNAVAILABLE",
+              "no live pod");
+  SetState("scene", 0, "x");
+  SetState("scene", 1, "1-" + std::to_string(UnixMs() - 60000));
+  ExpectError(Run({"route", "--ns", ns_, "--svc", "scene", "--uid", "u1"}), 3, "UNAVAILABLE",
+              "no live pod");
+  EXPECT_FALSE(raw_.Exists(LinkKey("u1", "scene")));
+
+  // A persistent link to a pod that is not live is never moved.
+  ExpectSuccess({"report", "--ns", ns_, "--svc", "scene", "--pod", "2", "--load", "0"});
+  SetLink("u2", "scene", 1, -1);
+  ExpectError(Run({"route", "--ns", ns_, "--svc", "scene", "--uid", "u2"}), 3, "UNAVAILABLE",
+              "pod 1");
+  EXPECT_EQ(raw_.Get(LinkKey("u2", "scene")), "1");
+  EXPECT_EQ(raw_.Ttl(LinkKey("u2", "scene")), -1);
+}
+
+TEST_F(CliTest, RoutingCommandsRefuseBadInputNamingTheField) {
+  const std::vector<std::string> report = {"report", "--ns", ns_, "--svc", "scene"};
+  const std::vector<std::string> route = {"route", "--ns", ns_, "--svc", "scene"};
+  const std::vector<std::string> pods = {"pods", "--ns", ns_, "--svc", "scene"};
+  auto with = [](std::vector<std::string> front, const std::vector<std::string>& back) {
+    front.insert(front.end(), back.begin(), back.end());
+    return front;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> usage = {
+      {with(report, {"--pod", "1", "--load", "-1"}), "--load"},
+      {with(report, {"--pod", "1", "--load", "x"}), "--load"},
+      {with(report, {"--pod", "1"}), "--load"},
+      {with(report, {"--load", "1"}), "--pod"},
+      {with(report, {"--pod", "-1", "--load", "1"}), "--pod"},
+      {with(report, {"--pod", "1", "--load", "1", "--state", "s"}), "--state"},
+      {with(route, {"--uid", "u1", "--link-ttl", "0"}), "--link-ttl"},
+      {with(route, {"--uid", "u1", "--link-ttl", "-1"}), "--link-ttl"},  // persistent: never
+      {with(route, {"--uid", "u1", "--link-ttl", "-5"}), "--link-ttl"},
+      {with(route, {"--uid", "u1", "--link-ttl", "3153600001"}), "--link-ttl"},
+      {with(route, {"--uid", "u1", "--freshness-ms", "0"}), "--freshness-ms"},
+      {route, "--uid"},
+      {with(route, {"--uid", "u1", "--pod", "1"}), "--pod"},
+      {with(pods, {"--freshness-ms", "-1"}), "--freshness-ms"},
+      {with(pods, {"--uid", "u1"}), "--uid"},
+  };
+  for (const auto& [args, field] : usage) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ExpectUsageError(Run(args), field);
+  }
+  // The library's own checks: INVALID_ARGUMENT naming the field, exit 2.
+  ExpectUsageError(Run(with(route, {"--uid", "a}b"})), "uid");
+  for (const std::vector<std::string>& args : {with(pods, {}), with(route, {"--uid", "u1"}),
+                                               with(report, {"--pod", "1", "--load", "1"})}) {
+    std::vector<std::string> bad_ns = args;
+    bad_ns[2] = "bad:ns";
+    SCOPED_TRACE(::testing::PrintToString(bad_ns));
+    ExpectUsageError(Run(bad_ns), "ns");
+  }
+  ExpectUsageError(Run({"pods", "--ns", ns_, "--svc", "a{b"}), "svc");
+  EXPECT_THAT(NamespaceKeys(), IsEmpty());
+}
+
+TEST_F(CliTest, BenchRouteRoutesEveryUidOnceThenAnswersFromTheCache) {
+  CliResult run = Run({"bench", "--operation", "route", "--seconds", "0.5", "--callers", "2",
+                       "--keyspace", "40", "--ns", ns_});
+  nlohmann::json report = ParsedOutput(run);
+  EXPECT_EQ(report.value("operation", ""), "route");
+  EXPECT_EQ(report.value("errors", -1), 0) << run.out;
+  const std::int64_t calls = report.value("calls", std::int64_t{0});
+  EXPECT_GT(calls, 0);
+  ASSERT_TRUE(report.contains("router")) << run.out;
+  const nlohmann::json& router = report["router"];
+  EXPECT_EQ(router.value("live_pods", 0), 16);
+  // Every uid was routed before the run and its pod stayed live: each
+  // timed route was a cache hit, and none called Redis.
+  EXPECT_EQ(router.value("cache_hits", std::int64_t{-1}), calls) << run.out;
+  EXPECT_EQ(router.value("redis_calls", -1), 0);
+  EXPECT_EQ(router.value("placed", -1), 0);
+  EXPECT_EQ(router.value("errors", -1), 0);
+  EXPECT_GT(router.value("pre_route_seconds", 0.0), 0.0);
+  // The pre-routing placed every uid, with a temporary link, on pods 0-15.
+  for (int i = 0; i < 40; ++i) {
+    const std::string uid = "u" + std::to_string(i);
+    const std::optional<std::string> pod = raw_.Get(LinkKey(uid, "scene"));
+    ASSERT_TRUE(pod.has_value()) << uid;
+    EXPECT_THAT(std::stoi(*pod), ::testing::AllOf(::testing::Ge(0), ::testing::Lt(16))) << uid;
+    EXPECT_GT(raw_.Ttl(LinkKey(uid, "scene")), 0) << uid;
+  }
+  EXPECT_EQ(raw_.HGetAll(StateKey("scene")).size(), 16u);
+
+  // A Router has no async form.
+  ExpectUsageError(
+      Run({"bench", "--operation", "route", "--async", "--seconds", "0.1", "--ns", ns_}), "async");
+}
+
 // --- errors
 // -----------------------------------------------------------------------
 
@@ -450,6 +657,15 @@ TEST_F(CliTest, IntegersMustBeCanonicalDecimalsEverywhere) {
       {{"--redis", url_, "link", "get", "--ns", ns_, "--uid", "u1", "--svc", "scene",
         "--timeout-ms"},
        "--timeout-ms"},
+      {{"--redis", url_, "report", "--ns", ns_, "--svc", "scene", "--pod", "1", "--load"},
+       "--load"},
+      {{"--redis", url_, "report", "--ns", ns_, "--svc", "scene", "--load", "1", "--pod"}, "--pod"},
+      {{"--redis", url_, "route", "--ns", ns_, "--svc", "scene", "--uid", "u1", "--link-ttl"},
+       "--link-ttl"},
+      {{"--redis", url_, "route", "--ns", ns_, "--svc", "scene", "--uid", "u1", "--freshness-ms"},
+       "--freshness-ms"},
+      {{"--redis", url_, "pods", "--ns", ns_, "--svc", "scene", "--freshness-ms"},
+       "--freshness-ms"},
   };
   std::vector<std::pair<std::vector<std::string>, std::string>> all = options;
   // demo and bench against a server that is not there: a value read wrongly
@@ -842,7 +1058,8 @@ class CliPasswordTest : public ::testing::TestWithParam<const char*> {
             "redis://default:" + PercentEncoded(password) + "@" + host_port};
   }
 
-  // One command line per CLI command (docs/cli.md), demo and bench aside.
+  // One command line per CLI command (docs/cli.md), demo and bench aside;
+  // the value after --ns is the namespace.
   std::vector<std::vector<std::string>> Commands(const std::string& ns) const {
     return {
         {"state", "set", "--ns", ns, "--svc", "scene", "--pod", "1", "--state", "2-100"},
@@ -864,6 +1081,10 @@ class CliPasswordTest : public ::testing::TestWithParam<const char*> {
          "--threshold", "0"},
         {"link", "remove", "--ns", ns, "--uid", "u1", "--svc", "scene", "--keep", "10"},
         {"link", "remove", "--ns", ns, "--uid", "u2", "--svc", "scene", "--if-pod", "2"},
+        // report first: route needs a live pod.
+        {"report", "--ns", ns, "--svc", "scene", "--pod", "1", "--load", "2"},
+        {"pods", "--ns", ns, "--svc", "scene"},
+        {"route", "--ns", ns, "--svc", "scene", "--uid", "u6"},
     };
   }
 
@@ -995,7 +1216,7 @@ TEST_P(CliPasswordTest, ValidationAndUsageErrors) {
     SCOPED_TRACE(url);
     for (auto command : Commands(ns_)) {
       // The library refuses the namespace: INVALID_ARGUMENT, exit 2.
-      command[3] = "bad:ns";
+      *(std::find(command.begin(), command.end(), "--ns") + 1) = "bad:ns";
       SCOPED_TRACE(::testing::PrintToString(command));
       CliResult result = Checked(With({"--redis", url}, command));
       ExpectUsageError(result, "ns");

@@ -1,6 +1,7 @@
 // The sfroute command line (SPEC.md §5, docs/cli.md), run by main.cc:
 //
 //   sfroute [--redis URL] [--timeout-ms N] <group> <command> [options]
+//   sfroute [--redis URL] [--timeout-ms N] pods|route|report [options]
 //
 // Each run does one operation and prints one JSON object on stdout, or one
 // {"error":{...}} object on stderr with exit code 2 (usage, INVALID_ARGUMENT),

@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "int_option.h"
 #include "runners.h"
+#include "sfroute/router.h"
 #include "utf8.h"
 
 namespace sfroute::cli {
@@ -29,12 +30,15 @@ enum OptionBits : unsigned {
   kThreshold = 1u << 10,
   kIfPersistent = 1u << 11,
   kLinks = 1u << 12,
+  kLoad = 1u << 13,
+  kLinkTtl = 1u << 14,
+  kFreshness = 1u << 15,
 };
 
 constexpr unsigned kLinkWrite = kNs | kUid | kSvc | kPod | kTtl;
 
 struct CommandSpec {
-  const char* group;
+  const char* group;  // nullptr: a top-level command (SPEC.md §10)
   const char* name;
   const char* description;
   unsigned options;
@@ -62,6 +66,13 @@ constexpr CommandSpec kCommands[] = {
      kNs | kSvc | kLinks | kTtl, RunLinkSetMany},
     {"link", "compute", "Link a uid to the least-loaded pod unless linked",
      kNs | kUid | kSvc | kTtl | kThreshold, RunLinkCompute},
+    {nullptr, "pods", "Show the pods of a service: state, load, age and whether live",
+     kNs | kSvc | kFreshness, RunPods},
+    {nullptr, "route",
+     "Route a uid as a Router does: its live pod, or place it on the least loaded",
+     kNs | kSvc | kUid | kLinkTtl | kFreshness, RunRoute},
+    {nullptr, "report", "Report a pod's load as a PodReporter does (<load>-<unix_ms>)",
+     kNs | kSvc | kPod | kLoad, RunReport},
 };
 
 // --link uid=pod, checked while parsing so that a mistake is a usage error
@@ -120,6 +131,23 @@ void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
                  "Least number a pod state must carry to qualify")
         ->required();
   }
+  if (options & kLoad) {
+    AddIntOption(command, "--load", &args.load, 0, kMaxInt64,
+                 "The pod's load (players, rooms...), 0 or more")
+        ->required();
+  }
+  // The link a router writes is temporary by design (SPEC.md §8): -1 and 0
+  // are refused here, naming the option, rather than by Router::Open.
+  if (options & kLinkTtl) {
+    AddIntOption(command, "--link-ttl", &args.link_ttl, 1, Ttl::kMaxSeconds,
+                 "Seconds the temporary link written when placing lives (default " +
+                     std::to_string(RouterOptions{}.link_ttl.seconds()) + ")");
+  }
+  if (options & kFreshness) {
+    AddIntOption(command, "--freshness-ms", &args.freshness_ms, 1, kMaxInt64,
+                 "A pod is live while its last report is at most this old (default " +
+                     std::to_string(RouterOptions{}.freshness.count()) + ")");
+  }
 }
 
 // Returns the group subcommand `name` of `root`, adding it on first use.
@@ -139,7 +167,8 @@ std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args) {
   std::vector<Command> commands;
   std::map<std::string, CLI::App*> groups;
   for (const CommandSpec& spec : kCommands) {
-    CLI::App* command = Group(root, spec.group, groups).add_subcommand(spec.name, spec.description);
+    CLI::App& parent = spec.group == nullptr ? root : Group(root, spec.group, groups);
+    CLI::App* command = parent.add_subcommand(spec.name, spec.description);
     AddStringOptions(*command, spec.options, args);
     AddIntOptions(*command, spec.options, args);
     if (spec.options & kIfPersistent) {

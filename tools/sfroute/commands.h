@@ -35,22 +35,32 @@ struct CommandArgs {
   std::optional<std::int64_t> keep;
   std::optional<std::int64_t> if_pod;
   std::optional<std::int64_t> threshold;
+  std::optional<std::int64_t> load;          // report
+  std::optional<std::int64_t> link_ttl;      // route: seconds
+  std::optional<std::int64_t> freshness_ms;  // pods, route
   bool if_persistent = false;
 };
 
 using Runner = std::function<absl::StatusOr<Json>(Executor&, const CommandArgs&)>;
 
 struct Command {
-  const CLI::App* app;  // the leaf subcommand, e.g. "link set"
+  const CLI::App* app;  // the leaf subcommand, e.g. "link set" or "route"
   Runner run;
 };
 
-// Adds the groups (state, workload, link) and their commands to `root`,
-// binding their options to `args`. Returns one entry per command.
+// Adds the groups (state, workload, link) and their commands, and the
+// top-level commands (pods, route, report), to `root`, binding their options
+// to `args`. Returns one entry per command.
 std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args);
 
 // The command the parsed command line selected, or nullptr.
 const Command* SelectedCommand(const std::vector<Command>& commands);
+
+// The routing commands of SPEC.md §10 (the drivers of §8), in runners.cc
+// with the others.
+absl::StatusOr<Json> RunPods(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunRoute(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunReport(Executor& executor, const CommandArgs& args);
 
 }  // namespace sfroute::cli
 

@@ -1,12 +1,17 @@
 #include "runners.h"
 
+#include <chrono>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "int_option.h"
+#include "sfroute/clock.h"
+#include "sfroute/reporter.h"
+#include "sfroute/router.h"
 #include "utf8.h"
 
 namespace sfroute::cli {
@@ -64,6 +69,18 @@ Json StoredText(const std::string& value, std::string_view command, const std::s
   return Json(value);
 }
 
+// A pod's state as stored, for `command`'s output.
+Json StoredState(const std::string& state, std::string_view command, const CommandArgs& args,
+                 const std::string& pod) {
+  return StoredText(state, command, "the state of pod " + pod + " in " + StateKeyText(args));
+}
+
+// --freshness-ms, else the routers' default.
+std::chrono::milliseconds FreshnessOf(const CommandArgs& args) {
+  return args.freshness_ms.has_value() ? std::chrono::milliseconds(*args.freshness_ms)
+                                       : RouterOptions{}.freshness;
+}
+
 }  // namespace
 
 std::optional<UidPod> ParseLinkOption(std::string_view link) {
@@ -84,8 +101,7 @@ absl::StatusOr<Json> RunStateGet(Executor& executor, const CommandArgs& args) {
   Json pods = Json::object();
   for (const auto& [pod, state] : *states) {
     const std::string name = std::to_string(pod);
-    pods[name] =
-        StoredText(state, "state get", "the state of pod " + name + " in " + StateKeyText(args));
+    pods[name] = StoredState(state, "state get", args, name);
   }
   return Json{{"pods", std::move(pods)}};
 }
@@ -192,6 +208,51 @@ absl::StatusOr<Json> RunLinkCompute(Executor& executor, const CommandArgs& args)
       executor.ComputeLinkedPodIfAbsent(args.ns, args.uid, args.svc, TtlOf(args), *args.threshold);
   if (!pod.ok()) return pod.status();
   return Json{{"pod", PodOrNull(*pod)}};
+}
+
+absl::StatusOr<Json> RunPods(Executor& executor, const CommandArgs& args) {
+  absl::StatusOr<PodStates> states = executor.GetServiceState(args.ns, args.svc);
+  if (!states.ok()) return states.status();
+  Json pods = Json::object();
+  for (const PodView& view : ViewPods(*states, FreshnessOf(args), UnixClock()->Now())) {
+    const std::string name = std::to_string(view.pod);
+    Json pod = {{"state", StoredState(view.state, "pods", args, name)}};
+    // Only a `<load>-<unix_ms>` report has a load and an age.
+    if (view.load.has_value()) pod["load"] = *view.load;
+    if (view.age_ms.has_value()) pod["age_ms"] = *view.age_ms;
+    pod["live"] = view.live;
+    pods[name] = std::move(pod);
+  }
+  return Json{{"pods", std::move(pods)}};
+}
+
+absl::StatusOr<Json> RunRoute(Executor& executor, const CommandArgs& args) {
+  RouterOptions options;
+  options.ns = args.ns;
+  options.svc = args.svc;
+  options.freshness = FreshnessOf(args);
+  if (args.link_ttl.has_value()) options.link_ttl = Ttl::Seconds(*args.link_ttl);
+  // A router opens without the pod states (a gateway may start before
+  // Redis), logs the failed read and then finds no live pod. One route
+  // should fail with the reason, on its one error line: read them first.
+  if (absl::Status readable = executor.GetServiceState(args.ns, args.svc).status();
+      !readable.ok()) {
+    return readable;
+  }
+  absl::StatusOr<std::unique_ptr<Router>> router = Router::Open(executor, std::move(options));
+  if (!router.ok()) return router.status();
+  absl::StatusOr<RouteResult> route = (*router)->Route(args.uid);
+  if (!route.ok()) return route.status();
+  return Json{{"pod", route->pod}, {"placed", route->placed}};
+}
+
+absl::StatusOr<Json> RunReport(Executor& executor, const CommandArgs& args) {
+  const std::string state = LoadState(*args.load, UnixClock()->Now());
+  if (absl::Status written = executor.SetServiceState(args.ns, args.svc, Pod(args.pod), state);
+      !written.ok()) {
+    return written;
+  }
+  return Json{{"state", state}};
 }
 
 }  // namespace sfroute::cli

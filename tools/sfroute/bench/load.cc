@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <system_error>
@@ -11,6 +13,9 @@
 
 #include "absl/synchronization/mutex.h"
 #include "histogram.h"
+#include "sfroute/clock.h"
+#include "sfroute/reporter.h"
+#include "sfroute/router.h"
 
 namespace sfroute::bench {
 namespace {
@@ -18,6 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string Uid(int index) { return "u" + std::to_string(index); }
+
+// The pods the operations link uids to: 0 ... kPods-1.
+constexpr int kPods = 16;
 
 // One caller's loop state: its random uids and its histogram.
 struct Caller {
@@ -28,7 +36,7 @@ struct Caller {
   std::string first_error;
 };
 
-enum class Operation { kGet, kSet, kTrySet, kBatchGet, kSetMany };
+enum class Operation { kGet, kSet, kTrySet, kBatchGet, kSetMany, kRoute };
 
 // In the order of Operations().
 Operation OperationOf(const std::string& name) {
@@ -36,11 +44,11 @@ Operation OperationOf(const std::string& name) {
   return static_cast<Operation>(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
-// One call of the operation; returns its status.
-absl::Status CallOnce(Executor& executor, const LoadOptions& options, Operation operation,
-                      Caller& caller) {
+// One call of the operation; returns its status. `router`: a route run's.
+absl::Status CallOnce(Executor& executor, Router* router, const LoadOptions& options,
+                      Operation operation, Caller& caller) {
   std::uniform_int_distribution<int> pick(0, options.keyspace - 1);
-  const auto pod = static_cast<PodIndex>(caller.random() % 16);
+  const auto pod = static_cast<PodIndex>(caller.random() % kPods);
   switch (operation) {
     case Operation::kGet:
       return executor.GetLinkedPod(options.ns, Uid(pick(caller.random)), options.svc).status();
@@ -59,6 +67,8 @@ absl::Status CallOnce(Executor& executor, const LoadOptions& options, Operation 
       for (int i = 0; i < options.batch; ++i) uids.push_back(Uid(pick(caller.random)));
       return executor.BatchGetLinkedPod(options.ns, uids, options.svc).status();
     }
+    case Operation::kRoute:
+      return router->Route(Uid(pick(caller.random))).status();
     case Operation::kSetMany:
       break;
   }
@@ -95,7 +105,7 @@ template <typename Done>
 void CallAsync(Executor& executor, const LoadOptions& options, Operation operation,
                LaneRandom& random, Done done) {
   std::uniform_int_distribution<int> pick(0, options.keyspace - 1);
-  const auto pod = static_cast<PodIndex>(random() % 16);
+  const auto pod = static_cast<PodIndex>(random() % kPods);
   auto status_of = [done](const auto& result) mutable { done(result.status()); };
   switch (operation) {
     case Operation::kGet:
@@ -116,6 +126,9 @@ void CallAsync(Executor& executor, const LoadOptions& options, Operation operati
       executor.BatchGetLinkedPodAsync(options.ns, uids, options.svc, status_of);
       return;
     }
+    case Operation::kRoute:  // refused by Check(): a Router has no async API
+      done(absl::InternalError("route has no async call"));
+      return;
     case Operation::kSetMany:
       break;
   }
@@ -200,7 +213,7 @@ class AsyncRun {
 absl::Status Fill(Executor& executor, const LoadOptions& options) {
   std::vector<UidPod> links;
   for (int i = 0; i < options.keyspace; ++i) {
-    links.push_back({Uid(i), static_cast<PodIndex>(i % 16)});
+    links.push_back({Uid(i), static_cast<PodIndex>(i % kPods)});
     if (links.size() == 1000 || i + 1 == options.keyspace) {
       auto results = executor.SetLinkedPods(options.ns, options.svc, links, Ttl::Persistent());
       if (!results.ok()) return results.status();
@@ -221,6 +234,10 @@ absl::Status Check(const LoadOptions& options) {
   if (options.async && options.in_flight < 1) {
     return absl::InvalidArgumentError("invalid in_flight: must be >= 1");
   }
+  if (options.async && options.operation == "route") {
+    return absl::InvalidArgumentError(
+        "invalid async: route runs on threads (Router::Route has no async form)");
+  }
   // A NaN or an infinity would make the deadline below undefined.
   if (options.operations <= 0 &&
       !(std::isfinite(options.seconds) && options.seconds > 0 && options.seconds <= 86400)) {
@@ -233,46 +250,137 @@ absl::Status Check(const LoadOptions& options) {
 }  // namespace
 
 const std::vector<std::string>& Operations() {
-  static const std::vector<std::string> kOperations = {"get", "set", "try-set", "batch-get",
-                                                       "set-many"};
+  static const std::vector<std::string> kOperations = {"get",       "set",      "try-set",
+                                                       "batch-get", "set-many", "route"};
   return kOperations;
 }
 
 namespace {
 
-// `callers.size()` threads, each calling in a loop.
-absl::Status RunThreads(Executor& executor, const LoadOptions& options, Operation operation,
-                        Clock::time_point deadline, std::vector<Caller>& callers) {
-  std::atomic<std::int64_t> budget{options.operations > 0 ? options.operations : INT64_MAX};
+// Runs body(t) for t in 0 ... count-1, each on a thread of its own, and
+// joins them. Out of threads (--callers 10000 on a small machine): calls
+// stop() so that the threads that run end early and reports it, rather than
+// leave joinable threads behind (std::terminate).
+absl::Status OnThreads(int count, const std::function<void(int)>& body,
+                       const std::function<void()>& stop) {
   std::vector<std::thread> threads;
   absl::Status started;
-  for (int t = 0; t < options.callers && started.ok(); ++t) {
-    // Out of threads (--callers 10000 on a small machine): stop the callers
-    // that run and report it, rather than leave joinable threads behind
-    // (std::terminate).
+  for (int t = 0; t < count && started.ok(); ++t) {
     try {
-      threads.emplace_back([&, t] {
+      threads.emplace_back(body, t);
+    } catch (const std::system_error& error) {
+      stop();
+      started = absl::ResourceExhaustedError("cannot start caller thread " + std::to_string(t + 1) +
+                                             " of " + std::to_string(count) + ": " + error.what());
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  return started;
+}
+
+// `callers.size()` threads, each calling in a loop.
+absl::Status RunThreads(Executor& executor, Router* router, const LoadOptions& options,
+                        Operation operation, Clock::time_point deadline,
+                        std::vector<Caller>& callers) {
+  std::atomic<std::int64_t> budget{options.operations > 0 ? options.operations : INT64_MAX};
+  return OnThreads(
+      options.callers,
+      [&](int t) {
         Caller& caller = callers[t];
         caller.random.seed(static_cast<unsigned>(t) * 7919u + 1u);
         while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
           const auto before = Clock::now();
           if (before >= deadline) break;
-          const absl::Status status = CallOnce(executor, options, operation, caller);
+          const absl::Status status = CallOnce(executor, router, options, operation, caller);
           caller.latency_ns.Record(static_cast<std::uint64_t>(
               std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before).count()));
           ++caller.calls;
           if (!status.ok() && caller.errors++ == 0) caller.first_error = status.ToString();
         }
-      });
-    } catch (const std::system_error& error) {
-      budget.store(0);
-      started = absl::ResourceExhaustedError("cannot start caller thread " + std::to_string(t + 1) +
-                                             " of " + std::to_string(options.callers) + ": " +
-                                             error.what());
-    }
+      },
+      [&] { budget.store(0); });
+}
+
+// A `route` run's live pods and its one Router. The reporters keep the pods
+// live until this goes (the router is destroyed first: members in reverse).
+struct Routing {
+  std::vector<std::unique_ptr<PodReporter>> reporters;
+  std::unique_ptr<Router> router;
+  double pre_route_seconds = 0;
+};
+
+// Routes every uid once, uid i on thread i % callers; stops at the first
+// error and returns it.
+absl::Status PreRoute(Router& router, const LoadOptions& options) {
+  std::atomic<bool> failed{false};
+  absl::Mutex mutex;
+  absl::Status first;
+  absl::Status started = OnThreads(
+      std::min(options.callers, options.keyspace),
+      [&](int t) {
+        for (int i = t; i < options.keyspace && !failed.load(); i += options.callers) {
+          absl::StatusOr<RouteResult> route = router.Route(Uid(i));
+          if (route.ok()) continue;
+          absl::MutexLock lock(&mutex);
+          if (first.ok()) first = route.status();
+          failed.store(true);
+        }
+      },
+      [&] { failed.store(true); });
+  if (!started.ok()) return started;
+  if (first.ok()) return first;
+  return absl::Status(first.code(), "bench route: routing every uid once before the run: " +
+                                        std::string(first.message()));
+}
+
+absl::StatusOr<Routing> StartRouting(Executor& executor, const LoadOptions& options) {
+  // One write makes the pods live now and tells at once whether Redis
+  // takes it (a reporter would go on without it and log).
+  PodStates states;
+  for (int pod = 0; pod < kPods; ++pod) states[pod] = LoadState(0, UnixClock()->Now());
+  if (absl::Status written = executor.SetServiceStates(options.ns, {{options.svc, states}});
+      !written.ok()) {
+    return written;
   }
-  for (auto& thread : threads) thread.join();
-  return started;
+  Routing routing;
+  for (int pod = 0; pod < kPods; ++pod) {
+    ReporterOptions reporter;
+    reporter.ns = options.ns;
+    reporter.svc = options.svc;
+    reporter.pod = pod;
+    reporter.period = std::chrono::seconds(1);  // well within the routers' 15 s
+    reporter.load = [] { return std::int64_t{0}; };
+    absl::StatusOr<std::unique_ptr<PodReporter>> started =
+        PodReporter::Start(executor, std::move(reporter));
+    if (!started.ok()) return started.status();
+    routing.reporters.push_back(*std::move(started));
+  }
+  RouterOptions router;
+  router.ns = options.ns;
+  router.svc = options.svc;
+  // Room for the whole keyspace (the cache has 64 shards, not evenly filled).
+  router.cache_capacity =
+      std::max(router.cache_capacity, static_cast<std::size_t>(options.keyspace) * 2);
+  absl::StatusOr<std::unique_ptr<Router>> opened = Router::Open(executor, std::move(router));
+  if (!opened.ok()) return opened.status();
+  routing.router = *std::move(opened);
+  const auto start = Clock::now();
+  if (absl::Status routed = PreRoute(*routing.router, options); !routed.ok()) return routed;
+  routing.pre_route_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return routing;
+}
+
+// What the router did between `before` and `after`.
+RouterFigures Figures(const Routing& routing, const Router::Stats& before,
+                      const Router::Stats& after) {
+  return RouterFigures{.live_pods = static_cast<int>(routing.reporters.size()),
+                       .pre_route_seconds = routing.pre_route_seconds,
+                       .cache_hits = after.cache_hits - before.cache_hits,
+                       .redis_calls = after.redis_calls - before.redis_calls,
+                       .linked = after.linked - before.linked,
+                       .placed = after.placed - before.placed,
+                       .moved = after.moved - before.moved,
+                       .errors = after.errors - before.errors};
 }
 
 }  // namespace
@@ -283,6 +391,14 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
   if (operation == Operation::kGet || operation == Operation::kBatchGet) {
     if (absl::Status filled = Fill(executor, options); !filled.ok()) return filled;
   }
+  std::optional<Routing> routing;
+  if (operation == Operation::kRoute) {
+    absl::StatusOr<Routing> started = StartRouting(executor, options);
+    if (!started.ok()) return started.status();
+    routing.emplace(*std::move(started));
+  }
+  Router* router = routing.has_value() ? routing->router.get() : nullptr;
+  const Router::Stats router_before = router != nullptr ? router->stats() : Router::Stats{};
   const auto deadline = options.operations > 0
                             ? Clock::time_point::max()
                             : Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -295,7 +411,7 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
     callers.push_back(std::move(run.caller()));
   } else {
     callers.resize(options.callers);
-    absl::Status started = RunThreads(executor, options, operation, deadline, callers);
+    absl::Status started = RunThreads(executor, router, options, operation, deadline, callers);
     if (!started.ok()) return started;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -320,6 +436,7 @@ absl::StatusOr<LoadReport> RunLoad(Executor& executor, const LoadOptions& option
   report.p99_us = static_cast<double>(latency.Percentile(0.99)) / 1000;
   report.p999_us = static_cast<double>(latency.Percentile(0.999)) / 1000;
   report.max_us = static_cast<double>(latency.Percentile(1.0)) / 1000;
+  if (router != nullptr) report.router = Figures(*routing, router_before, router->stats());
   return report;
 }
 
