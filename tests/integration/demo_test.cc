@@ -1,6 +1,8 @@
-// `sfroute demo` against a real redis-server: a small simulated day must
-// pass every invariant, and the invariant checker must name exactly the link
-// that was broken behind the simulation's back.
+// `sfroute demo` against a real redis-server (and the in-process backend): a
+// small simulated day on the routing drivers must pass every invariant, its
+// mid-day events (scale-in, drain, crash) must really happen, and the
+// invariant checker must name exactly the link or the record that was broken
+// behind the simulation's back.
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,15 +32,16 @@ using ::sfroute::demo::CheckResult;
 using ::sfroute::demo::DemoConfig;
 using ::sfroute::demo::Fate;
 using ::sfroute::demo::InvariantResult;
-using ::sfroute::demo::LatencyLog;
 using ::sfroute::demo::LinkRecord;
 using ::sfroute::demo::PlayerRecord;
+using ::sfroute::demo::RouteRecord;
 using ::sfroute::demo::SimulationResult;
 using ::sfroute::testing::SharedRedisUrl;
 using ::sfroute::testing::UniqueNamespace;
 using ::testing::HasSubstr;
 
-constexpr char kScene[] = "scene";  // the first service: the drained one
+constexpr char kScene[] = "scene";  // the first service: the one of the events
+constexpr std::size_t kInvariants = 12;
 
 // Every violation of every invariant, one per line, for failure messages.
 std::string Describe(const CheckResult& check) {
@@ -51,18 +54,25 @@ std::string Describe(const CheckResult& check) {
   return text.empty() ? "no violations" : text;
 }
 
+DemoConfig SmallDay() {
+  DemoConfig config;
+  config.ns = UniqueNamespace();
+  config.players = 300;
+  config.services = 3;
+  config.pods = 4;
+  config.threads = 4;
+  config.routers = 3;
+  config.seed = 7;
+  // The default freshness window: shorter ones could let a pod go stale
+  // between two reports on a slow (sanitizer) build.
+  config.grace_s = 1;
+  return config;
+}
+
 class DemoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_.ns = UniqueNamespace();
-    config_.players = 300;
-    config_.services = 3;
-    config_.pods = 4;
-    config_.threads = 4;
-    config_.seed = 7;
-    // The default freshness window: shorter ones could let a pod go stale
-    // between two heartbeats on a slow (sanitizer) build.
-    config_.grace_s = 1;
+    config_ = SmallDay();
     auto executor = Executor::Open(Options{.redis_url = SharedRedisUrl()});
     ASSERT_OK(executor);
     executor_ = std::move(executor).value();
@@ -70,6 +80,8 @@ class DemoTest : public ::testing::Test {
     ASSERT_OK(result);
     result_ = std::move(result).value();
     ASSERT_TRUE(result_.drain.happened);
+    ASSERT_TRUE(result_.crash.happened);
+    ASSERT_TRUE(result_.scale_in.happened);
   }
 
   void TearDown() override {
@@ -79,8 +91,7 @@ class DemoTest : public ::testing::Test {
   }
 
   CheckResult Check() {
-    LatencyLog log;
-    auto check = sfroute::demo::CheckInvariants(*executor_, result_, log);
+    auto check = sfroute::demo::CheckInvariants(*executor_, result_);
     EXPECT_OK(check);
     return check.ok() ? std::move(check).value() : CheckResult{};
   }
@@ -91,7 +102,7 @@ class DemoTest : public ::testing::Test {
                                                           const std::set<std::string>& broken,
                                                           const std::string& uid) {
     std::map<std::string, std::string> details;
-    EXPECT_EQ(check.invariants.size(), 8u);
+    EXPECT_EQ(check.invariants.size(), kInvariants);
     for (const InvariantResult& invariant : check.invariants) {
       if (!broken.contains(invariant.name)) {
         EXPECT_TRUE(invariant.ok()) << invariant.name << "\n" << Describe(check);
@@ -116,6 +127,8 @@ class DemoTest : public ::testing::Test {
 
   const std::string& ns() const { return config_.ns; }
   PodIndex drained() const { return result_.drain.pod; }
+  // When the drained pod's last report was out of the freshness window.
+  std::int64_t drain_aged_out_ms() const { return result_.drain.last_report_ms + config_.fresh_ms; }
 
   DemoConfig config_;
   std::unique_ptr<Executor> executor_;
@@ -137,15 +150,19 @@ TEST_F(DemoTest, SmallRunHoldsEveryInvariant) {
   }
   EXPECT_GT(reconnected, 0);
   EXPECT_GT(gone, 0);
-  ASSERT_NE(check.Find("links"), nullptr);
+  ASSERT_EQ(check.invariants.size(), kInvariants);
   EXPECT_EQ(check.Find("links")->checked, online * config_.services);
   EXPECT_GT(check.Find("reconnects")->checked, 0);
   EXPECT_GT(check.Find("grace-expiry")->checked, 0);
-  EXPECT_THAT(check.Find("drain")->note, HasSubstr("placements after it"));
+  EXPECT_THAT(check.Find("drain")->note, HasSubstr("routed after it aged out"));
+  // Every 8th player was routed by two routers at once (again when his
+  // login was tried again).
+  EXPECT_GE(check.Find("one-pod")->checked, (config_.players + 7) / 8);
+  EXPECT_EQ(check.Find("routes-live")->checked, static_cast<std::int64_t>(result_.routes.size()));
 
   // Independently of the checker: every online player's persistent links
-  // in Redis are what the simulation recorded, and nobody placed after the
-  // drain is on the drained pod.
+  // in Redis are what the simulation recorded, and nobody routed after the
+  // drained pod aged out is on it.
   for (const PlayerRecord& player : result_.players) {
     if (!sfroute::demo::IsOnline(player.fate)) continue;
     for (const LinkRecord& link : player.links) {
@@ -154,15 +171,147 @@ TEST_F(DemoTest, SmallRunHoldsEveryInvariant) {
       EXPECT_EQ(*pod, link.pod) << player.uid;
     }
     const LinkRecord& scene = player.links.front();
-    if (scene.threshold > result_.drain.last_state_ms) {
+    if (scene.routed_ms > drain_aged_out_ms()) {
       EXPECT_NE(scene.pod, drained()) << player.uid;
     }
   }
+
+  // The routers' own figures: the requests came from their caches, and the
+  // crash made them refuse (the probes) and move (logins sent to the
+  // crashed pod before it looked dead).
+  const sfroute::Router::Stats& stats = result_.routers.stats;
+  EXPECT_EQ(result_.routers.routers, config_.routers * config_.services);
+  EXPECT_GT(stats.cache_hits, stats.linked + stats.placed);
+  EXPECT_GE(stats.placed, static_cast<std::uint64_t>(online));
+  EXPECT_GE(stats.errors, result_.crash.probes.size());
+  // The library's metrics saw the routers' calls: in the demo only routes
+  // read and write links this way.
+  std::map<std::string, std::uint64_t> calls;
+  for (const auto& op : result_.library.operations) calls[op.name] = op.calls;
+  EXPECT_EQ(calls["GetLinkedPod"] + calls["SetLinkedPodIfAbsent"] + calls["MoveTemporaryLinkedPod"],
+            stats.redis_calls);
+  EXPECT_GE(calls["SetLinkedPodIfAbsent"], stats.placed);
+  EXPECT_GE(calls["MoveTemporaryLinkedPod"], stats.moved);
+}
+
+// The crash: the crashed pod's persistent players were refused while it
+// was down and routed to it once it was back; logins the routers sent to
+// it before it looked dead were tried again and moved to a live pod.
+TEST_F(DemoTest, CrashedPodRefusesItsPlayersThenTakesThemBack) {
+  const auto& crash = result_.crash;
+  ASSERT_GT(crash.players, 0);
+  ASSERT_FALSE(crash.probes.empty());
+  for (const auto& probe : crash.probes) {
+    const std::string& uid = result_.players[probe.player].uid;
+    EXPECT_TRUE(probe.during_unavailable) << uid << " " << probe.during_error;
+    EXPECT_THAT(probe.during_error, HasSubstr("pod " + std::to_string(crash.pod))) << uid;
+    EXPECT_EQ(probe.after_pod, crash.pod) << uid << " " << probe.after_error;
+  }
+  // Players whose login was sent to the crashed pod and tried again ended
+  // elsewhere or on it after it came back, and the routers moved links.
+  int retried = 0;
+  for (const PlayerRecord& player : result_.players) {
+    if (player.login_retries == 0) continue;
+    ++retried;
+    EXPECT_NE(player.fate, Fate::kFailed) << player.failure;
+  }
+  EXPECT_GT(retried, 0);
+  EXPECT_GT(result_.routers.stats.moved, 0u);
+  // Nobody was routed to it between its aging out and its return.
+  const auto& silence = result_.pods[0][crash.pod].silences.back();
+  EXPECT_EQ(silence.last_report_ms, crash.last_report_ms);
+  for (const RouteRecord& route : result_.routes) {
+    if (route.svc != 0 || route.pod != crash.pod) continue;
+    const bool while_dead = route.start_ms > crash.last_report_ms + config_.fresh_ms &&
+                            route.end_ms < silence.resumed_ms;
+    EXPECT_FALSE(while_dead) << result_.players[route.player].uid;
+  }
+}
+
+// The scale-in: the new pod took new players, and the players per pod read
+// back show it among the others.
+TEST_F(DemoTest, ScaledInPodTakesNewPlayers) {
+  const auto& scale_in = result_.scale_in;
+  EXPECT_EQ(scale_in.pod, config_.pods);
+  auto linked = executor_->BatchGetLinkedPod(
+      ns(),
+      [&] {
+        std::vector<std::string> uids;
+        for (const PlayerRecord& player : result_.players) uids.push_back(player.uid);
+        return uids;
+      }(),
+      kScene);
+  ASSERT_OK(linked);
+  ASSERT_TRUE(linked->contains(scale_in.pod));
+  EXPECT_GT(linked->at(scale_in.pod).size(), 0u);
+  for (const RouteRecord& route : result_.routes) {
+    if (route.svc == 0 && route.pod == scale_in.pod) {
+      EXPECT_GE(route.end_ms, scale_in.started_ms) << result_.players[route.player].uid;
+    }
+  }
+  CheckResult check = Check();
+  ASSERT_NE(check.Find("scale-in"), nullptr);
+  EXPECT_TRUE(check.Find("scale-in")->ok()) << Describe(check);
+  EXPECT_GT(check.Find("scale-in")->checked, 0);
+}
+
+// A record of a route that answered the crashed pod while it was dead is
+// flagged by routes-live, and only that.
+TEST_F(DemoTest, ReportsRouteToAPodThatWasNotLive) {
+  CheckResult check = Check();
+  ASSERT_TRUE(check.ok()) << Describe(check);
+  const auto& crash = result_.crash;
+  const std::int64_t resumed_ms = result_.pods[0][crash.pod].silences.back().resumed_ms;
+  const std::int64_t dead_ms = crash.last_report_ms + config_.fresh_ms + 1;
+  ASSERT_LT(dead_ms, resumed_ms);
+  RouteRecord* victim = nullptr;
+  for (RouteRecord& route : result_.routes) {
+    if (route.svc == 0 && route.pod != crash.pod) victim = &route;
+  }
+  ASSERT_NE(victim, nullptr);
+  const std::string uid = result_.players[victim->player].uid;
+  victim->pod = crash.pod;
+  victim->start_ms = dead_ms;
+  victim->end_ms = dead_ms;
+  EXPECT_FALSE(sfroute::demo::MayBeLive(result_, 0, crash.pod, dead_ms, dead_ms));
+  // One millisecond earlier its last report was still fresh.
+  EXPECT_TRUE(sfroute::demo::MayBeLive(result_, 0, crash.pod, dead_ms - 1, dead_ms - 1));
+
+  auto details = ExpectOnlyViolations(
+      {.invariants = sfroute::demo::EvaluateInvariants(result_, check.readback)}, {"routes-live"},
+      uid);
+  EXPECT_THAT(details["routes-live"],
+              HasSubstr("answered pod " + std::to_string(crash.pod) + ", not live then"));
+}
+
+// Two routers that disagreed on a uid, and a probe that was not refused,
+// are flagged.
+TEST_F(DemoTest, ReportsRoutersThatDisagreeAndAProbeNotRefused) {
+  CheckResult check = Check();
+  ASSERT_TRUE(check.ok()) << Describe(check);
+  ASSERT_FALSE(result_.twins.empty());
+  auto& twin = result_.twins.front();
+  twin.pods[1] = *twin.pods[0] + 1;
+  ASSERT_FALSE(result_.crash.probes.empty());
+  auto& probe = result_.crash.probes.front();
+  probe.during_unavailable = false;
+  probe.during_pod = result_.crash.pod;
+
+  CheckResult broken{.invariants = sfroute::demo::EvaluateInvariants(result_, check.readback)};
+  for (const InvariantResult& invariant : broken.invariants) {
+    const bool expected = invariant.name == "one-pod" || invariant.name == "crash";
+    EXPECT_EQ(invariant.ok(), !expected) << invariant.name << "\n" << Describe(broken);
+  }
+  ASSERT_EQ(broken.Find("one-pod")->violations.size(), 1u);
+  EXPECT_EQ(broken.Find("one-pod")->violations[0].uid, result_.players[twin.player].uid);
+  ASSERT_EQ(broken.Find("crash")->violations.size(), 1u);
+  EXPECT_EQ(broken.Find("crash")->violations[0].uid, result_.players[probe.player].uid);
+  EXPECT_THAT(broken.Find("crash")->violations[0].detail, HasSubstr("not UNAVAILABLE"));
 }
 
 TEST_F(DemoTest, ReportsPlayerMovedToTheDrainedPod) {
   const PlayerRecord* player = FindOnline([&](const LinkRecord& link) {
-    return link.pod != drained() && link.threshold > result_.drain.last_state_ms;
+    return link.pod != drained() && link.routed_ms > drain_aged_out_ms();
   });
   ASSERT_NE(player, nullptr);
   ASSERT_OK(executor_->SetLinkedPod(ns(), player->uid, kScene, drained(), Ttl::Persistent()));
@@ -225,3 +374,20 @@ TEST_F(DemoTest, ReportsGraceLinkThatDidNotExpire) {
 }
 
 }  // namespace
+
+// The same day on the in-process backend (memory://), the demo's default.
+TEST(DemoMemoryTest, DayOnTheInProcessBackendHoldsEveryInvariant) {
+  auto executor = Executor::Open(Options{.redis_url = "memory://"});
+  ASSERT_OK(executor);
+  auto result = sfroute::demo::RunSimulation(**executor, SmallDay());
+  ASSERT_OK(result);
+  EXPECT_TRUE(result->scale_in.happened);
+  EXPECT_TRUE(result->drain.happened);
+  EXPECT_TRUE(result->crash.happened);
+  auto check = sfroute::demo::CheckInvariants(**executor, *result);
+  ASSERT_OK(check);
+  EXPECT_TRUE(check->ok()) << Describe(*check);
+  EXPECT_EQ(check->invariants.size(), kInvariants);
+  EXPECT_GT(result->routers.stats.cache_hits, 0u);
+  EXPECT_GT(result->library.calls, 0u);
+}

@@ -45,18 +45,23 @@ constexpr IntSpec kIntSpecs[kDemoIntOptions] = {
     {"--pods", &DemoConfig::pods, 2, 10'000, "Pods per service"},
     {"--threads", &DemoConfig::threads, 1, 256, "Worker threads sharing one Executor"},
     {"--seed", nullptr, 0, std::numeric_limits<std::int64_t>::max(),
-     "Seed of the players' plans and of the drained pod"},
+     "Seed of the players' plans and of the pods drained and crashed"},
     {"--link-ttl", &DemoConfig::link_ttl_s, 1, 86'400,
-     "Seconds a placement's temporary link lives until login"},
+     "Seconds a router's temporary link lives until the pod claims it"},
     {"--grace", &DemoConfig::grace_s, 1, 3'600, "Seconds a disconnected player's link is kept"},
-    {"--fresh-ms", &DemoConfig::fresh_ms, 2, 3'600'000, "Freshness window of pod states, in ms"},
+    {"--fresh-ms", &DemoConfig::fresh_ms, 2, 3'600'000,
+     "The routers' freshness: a pod not heard from for longer is not live, in ms"},
     {"--heartbeat-ms", &DemoConfig::heartbeat_ms, 1, 1'800'000,
-     "How often every pod re-reports its state, in ms"},
+     "How often pods report their load and routers read them, in ms"},
     {"--disconnect-pct", &DemoConfig::disconnect_pct, 0, 100, "Percent of players who disconnect"},
     {"--reconnect-pct", &DemoConfig::reconnect_pct, 0, 100,
      "Percent of those who come back within the grace period"},
     {"--use-pct", &DemoConfig::use_pct, 0, 100,
      "Chance that a player uses each service after the first"},
+    {"--routers", &DemoConfig::routers, 1, 64,
+     "Gateways, each with one Router per service, sharing the Executor"},
+    {"--requests", &DemoConfig::requests, 0, 100,
+     "Routes per service a player's gateway makes after login (from its cache)"},
 };
 
 std::int64_t DefaultOf(const IntSpec& spec) {
@@ -69,10 +74,11 @@ void PrintProgress(const demo::Progress& progress) {
   char line[256];
   std::snprintf(line, sizeof(line),
                 "\r[%s %5.1f s] arrived %d/%d, disconnected %d, reconnected %d, failed %d, "
-                "%lld calls%s\033[K",
+                "%llu calls%s%s\033[K",
                 std::string(progress.phase).c_str(), progress.elapsed_s, progress.arrived,
                 progress.players, progress.disconnected, progress.reconnected, progress.failed,
-                static_cast<long long>(progress.calls), progress.drained ? ", pod drained" : "");
+                static_cast<unsigned long long>(progress.calls), progress.event.empty() ? "" : ", ",
+                std::string(progress.event).c_str());
   std::cerr << line << std::flush;
 }
 
@@ -187,8 +193,7 @@ int RunDemo(const DemoArgs& args, Options options) {
   absl::StatusOr<demo::SimulationResult> result = Simulate(ex, config);
   if (!result.ok()) return ReportError(result.status());
   const auto check_start = std::chrono::steady_clock::now();
-  demo::LatencyLog latency = result->latency;
-  absl::StatusOr<demo::CheckResult> check = demo::CheckInvariants(ex, *result, latency);
+  absl::StatusOr<demo::CheckResult> check = demo::CheckInvariants(ex, *result);
   if (!check.ok()) return ReportError(check.status());
   const double check_s = SecondsSince(check_start);
   absl::StatusOr<std::optional<Cleanup>> cleanup = CleanUp(ex, *result, args, options);
@@ -196,7 +201,6 @@ int RunDemo(const DemoArgs& args, Options options) {
 
   Print({.result = *result,
          .check = *check,
-         .latency = latency,
          .backend = RedactedUrl(options.redis_url),
          .check_s = check_s},
         *cleanup, args.json);

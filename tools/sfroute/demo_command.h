@@ -22,7 +22,7 @@ namespace sfroute::cli {
 // The demo's default backend: in-process, nothing to start.
 inline constexpr char kDemoDefaultRedisUrl[] = "memory://";
 
-inline constexpr int kDemoIntOptions = 12;
+inline constexpr int kDemoIntOptions = 14;
 
 struct DemoArgs {
   // Integer options as parsed (empty when absent), in the order of the

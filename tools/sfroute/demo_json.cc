@@ -1,5 +1,6 @@
 #include "demo_json.h"
 
+#include <cstdint>
 #include <string>
 
 namespace sfroute::cli {
@@ -17,6 +18,8 @@ Json ConfigJson(const demo::DemoConfig& config) {
           {"grace_s", config.grace_s},
           {"fresh_ms", config.fresh_ms},
           {"heartbeat_ms", config.heartbeat_ms},
+          {"routers", config.routers},
+          {"requests", config.requests},
           {"disconnect_pct", config.disconnect_pct},
           {"reconnect_pct", config.reconnect_pct},
           {"use_pct", config.use_pct}};
@@ -25,24 +28,69 @@ Json ConfigJson(const demo::DemoConfig& config) {
 Json DayJson(const demo::ReportInput& in) {
   const SimulationResult& result = in.result;
   const demo::DayCounts counts = demo::CountFates(result);
+  const std::string& first = result.services[0];
   Json day = {{"run_s", result.run_s},
               {"grace_wait_s", result.grace_wait_s},
               {"check_s", in.check_s},
-              {"calls", result.latency.TotalCalls()},
+              {"calls", result.library.calls},
+              {"rush_calls", result.rush_calls},
+              {"rush_s", result.rush_s},
               {"arrived", counts.arrived},
               {"disconnected", counts.disconnected},
               {"reconnected", counts.reconnected},
               {"gone", counts.gone},
               {"failed", counts.failed},
-              {"drain", nullptr}};
+              {"scale_in", nullptr},
+              {"drain", nullptr},
+              {"crash", nullptr}};
+  if (result.scale_in.happened) {
+    day["scale_in"] = {{"service", first},
+                       {"pod", result.scale_in.pod},
+                       {"at_s", result.scale_in.at_s},
+                       {"others_min", result.scale_in.others_min},
+                       {"others_max", result.scale_in.others_max}};
+  }
   if (result.drain.happened) {
-    day["drain"] = {{"service", result.services[result.drain.svc]},
+    day["drain"] = {{"service", first},
                     {"pod", result.drain.pod},
                     {"at_s", result.drain.at_s},
-                    {"last_state_ms", result.drain.last_state_ms},
-                    {"calls_before", result.drain.calls_before}};
+                    {"last_report_ms", result.drain.last_report_ms}};
+  }
+  if (result.crash.happened) {
+    int refused = 0;
+    int back = 0;
+    for (const demo::Probe& probe : result.crash.probes) {
+      refused += probe.during_unavailable ? 1 : 0;
+      back += probe.after_pod == result.crash.pod ? 1 : 0;
+    }
+    day["crash"] = {{"service", first},
+                    {"pod", result.crash.pod},
+                    {"at_s", result.crash.at_s},
+                    {"back_at_s", result.crash.back_at_s},
+                    {"last_report_ms", result.crash.last_report_ms},
+                    {"players", result.crash.players},
+                    {"probed", result.crash.probes.size()},
+                    {"refused_while_down", refused},
+                    {"routed_back", back}};
   }
   return day;
+}
+
+Json RoutersJson(const demo::RouterFigures& routers) {
+  const sfroute::Router::Stats& stats = routers.stats;
+  const std::uint64_t routes = routers.routes();
+  return {
+      {"routers", routers.routers},
+      {"routes", routes},
+      {"cache_hits", stats.cache_hits},
+      {"cache_hit_rate", routes > 0 ? static_cast<double>(stats.cache_hits) / routes : 0.0},
+      {"linked", stats.linked},
+      {"placed", stats.placed},
+      {"moved", stats.moved},
+      {"errors", stats.errors},
+      {"redis_calls", stats.redis_calls},
+      {"redis_calls_per_route", routes > 0 ? static_cast<double>(stats.redis_calls) / routes : 0.0},
+      {"refreshes", stats.refreshes}};
 }
 
 Json ServicesJson(const demo::ReportInput& in) {
@@ -54,7 +102,7 @@ Json ServicesJson(const demo::ReportInput& in) {
       pods[std::to_string(row.pod)] = {
           {"players", row.players},
           {"state", row.state.empty() ? Json(nullptr) : Json(row.state)},
-          {"drained", row.drained}};
+          {"event", row.event.empty() ? Json(nullptr) : Json(row.event)}};
     }
     services[table.svc] = {{"players", table.players},
                            {"pods", pods},
@@ -64,16 +112,21 @@ Json ServicesJson(const demo::ReportInput& in) {
   return services;
 }
 
-Json OperationsJson(const demo::LatencyLog& latency) {
+Json LibraryJson(const demo::LibraryFigures& library) {
   Json operations = Json::object();
-  for (const demo::OpSummary& op : latency.Summarize()) {
-    operations[std::string(demo::OpName(op.op))] = {{"calls", op.calls},
-                                                    {"calls_per_s", op.calls_per_s},
-                                                    {"p50_us", op.p50_us},
-                                                    {"p99_us", op.p99_us},
-                                                    {"max_us", op.max_us}};
+  for (const demo::OperationFigures& op : library.operations) {
+    operations[op.name] = {{"calls", op.calls},
+                           {"failures", op.failures},
+                           {"mean_us", op.mean_us},
+                           {"p50_us", op.p50_us},
+                           {"p99_us", op.p99_us}};
   }
-  return operations;
+  return {{"operations", operations},
+          {"connections_opened", library.connections_opened},
+          {"connection_failures", library.connection_failures},
+          {"script_reloads", library.script_reloads},
+          {"redirects", library.redirects},
+          {"reports", library.reports}};
 }
 
 // Every violation, not just the report's examples: scripts may want them.
@@ -101,8 +154,9 @@ Json DemoReportJson(const demo::ReportInput& in) {
           {"backend", in.backend},
           {"config", ConfigJson(in.result.config)},
           {"day", DayJson(in)},
+          {"routers", RoutersJson(in.result.routers)},
           {"services", ServicesJson(in)},
-          {"operations", OperationsJson(in.latency)},
+          {"library", LibraryJson(in.result.library)},
           {"invariants", InvariantsJson(in.check)}};
 }
 

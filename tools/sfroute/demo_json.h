@@ -8,7 +8,7 @@
 namespace sfroute::cli {
 
 // {"ok":..., "ns":..., "backend":..., "config":{...}, "day":{...},
-//  "services":{...}, "operations":{...}, "invariants":{...}}
+//  "routers":{...}, "services":{...}, "library":{...}, "invariants":{...}}
 Json DemoReportJson(const demo::ReportInput& input);
 
 }  // namespace sfroute::cli

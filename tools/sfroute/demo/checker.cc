@@ -140,54 +140,72 @@ InvariantResult CheckLivePods(const SimulationResult& result, const Readback& re
   return invariant;
 }
 
-// Nobody may be on the drained pod unless the placement that put him there
-// came before the drain: its threshold was at most the pod's last state, the
-// only way that state could still count as fresh.
+// Nobody may be on the drained pod unless the route that sent him there
+// started while its last report was still fresh.
 InvariantResult CheckDrain(const SimulationResult& result, const Readback& readback) {
-  InvariantResult invariant =
-      Named("drain", "nobody is on the drained pod unless he was placed there before the drain");
+  InvariantResult invariant = Named(
+      "drain", "nobody is on the drained pod unless a router sent him there while it was live");
   const DrainRecord& drain = result.drain;
   if (!drain.happened) {
     invariant.note = "no pod was drained";
     return invariant;
   }
-  const std::string& svc = result.services[drain.svc];
+  const std::string& svc = result.services[0];
+  const std::int64_t aged_out_ms = drain.last_report_ms + result.config.fresh_ms;
   int kept = 0;
   int after = 0;
   for (const PlayerRecord& player : result.players) {
-    const LinkRecord* link = FindLink(player, drain.svc);
+    const LinkRecord* link = FindLink(player, 0);
     if (player.fate == Fate::kFailed || link == nullptr) continue;
     ++invariant.checked;
-    if (link->threshold > drain.last_state_ms) ++after;
+    if (link->routed_ms > aged_out_ms) ++after;
     // The last pod the library gave him, even if he is gone since.
     const std::optional<PodIndex> placed =
         link->pod.has_value() ? link->pod : link->pod_before_disconnect;
-    const std::optional<PodIndex> actual = RedisLink(readback, drain.svc, player.uid);
+    const std::optional<PodIndex> actual = RedisLink(readback, 0, player.uid);
     if (actual != drain.pod && placed != drain.pod) continue;
-    if (placed == drain.pod && link->threshold <= drain.last_state_ms) {
+    if (placed == drain.pod && link->routed_ms <= aged_out_ms) {
       ++kept;
     } else if (placed != drain.pod) {
       Add(invariant, player, svc,
-          "Redis has him on the drained pod " + std::to_string(drain.pod) +
-              ", the simulation placed him on " + PodText(placed));
+          "Redis has him on the drained pod " + std::to_string(drain.pod) + ", the simulation on " +
+              PodText(placed));
     } else {
       Add(invariant, player, svc,
-          "placed on the drained pod " + std::to_string(drain.pod) +
-              " after the drain (threshold " + std::to_string(link->threshold) +
-              " > its last state " + std::to_string(drain.last_state_ms) + ")");
+          "routed to the drained pod " + std::to_string(drain.pod) + " at " +
+              std::to_string(link->routed_ms) + ", " +
+              std::to_string(link->routed_ms - drain.last_report_ms) + " ms after its last report");
     }
   }
   invariant.note = svc + " pod " + std::to_string(drain.pod) + ": " + std::to_string(kept) +
-                   " players placed before the drain, " + std::to_string(after) +
-                   " placements after it";
+                   " players routed there while it was live, " + std::to_string(after) +
+                   " routed after it aged out (to other pods)";
   return invariant;
+}
+
+// Whether `pod` had stopped reporting before end_ms, and was not known
+// back by every router before start_ms: a router may then have moved its
+// temporary links.
+bool MayHaveLookedDead(const SimulationResult& result, int svc, PodIndex pod, std::int64_t start_ms,
+                       std::int64_t end_ms) {
+  if (pod < 0 || static_cast<std::size_t>(pod) >= result.pods[svc].size()) return false;
+  for (const Silence& silence : result.pods[svc][pod].silences) {
+    if (silence.last_report_ms != kNeverMs && silence.last_report_ms < end_ms &&
+        start_ms <= silence.known_ms) {
+      return true;
+    }
+  }
+  return false;
 }
 
 InvariantResult CheckReconnects(const SimulationResult& result) {
   InvariantResult invariant =
-      Named("reconnects", "every reconnect within the grace period landed on the old pod");
+      Named("reconnects",
+            "every reconnect within the grace period landed on the old pod, unless that pod had "
+            "stopped reporting (then the router moved him)");
   int players = 0;
   int late = 0;
+  int moved = 0;
   int gave_up = 0;
   for (const PlayerRecord& player : result.players) {
     if (player.gave_up) ++gave_up;
@@ -198,14 +216,22 @@ InvariantResult CheckReconnects(const SimulationResult& result) {
       // Past the grace period the old link may be gone: nothing to judge.
       if (!link.reconnect_in_time) {
         ++late;
-      } else if (link.reconnect_pod != link.pod_before_disconnect) {
+      } else if (link.reconnect_pod == link.pod_before_disconnect) {
+        continue;
+      } else if (MayHaveLookedDead(result, link.svc, *link.pod_before_disconnect,
+                                   link.reconnect_start_ms, link.reconnect_end_ms)) {
+        ++moved;
+      } else {
         Add(invariant, player, result.services[link.svc],
             "came back to " + PodText(link.reconnect_pod) + ", was on " +
-                PodText(link.pod_before_disconnect));
+                PodText(link.pod_before_disconnect) + ", which never stopped reporting");
       }
     }
   }
   invariant.note = std::to_string(players) + " players came back";
+  if (moved > 0) {
+    invariant.note += ", " + std::to_string(moved) + " links moved off a pod that stopped";
+  }
   if (late > 0) invariant.note += ", " + std::to_string(late) + " links late";
   if (gave_up > 0) {
     invariant.note += ", " + std::to_string(gave_up) + " too late to try";
@@ -233,7 +259,150 @@ InvariantResult CheckGraceExpiry(const SimulationResult& result, const Readback&
   return invariant;
 }
 
+InvariantResult CheckTwins(const SimulationResult& result) {
+  InvariantResult invariant =
+      Named("one-pod", "every uid routed by two routers at once got one pod from both");
+  for (const TwinRoute& twin : result.twins) {
+    ++invariant.checked;
+    const PlayerRecord& player = result.players[twin.player];
+    if (twin.pods[0].has_value() && twin.pods[0] == twin.pods[1]) continue;
+    std::string answers;
+    for (int i = 0; i < 2; ++i) {
+      answers += (i == 0 ? "router " : ", router ") + std::to_string(twin.routers[i]) + ": " +
+                 (twin.pods[i].has_value() ? PodText(twin.pods[i]) : twin.errors[i]);
+    }
+    Add(invariant, player, result.services[0], answers);
+  }
+  if (result.config.routers < 2) invariant.note = "needs 2 routers or more";
+  return invariant;
+}
+
+const char* KindName(RouteRecord::Kind kind) {
+  switch (kind) {
+    case RouteRecord::Kind::kArrival:
+      return "arrival";
+    case RouteRecord::Kind::kRequest:
+      return "request";
+    case RouteRecord::Kind::kReconnect:
+      return "reconnect";
+    case RouteRecord::Kind::kProbe:
+      return "probe";
+  }
+  return "?";
+}
+
+InvariantResult CheckRoutesLive(const SimulationResult& result) {
+  InvariantResult invariant =
+      Named("routes-live", "no route answered a pod that was not live when the route started");
+  int near_silence = 0;  // routes to a pod that was not reporting at the time
+  for (const RouteRecord& route : result.routes) {
+    ++invariant.checked;
+    const PlayerRecord& player = result.players[route.player];
+    if (!MayBeLive(result, route.svc, route.pod, route.start_ms, route.end_ms)) {
+      Add(invariant, player, result.services[route.svc],
+          std::string(KindName(route.kind)) + " route by router " + std::to_string(route.router) +
+              " at " + std::to_string(route.start_ms) + " answered " + PodText(route.pod) +
+              ", not live then");
+    } else if (MayHaveLookedDead(result, route.svc, route.pod, route.start_ms, route.end_ms)) {
+      ++near_silence;
+    }
+  }
+  invariant.note = std::to_string(near_silence) +
+                   " routes answered a pod in the freshness window after its last report";
+  return invariant;
+}
+
+InvariantResult CheckCrash(const SimulationResult& result) {
+  InvariantResult invariant = Named(
+      "crash",
+      "while the crashed pod was down its players were refused (UNAVAILABLE), and routed to it "
+      "again once it was back");
+  const CrashRecord& crash = result.crash;
+  if (!crash.happened) {
+    invariant.note = "no pod crashed";
+    return invariant;
+  }
+  const std::string& svc = result.services[0];
+  for (const Probe& probe : crash.probes) {
+    const PlayerRecord& player = result.players[probe.player];
+    invariant.checked += 2;
+    if (!probe.during_unavailable) {
+      Add(invariant, player, svc,
+          "routed while pod " + std::to_string(crash.pod) + " was down: " +
+              (probe.during_pod.has_value() ? PodText(probe.during_pod) : probe.during_error) +
+              ", not UNAVAILABLE");
+    }
+    if (probe.after_pod != crash.pod) {
+      Add(invariant, player, svc,
+          "routed after pod " + std::to_string(crash.pod) + " came back: " +
+              (probe.after_pod.has_value() ? PodText(probe.after_pod) : probe.after_error));
+    }
+  }
+  int retried = 0;
+  for (const PlayerRecord& player : result.players) retried += player.login_retries > 0 ? 1 : 0;
+  invariant.note = svc + " pod " + std::to_string(crash.pod) + " held " +
+                   std::to_string(crash.players) + " players; " +
+                   std::to_string(crash.probes.size()) + " of them probed; " +
+                   std::to_string(retried) + " players' logins tried again";
+  return invariant;
+}
+
+InvariantResult CheckScaleIn(const SimulationResult& result, const Readback& readback) {
+  InvariantResult invariant =
+      Named("scale-in", "the new pod got no route before it reported, and took new players after");
+  const ScaleInRecord& scale_in = result.scale_in;
+  if (!scale_in.happened) {
+    invariant.note = "no pod was scaled in";
+    return invariant;
+  }
+  int placements = 0;
+  int to_new_pod = 0;
+  for (const RouteRecord& route : result.routes) {
+    if (route.svc != 0) continue;
+    const bool to_it = route.pod == scale_in.pod;
+    if (to_it) ++invariant.checked;
+    if (to_it && route.end_ms < scale_in.started_ms) {
+      Add(invariant, result.players[route.player], result.services[0],
+          "routed to the new pod " + std::to_string(scale_in.pod) + " at " +
+              std::to_string(route.start_ms) + ", before it started");
+    }
+    if (route.placed && route.start_ms >= scale_in.started_ms) {
+      ++placements;
+      if (to_it) ++to_new_pod;
+    }
+  }
+  // With every other pod holding players it is the least loaded: the
+  // routers must send it some. In a day too small for that (the others
+  // empty, or fewer placements than pods), ties go to lower pods.
+  const bool judged =
+      scale_in.others_min > 0 && placements > static_cast<int>(result.pods[0].size());
+  if (judged && to_new_pod == 0) {
+    invariant.violations.push_back(
+        {"", result.services[0] + ": the new pod " + std::to_string(scale_in.pod) +
+                 " took none of " + std::to_string(placements) + " placements after it started"});
+  }
+  int holds = 0;
+  for (const auto& [uid, pod] : readback.links[0]) holds += pod == scale_in.pod ? 1 : 0;
+  invariant.note = result.services[0] + " pod " + std::to_string(scale_in.pod) + " took " +
+                   std::to_string(to_new_pod) + " of the " + std::to_string(placements) +
+                   " placements after it started (the others held " +
+                   std::to_string(scale_in.others_min) + "-" + std::to_string(scale_in.others_max) +
+                   " players then); it ends with " + std::to_string(holds);
+  return invariant;
+}
+
 }  // namespace
+
+bool MayBeLive(const SimulationResult& result, int svc, PodIndex pod, std::int64_t start_ms,
+               std::int64_t end_ms) {
+  if (pod < 0 || static_cast<std::size_t>(pod) >= result.pods[svc].size()) return false;
+  for (const Silence& silence : result.pods[svc][pod].silences) {
+    const bool stale_at_start = silence.last_report_ms == kNeverMs ||
+                                start_ms - result.config.fresh_ms > silence.last_report_ms;
+    if (stale_at_start && end_ms < silence.resumed_ms) return false;
+  }
+  return true;
+}
 
 bool CheckResult::ok() const {
   return std::all_of(invariants.begin(), invariants.end(),
@@ -258,6 +427,10 @@ std::vector<InvariantResult> EvaluateInvariants(const SimulationResult& result,
       CheckDrain(result, readback),
       CheckReconnects(result),
       CheckGraceExpiry(result, readback),
+      CheckTwins(result),
+      CheckRoutesLive(result),
+      CheckCrash(result),
+      CheckScaleIn(result, readback),
   };
   // Readback maps are unordered: sort so reports and tests are stable.
   for (InvariantResult& invariant : invariants) {
@@ -269,9 +442,8 @@ std::vector<InvariantResult> EvaluateInvariants(const SimulationResult& result,
   return invariants;
 }
 
-absl::StatusOr<CheckResult> CheckInvariants(Executor& executor, const SimulationResult& result,
-                                            LatencyLog& log) {
-  absl::StatusOr<Readback> readback = ReadBack(executor, result, result.config.threads, log);
+absl::StatusOr<CheckResult> CheckInvariants(Executor& executor, const SimulationResult& result) {
+  absl::StatusOr<Readback> readback = ReadBack(executor, result, result.config.threads);
   if (!readback.ok()) return readback.status();
   CheckResult check;
   check.invariants = EvaluateInvariants(result, *readback);

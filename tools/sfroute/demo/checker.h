@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "demo/latency.h"
 #include "demo/readback.h"
 #include "demo/records.h"
 #include "sfroute/sfroute.h"
@@ -43,10 +42,17 @@ struct CheckResult {
 std::vector<InvariantResult> EvaluateInvariants(const SimulationResult& result,
                                                 const Readback& readback);
 
+// Whether `pod` of `svc` may have been live for a route that started at
+// start_ms and ended at end_ms (wall ms): false when it had stopped
+// reporting more than `freshness` before the start and did not report
+// again before the end. Sound whatever the routers' refresh: a router only
+// knows reports that were made.
+bool MayBeLive(const SimulationResult& result, int svc, PodIndex pod, std::int64_t start_ms,
+               std::int64_t end_ms);
+
 // Reads back the run (with result.config.threads threads) and evaluates the
 // invariants. Fails only when Redis cannot be read.
-absl::StatusOr<CheckResult> CheckInvariants(Executor& executor, const SimulationResult& result,
-                                            LatencyLog& log);
+absl::StatusOr<CheckResult> CheckInvariants(Executor& executor, const SimulationResult& result);
 
 }  // namespace sfroute::demo
 

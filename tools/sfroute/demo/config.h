@@ -13,19 +13,28 @@ struct DemoConfig {
   std::string ns;
   int players = 5000;
   int services = 3;  // named scene, match, chat, guild, ...
-  int pods = 6;      // per service; at least 2, since one pod is drained
-  int threads = 4;   // workers sharing one Executor
+  // Per service; at least 2: one pod of the first service is drained and
+  // another crashes (a third, scaled in mid-day, takes players meanwhile).
+  int pods = 6;
+  int threads = 4;  // workers sharing one Executor
+  // Gateways: each routes through one sfroute::Router per service, all on
+  // the one Executor. A player's routes go to gateway (player % routers).
+  int routers = 3;
+  // Routes per service a player's gateway makes during his session (his
+  // requests), after the one that placed him: answered from its cache.
+  int requests = 4;
   std::uint64_t seed = 1;
 
-  // Lifetime of the temporary link a placement creates, until login makes it
-  // persistent.
+  // Lifetime of the temporary link a router writes when it places a player,
+  // until his pod claims it at login (persistent).
   int link_ttl_s = 300;
   // How long a disconnected player's link is kept for a reconnect.
   int grace_s = 2;
-  // A pod state older than this is not fresh: placements skip that pod.
+  // The routers' freshness: a pod whose last report is older than this is
+  // not live (no placements; its temporary links move).
   int fresh_ms = 1000;
-  // Every pod still reporting re-reports its state this often, so that idle
-  // pods stay fresh.
+  // The reporters' period (each pod reports its player count this often),
+  // and how often the routers read the pod states.
   int heartbeat_ms = 100;
 
   int disconnect_pct = 20;  // players who disconnect after a short session

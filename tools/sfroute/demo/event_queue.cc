@@ -1,6 +1,5 @@
 #include "demo/event_queue.h"
 
-#include <algorithm>
 #include <chrono>
 
 namespace sfroute::demo {
@@ -22,21 +21,13 @@ void EventQueue::PushAt(SteadyTime due, Event event) {
   changed_.notify_all();
 }
 
-void EventQueue::HoldReadyUntil(SteadyTime until) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    hold_ready_until_ = until;
-  }
-  changed_.notify_all();  // waiters recompute their deadline
-}
-
 std::optional<Event> EventQueue::TakeLocked(SteadyTime now) {
   if (!timed_.empty() && timed_.top().due <= now) {
     Event event = timed_.top().event;
     timed_.pop();
     return event;
   }
-  if (!ready_.empty() && hold_ready_until_ <= now) {
+  if (!ready_.empty()) {
     Event event = ready_.front();
     ready_.pop_front();
     return event;
@@ -47,7 +38,6 @@ std::optional<Event> EventQueue::TakeLocked(SteadyTime now) {
 SteadyTime EventQueue::NextWakeLocked() const {
   SteadyTime wake = SteadyTime::max();
   if (!timed_.empty()) wake = timed_.top().due;
-  if (!ready_.empty()) wake = std::min(wake, hold_ready_until_);
   return wake;
 }
 

@@ -2,6 +2,7 @@
 #ifndef SFROUTE_TOOLS_SFROUTE_DEMO_EVENT_QUEUE_H_
 #define SFROUTE_TOOLS_SFROUTE_DEMO_EVENT_QUEUE_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -10,26 +11,26 @@
 #include <queue>
 #include <vector>
 
-#include "demo/latency.h"
-
 namespace sfroute::demo {
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+
 struct Event {
-  enum class Kind { kArrive, kDisconnect, kReconnect };
+  // kProbeCrashed, kRestartCrashed: steps of the crash, not a player's.
+  enum class Kind { kArrive, kDisconnect, kReconnect, kProbeCrashed, kRestartCrashed };
   Kind kind;
-  int player;  // index into the simulation's records
+  int player = -1;     // index into the simulation's records
+  bool retry = false;  // tried before: his pod was down
 };
 
 // Two lanes: "ready" events (arrivals) run in FIFO order as soon as a worker
-// is free; timed events (disconnects, reconnects) run when due and go before
+// is free; timed events (disconnects, reconnects, retries) run when due and go before
 // ready ones, because a reconnect that waited behind thousands of arrivals
 // would miss its grace period. Thread-safe.
 class EventQueue {
  public:
   void PushReady(Event event);
   void PushAt(SteadyTime due, Event event);
-  // Ready events are not handed out before `until` (timed ones still are).
-  void HoldReadyUntil(SteadyTime until);
 
   // Blocks until an event can run and returns it; empty once nothing is
   // queued and no event handed out is still running. Every event returned
@@ -55,7 +56,6 @@ class EventQueue {
   std::deque<Event> ready_;
   std::priority_queue<Timed, std::vector<Timed>, std::greater<Timed>> timed_;
   std::uint64_t next_seq_ = 0;
-  SteadyTime hold_ready_until_ = SteadyTime::min();
   int running_ = 0;
 };
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <latch>
 #include <optional>
 #include <random>
+#include <thread>
 #include <utility>
 
 namespace sfroute::demo {
@@ -17,12 +19,22 @@ using std::chrono::steady_clock;
 constexpr milliseconds kReconnectMargin{300};
 // Sessions are short so that disconnects and reconnects mix with arrivals.
 constexpr int kMaxSessionMs = 500;
+// How soon a player whose pod was down tries again.
+constexpr milliseconds kRetryAfter{100};
+// Past this many tries (kRetryAfter apart) he gives up: a failure.
+constexpr int kMaxRetries = 300;
+// Every this many players, the first route goes through two gateways at once.
+constexpr int kTwinEvery = 8;
 
 std::string PlayerUid(int index, int players) {
   std::string digits = std::to_string(index);
   const size_t width = std::to_string(std::max(players - 1, 0)).size();
-  return "player-" + std::string(width - std::min(width, digits.size()), '0') + digits;
+  std::string uid = "player-";
+  uid.append(width - std::min(width, digits.size()), '0');
+  return uid + digits;
 }
+
+std::string PodText(PodIndex pod) { return "pod " + std::to_string(pod); }
 
 }  // namespace
 
@@ -52,35 +64,42 @@ std::vector<PlayerRecord> MakePlayers(const DemoConfig& config) {
   return players;
 }
 
-PlayerActions::PlayerActions(Executor& executor, const DemoConfig& config,
-                             const std::vector<std::string>& services, PodBoard& board,
-                             EventQueue& queue)
-    : executor_(executor), config_(config), services_(services), board_(board), queue_(queue) {}
+PlayerActions::PlayerActions(const DemoConfig& config, Fleet& fleet, EventQueue& queue)
+    : config_(config), fleet_(fleet), queue_(queue) {}
 
-void PlayerActions::Run(const Event& event, PlayerRecord& player, LatencyLog& log) {
+void PlayerActions::Run(const Event& event, PlayerRecord& player, RouteLog& log) {
   switch (event.kind) {
     case Event::Kind::kArrive:
-      Arrive(event.player, player, log);
+      Arrive(event, player, log);
       break;
     case Event::Kind::kDisconnect:
-      Disconnect(event.player, player, log);
+      Disconnect(event, player);
       break;
     case Event::Kind::kReconnect:
-      Reconnect(player, log);
+      Reconnect(event, player, log);
       break;
+    case Event::Kind::kProbeCrashed:
+    case Event::Kind::kRestartCrashed:
+      break;  // the simulation's
   }
 }
 
-void PlayerActions::ReportLoad(int svc, PodIndex pod, LatencyLog& log) {
-  std::optional<std::string> state = board_.Report(svc, pod);
-  if (!state.has_value()) return;
-  absl::Status status = Timed(log, Op::kSetServiceState, [&] {
-    return executor_.SetServiceState(config_.ns, services_[svc], pod, *state);
-  });
-  if (!status.ok()) {
-    AddOtherFailure("SetServiceState " + services_[svc] + "/" + std::to_string(pod) + ": " +
-                    status.ToString());
+absl::StatusOr<RouteResult> PlayerActions::Route(RouteRecord::Kind kind, int index,
+                                                 const PlayerRecord& player, int svc, int gateway,
+                                                 RouteLog& log) {
+  const std::int64_t start_ms = NowMs();
+  absl::StatusOr<RouteResult> route = fleet_.Gateway(gateway, svc).Route(player.uid);
+  if (route.ok()) {
+    log.routes.push_back({.kind = kind,
+                          .player = index,
+                          .svc = svc,
+                          .router = gateway % config_.routers,
+                          .start_ms = start_ms,
+                          .end_ms = NowMs(),
+                          .pod = route->pod,
+                          .placed = route->placed});
   }
+  return route;
 }
 
 SteadyTime PlayerActions::LastRemovalEnd() const {
@@ -88,23 +107,27 @@ SteadyTime PlayerActions::LastRemovalEnd() const {
   return last_removal_end_;
 }
 
-std::vector<std::string> PlayerActions::OtherFailures() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return other_failures_;
-}
-
-void PlayerActions::AddOtherFailure(std::string failure) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  other_failures_.push_back(std::move(failure));
-}
-
-// A new player: placed on the least-loaded fresh pod of each service he uses
-// (temporary links), then confirmed at login (persistent links).
-void PlayerActions::Arrive(int index, PlayerRecord& player, LatencyLog& log) {
+// A new player: his gateway routes him (placing him on the least-loaded
+// live pod of each service he uses: temporary links), then each pod claims
+// him at login (persistent links).
+void PlayerActions::Arrive(const Event& event, PlayerRecord& player, RouteLog& log) {
+  const int index = event.player;
   for (LinkRecord& link : player.links) {
-    if (!Place(player, link, log)) return;
+    const std::int64_t start_ms = NowMs();
+    absl::StatusOr<RouteResult> route =
+        link.svc == 0 && config_.routers > 1 && index % kTwinEvery == 0
+            ? RouteTwice(index, player, log)
+            : Route(RouteRecord::Kind::kArrival, index, player, link.svc, GatewayOf(index), log);
+    if (!route.ok()) {
+      Fail(player, link, "Router::Route", route.status());
+      return;
+    }
+    link.pod = route->pod;
+    link.routed_ms = start_ms;
   }
-  if (!Login(player, log)) return;
+  const Login login = ClaimAll(event, player);
+  if (login != Login::kDone) return;
+  MakeRequests(index, player, log);
   ++arrived_;
   if (player.will_disconnect) {
     queue_.PushAt(steady_clock::now() + milliseconds(player.session_ms),
@@ -112,98 +135,159 @@ void PlayerActions::Arrive(int index, PlayerRecord& player, LatencyLog& log) {
   }
 }
 
-// Logout with a grace period: each link stays, temporary, for grace_s.
-void PlayerActions::Disconnect(int index, PlayerRecord& player, LatencyLog& log) {
+absl::StatusOr<RouteResult> PlayerActions::RouteTwice(int index, const PlayerRecord& player,
+                                                      RouteLog& log) {
+  TwinRoute twin;
+  twin.player = index;
+  twin.routers[0] = GatewayOf(index);
+  twin.routers[1] = (GatewayOf(index) + 1) % config_.routers;
+  absl::StatusOr<RouteResult> routes[2];
+  RouteLog other;  // the second thread's
+  std::latch start(2);
+  std::thread second([&] {
+    start.arrive_and_wait();
+    routes[1] = Route(RouteRecord::Kind::kArrival, index, player, 0, twin.routers[1], other);
+  });
+  start.arrive_and_wait();
+  routes[0] = Route(RouteRecord::Kind::kArrival, index, player, 0, twin.routers[0], log);
+  second.join();
+  log.routes.insert(log.routes.end(), other.routes.begin(), other.routes.end());
+  for (int i = 0; i < 2; ++i) {
+    if (routes[i].ok()) {
+      twin.pods[i] = routes[i]->pod;
+    } else {
+      twin.errors[i] = routes[i].status().ToString();
+    }
+  }
+  log.twins.push_back(std::move(twin));
+  return routes[0];
+}
+
+PlayerActions::Login PlayerActions::ClaimAll(const Event& event, PlayerRecord& player) {
   for (LinkRecord& link : player.links) {
+    DemoPod& pod = fleet_.Pod(link.svc, *link.pod);
+    std::optional<absl::StatusOr<TrySetResult>> claim = pod.Claim(player.uid, event.player);
+    if (!claim.has_value()) {
+      // The pod is down: he cannot log in there. His temporary link stays;
+      // once the routers see the pod dead they move it.
+      for (int gateway = 0; gateway < config_.routers; ++gateway) {
+        fleet_.Gateway(gateway, link.svc).Invalidate(player.uid, *link.pod);
+      }
+      if (++player.login_retries > kMaxRetries) {
+        Fail(player, link, PodText(*link.pod) + " stayed down through every login retry");
+        return Login::kFailed;
+      }
+      Event again = event;
+      again.retry = true;
+      queue_.PushAt(steady_clock::now() + kRetryAfter, again);
+      return Login::kRetry;
+    }
+    if (!claim->ok()) {
+      Fail(player, link, "PodReporter::Claim", claim->status());
+      return Login::kFailed;
+    }
+    if (!(*claim)->applied || (*claim)->pod != *link.pod) {
+      Fail(player, link,
+           "Claim at login refused: " + PodText((*claim)->pod) + " holds him, not " +
+               std::to_string(*link.pod));
+      return Login::kFailed;
+    }
+  }
+  return Login::kDone;
+}
+
+void PlayerActions::MakeRequests(int index, PlayerRecord& player, RouteLog& log) {
+  for (int request = 0; request < config_.requests; ++request) {
+    for (LinkRecord& link : player.links) {
+      absl::StatusOr<RouteResult> route =
+          Route(RouteRecord::Kind::kRequest, index, player, link.svc, GatewayOf(index), log);
+      if (!route.ok()) {
+        // A router refuses a persistent link to a pod that is not live.
+        // His pod may have crashed (or aged out, drained) since he logged
+        // in: he is cut off, nothing to judge.
+        if (absl::IsUnavailable(route.status()) && !fleet_.Pod(link.svc, *link.pod).reporting()) {
+          return;
+        }
+        Fail(player, link, "Router::Route (request)", route.status());
+        return;
+      }
+      if (route->pod != *link.pod) {
+        Fail(player, link,
+             "request routed to " + PodText(route->pod) + ", his pod is " +
+                 std::to_string(*link.pod));
+        return;
+      }
+    }
+  }
+}
+
+// Logout with a grace period: his pods release him, leaving each link
+// temporary for grace_s. A pod that is down cannot: he waits for it.
+void PlayerActions::Disconnect(const Event& event, PlayerRecord& player) {
+  for (LinkRecord& link : player.links) {
+    if (!link.pod.has_value()) continue;  // released by an earlier try
     link.removed_at = steady_clock::now();
-    absl::StatusOr<bool> removed = Timed(log, Op::kRemoveLinkedPod, [&] {
-      return executor_.RemoveLinkedPod(config_.ns, player.uid, services_[link.svc],
-                                       config_.grace_s);
-    });
+    std::optional<absl::StatusOr<bool>> released =
+        fleet_.Pod(link.svc, *link.pod).Release(player.uid, event.player, config_.grace_s);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       last_removal_end_ = std::max(last_removal_end_, steady_clock::now());
     }
-    if (!removed.ok()) {
-      Fail(player, link, "RemoveLinkedPod", removed.status());
+    if (!released.has_value()) {
+      queue_.PushAt(steady_clock::now() + kRetryAfter, event);
       return;
     }
-    if (!*removed) {
-      Fail(player, link, "RemoveLinkedPod found no link");
+    if (!released->ok()) {
+      Fail(player, link, "PodReporter::Release", released->status());
+      return;
+    }
+    if (!**released) {
+      Fail(player, link, "PodReporter::Release found no link to " + PodText(*link.pod));
       return;
     }
     link.pod_before_disconnect = link.pod;
     link.pod.reset();
-    board_.AddLoad(link.svc, *link.pod_before_disconnect, -1);
-    ReportLoad(link.svc, *link.pod_before_disconnect, log);
   }
   player.fate = Fate::kGone;
   ++disconnected_;
   if (player.will_reconnect) {
     queue_.PushAt(steady_clock::now() + milliseconds(player.reconnect_delay_ms),
-                  {Event::Kind::kReconnect, index});
+                  {Event::Kind::kReconnect, event.player});
   }
 }
 
-// Back within the grace period: placement must find the old link.
-void PlayerActions::Reconnect(PlayerRecord& player, LatencyLog& log) {
+// Back within the grace period: his route must find the old link (unless
+// his old pod stopped reporting: then the router moves him), and the pod
+// claims him again.
+void PlayerActions::Reconnect(const Event& event, PlayerRecord& player, RouteLog& log) {
   const milliseconds grace(config_.grace_s * 1000);
-  if (steady_clock::now() + kReconnectMargin > player.links.front().removed_at + grace) {
+  if (!event.retry &&
+      steady_clock::now() + kReconnectMargin > player.links.front().removed_at + grace) {
     player.gave_up = true;  // stays kGone: his links must expire
     return;
   }
   for (LinkRecord& link : player.links) {
-    if (!Place(player, link, log)) return;
-    link.reconnect_pod = link.pod;
+    link.reconnect_start_ms = NowMs();
+    absl::StatusOr<RouteResult> route = Route(RouteRecord::Kind::kReconnect, event.player, player,
+                                              link.svc, ReconnectGatewayOf(event.player), log);
+    link.reconnect_end_ms = NowMs();
+    if (!route.ok()) {
+      Fail(player, link, "Router::Route (reconnect)", route.status());
+      return;
+    }
+    link.pod = route->pod;
+    link.routed_ms = link.reconnect_start_ms;
+    link.reconnect_pod = route->pod;
     link.reconnect_in_time = steady_clock::now() < link.removed_at + grace;
   }
-  if (!Login(player, log)) return;
+  if (ClaimAll(event, player) != Login::kDone) return;
   player.fate = Fate::kReconnected;
   ++reconnected_;
 }
 
-bool PlayerActions::Place(PlayerRecord& player, LinkRecord& link, LatencyLog& log) {
-  const std::int64_t threshold = NowMs() - config_.fresh_ms;
-  absl::StatusOr<std::optional<PodIndex>> pod = Timed(log, Op::kComputeLinkedPodIfAbsent, [&] {
-    return executor_.ComputeLinkedPodIfAbsent(config_.ns, player.uid, services_[link.svc],
-                                              Ttl::Seconds(config_.link_ttl_s), threshold);
-  });
-  if (!pod.ok()) {
-    return Fail(player, link, "ComputeLinkedPodIfAbsent", pod.status());
-  }
-  if (!pod->has_value()) {
-    return Fail(player, link, "ComputeLinkedPodIfAbsent found no fresh pod");
-  }
-  // A reconnect that finds his old link keeps the threshold of the placement
-  // that made it: that is the one that chose the pod.
-  if (link.pod_before_disconnect != **pod) link.threshold = threshold;
-  link.pod = **pod;
-  board_.AddLoad(link.svc, **pod, 1);
-  ReportLoad(link.svc, **pod, log);
-  return true;
-}
-
-bool PlayerActions::Login(PlayerRecord& player, LatencyLog& log) {
-  for (LinkRecord& link : player.links) {
-    absl::StatusOr<TrySetResult> result = Timed(log, Op::kTrySetLinkedPod, [&] {
-      return executor_.TrySetLinkedPod(config_.ns, player.uid, services_[link.svc], *link.pod,
-                                       Ttl::Persistent());
-    });
-    if (!result.ok()) {
-      return Fail(player, link, "TrySetLinkedPod", result.status());
-    }
-    if (!result->applied || result->pod != *link.pod) {
-      return Fail(player, link,
-                  "TrySetLinkedPod at login refused: pod " + std::to_string(result->pod) +
-                      " holds him, not " + std::to_string(*link.pod));
-    }
-  }
-  return true;
-}
-
 bool PlayerActions::Fail(PlayerRecord& player, const LinkRecord& link, std::string what) {
   player.fate = Fate::kFailed;
-  player.failure = player.uid + "/" + services_[link.svc] + ": " + what;
+  player.failure = player.uid + "/" + fleet_.services[link.svc] + ": " + what;
   ++failed_;
   return false;
 }

@@ -1,6 +1,8 @@
-// What a player does to sfroute: arrive (placement, then login), disconnect
-// (grace period), reconnect. Each action records what the library answered
-// in the player's PlayerRecord and schedules his next event.
+// What a player does: arrive (his gateway routes him, the pod claims him),
+// make requests (routes from the gateway's cache), disconnect (the pod
+// releases him with a grace period), reconnect (routed again, claimed
+// again). Each action records what the library answered in the player's
+// PlayerRecord and the worker's RouteLog, and schedules his next event.
 #ifndef SFROUTE_TOOLS_SFROUTE_DEMO_PLAYERS_H_
 #define SFROUTE_TOOLS_SFROUTE_DEMO_PLAYERS_H_
 
@@ -10,12 +12,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "demo/config.h"
 #include "demo/event_queue.h"
-#include "demo/latency.h"
 #include "demo/records.h"
 #include "demo/world.h"
-#include "sfroute/sfroute.h"
 
 namespace sfroute::demo {
 
@@ -23,24 +24,27 @@ namespace sfroute::demo {
 // (always the first), whether he disconnects and comes back, and when.
 std::vector<PlayerRecord> MakePlayers(const DemoConfig& config);
 
+// What one worker saw; merged at the end of the day.
+struct RouteLog {
+  std::vector<RouteRecord> routes;
+  std::vector<TwinRoute> twins;
+};
+
 class PlayerActions {
  public:
-  PlayerActions(Executor& executor, const DemoConfig& config,
-                const std::vector<std::string>& services, PodBoard& board, EventQueue& queue);
+  PlayerActions(const DemoConfig& config, Fleet& fleet, EventQueue& queue);
 
   // Runs `event` for `player`. A player's events never run concurrently:
   // each one is scheduled by the one before it.
-  void Run(const Event& event, PlayerRecord& player, LatencyLog& log);
+  void Run(const Event& event, PlayerRecord& player, RouteLog& log);
 
-  // The pod tells sfroute its new load (nothing once it is drained).
-  void ReportLoad(int svc, PodIndex pod, LatencyLog& log);
+  // A route through `gateway`, recorded in `log` when it answers a pod.
+  absl::StatusOr<RouteResult> Route(RouteRecord::Kind kind, int index, const PlayerRecord& player,
+                                    int svc, int gateway, RouteLog& log);
 
-  // When the last RemoveLinkedPod call returned: its grace link expires at
-  // most grace_s after that.
+  // When the last Release call returned: its grace link expires at most
+  // grace_s after that.
   SteadyTime LastRemovalEnd() const;
-  // Failures that belong to no player (a pod's report).
-  std::vector<std::string> OtherFailures() const;
-  void AddOtherFailure(std::string failure);
 
   // For the progress line.
   int arrived() const { return arrived_.load(); }
@@ -49,28 +53,36 @@ class PlayerActions {
   int failed() const { return failed_.load(); }
 
  private:
-  void Arrive(int index, PlayerRecord& player, LatencyLog& log);
-  void Disconnect(int index, PlayerRecord& player, LatencyLog& log);
-  void Reconnect(PlayerRecord& player, LatencyLog& log);
+  enum class Login { kDone, kRetry, kFailed };
 
-  // ComputeLinkedPodIfAbsent for one link; false (player failed) on error.
-  bool Place(PlayerRecord& player, LinkRecord& link, LatencyLog& log);
-  // TrySetLinkedPod(persistent) of every link: the login.
-  bool Login(PlayerRecord& player, LatencyLog& log);
+  void Arrive(const Event& event, PlayerRecord& player, RouteLog& log);
+  void Disconnect(const Event& event, PlayerRecord& player);
+  void Reconnect(const Event& event, PlayerRecord& player, RouteLog& log);
+
+  // Routes his first link through two gateways at once: they must agree.
+  absl::StatusOr<RouteResult> RouteTwice(int index, const PlayerRecord& player, RouteLog& log);
+  // Every pod he was routed to claims him. A pod that is down (crashed
+  // before the routers saw it) cannot: his gateway forgets that route and
+  // he tries again a little later, as `event`.
+  Login ClaimAll(const Event& event, PlayerRecord& player);
+  // His requests: routes of every link from his gateway's cache.
+  void MakeRequests(int index, PlayerRecord& player, RouteLog& log);
+
   // Always returns false, so callers can `return Fail(...)`.
   bool Fail(PlayerRecord& player, const LinkRecord& link, std::string what);
   bool Fail(PlayerRecord& player, const LinkRecord& link, std::string_view op,
             const absl::Status& status);
 
-  Executor& executor_;
+  int GatewayOf(int index) const { return index % config_.routers; }
+  // A reconnect comes in through another gateway (when there is one).
+  int ReconnectGatewayOf(int index) const { return (index + 1) % config_.routers; }
+
   const DemoConfig& config_;
-  const std::vector<std::string>& services_;
-  PodBoard& board_;
+  Fleet& fleet_;
   EventQueue& queue_;
 
-  mutable std::mutex mutex_;  // guards the two below
+  mutable std::mutex mutex_;  // guards the one below
   SteadyTime last_removal_end_{};
-  std::vector<std::string> other_failures_;
 
   std::atomic<int> arrived_{0};
   std::atomic<int> disconnected_{0};

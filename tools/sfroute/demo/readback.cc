@@ -12,8 +12,7 @@ namespace {
 // single reply modest.
 constexpr size_t kBatchSize = 500;
 
-absl::Status ReadLinks(Executor& executor, const SimulationResult& result, LatencyLog& log,
-                       Readback& readback) {
+absl::Status ReadLinks(Executor& executor, const SimulationResult& result, Readback& readback) {
   std::vector<std::string> uids;
   for (const PlayerRecord& player : result.players) uids.push_back(player.uid);
   readback.links.resize(result.services.size());
@@ -21,9 +20,8 @@ absl::Status ReadLinks(Executor& executor, const SimulationResult& result, Laten
     for (size_t begin = 0; begin < uids.size(); begin += kBatchSize) {
       std::vector<std::string> chunk(uids.begin() + begin,
                                      uids.begin() + std::min(uids.size(), begin + kBatchSize));
-      absl::StatusOr<PodUids> pods = Timed(log, Op::kBatchGetLinkedPod, [&] {
-        return executor.BatchGetLinkedPod(result.config.ns, chunk, result.services[svc]);
-      });
+      absl::StatusOr<PodUids> pods =
+          executor.BatchGetLinkedPod(result.config.ns, chunk, result.services[svc]);
       if (!pods.ok()) return pods.status();
       for (const auto& [pod, linked] : *pods) {
         for (const std::string& uid : linked) readback.links[svc][uid] = pod;
@@ -35,39 +33,32 @@ absl::Status ReadLinks(Executor& executor, const SimulationResult& result, Laten
 
 // GetLinkService is one round trip per player: spread over the threads.
 absl::Status ReadPersistentLinks(Executor& executor, const SimulationResult& result, int threads,
-                                 LatencyLog& log, Readback& readback) {
+                                 Readback& readback) {
   const size_t count = result.players.size();
   readback.persistent.assign(count, {});
-  std::vector<LatencyLog> logs(threads);
-  absl::Status status = ForEachPlayer(threads, count, [&](int t, std::size_t i) {
-    absl::StatusOr<ServicePods> links = Timed(logs[t], Op::kGetLinkService, [&] {
-      return executor.GetLinkService(result.config.ns, result.players[i].uid);
-    });
+  return ForEachPlayer(threads, count, [&](int, std::size_t i) {
+    absl::StatusOr<ServicePods> links =
+        executor.GetLinkService(result.config.ns, result.players[i].uid);
     if (!links.ok()) return links.status();
     readback.persistent[i] = std::move(*links);
     return absl::OkStatus();
   });
-  for (const LatencyLog& thread_log : logs) log.Merge(thread_log);
-  return status;
 }
 
 }  // namespace
 
-absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& result, int threads,
-                                  LatencyLog& log) {
+absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& result, int threads) {
   Readback readback;
   const std::string& ns = result.config.ns;
-  absl::StatusOr<ServicePodStates> states = Timed(
-      log, Op::kGetServiceStates, [&] { return executor.GetServiceStates(ns, result.services); });
+  absl::StatusOr<ServicePodStates> states = executor.GetServiceStates(ns, result.services);
   if (!states.ok()) return states.status();
   readback.states = std::move(*states);
-  absl::StatusOr<WorkloadStates> workloads = Timed(
-      log, Op::kGetWorkloadStates, [&] { return executor.GetWorkloadStates(ns, result.services); });
+  absl::StatusOr<WorkloadStates> workloads = executor.GetWorkloadStates(ns, result.services);
   if (!workloads.ok()) return workloads.status();
   readback.workloads = std::move(*workloads);
-  absl::Status status = ReadLinks(executor, result, log, readback);
+  absl::Status status = ReadLinks(executor, result, readback);
   if (!status.ok()) return status;
-  status = ReadPersistentLinks(executor, result, threads, log, readback);
+  status = ReadPersistentLinks(executor, result, threads, readback);
   if (!status.ok()) return status;
   return readback;
 }

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "demo/latency.h"
 #include "demo/records.h"
 #include "sfroute/sfroute.h"
 
@@ -24,8 +23,7 @@ struct Readback {
 
 // Reads with `threads` threads sharing `executor`. Fails on the first call
 // that fails: a check that cannot read Redis cannot say anything.
-absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& result, int threads,
-                                  LatencyLog& log);
+absl::StatusOr<Readback> ReadBack(Executor& executor, const SimulationResult& result, int threads);
 
 }  // namespace sfroute::demo
 

@@ -32,8 +32,37 @@ std::optional<std::int64_t> StateTimestamp(const std::string& state) {
 void AppendHeader(const ReportInput& in, std::string& out) {
   const DemoConfig& config = in.result.config;
   absl::StrAppendFormat(&out, "sfroute demo: namespace %s on %s\n", config.ns, in.backend);
-  absl::StrAppendFormat(&out, "%d players, %d services x %d pods, %d threads, seed %d\n\n",
-                        config.players, config.services, config.pods, config.threads, config.seed);
+  absl::StrAppendFormat(&out,
+                        "%d players, %d services x %d pods, %d threads, %d gateways (a Router "
+                        "per service each), seed %d\n\n",
+                        config.players, config.services, config.pods, config.threads,
+                        config.routers, config.seed);
+}
+
+void AppendEvents(const SimulationResult& result, std::string& out) {
+  const DemoConfig& config = result.config;
+  const std::string& svc = result.services[0];
+  if (result.scale_in.happened) {
+    absl::StrAppendFormat(&out,
+                          "  +%.2f s  %s pod %d scaled in: a new reporter, the others held "
+                          "%d-%d players\n",
+                          result.scale_in.at_s, svc, result.scale_in.pod,
+                          result.scale_in.others_min, result.scale_in.others_max);
+  }
+  if (result.drain.happened) {
+    absl::StrAppendFormat(&out,
+                          "  +%.2f s  %s pod %d drained (PodReporter::Drain): last report "
+                          "stamped %d, not live %d ms later\n",
+                          result.drain.at_s, svc, result.drain.pod, result.drain.last_report_ms,
+                          config.fresh_ms);
+  }
+  if (result.crash.happened) {
+    const CrashRecord& crash = result.crash;
+    absl::StrAppendFormat(&out,
+                          "  +%.2f s  %s pod %d crashed (its reporter destroyed) holding %d "
+                          "players; back at +%.2f s\n",
+                          crash.at_s, svc, crash.pod, crash.players, crash.back_at_s);
+  }
 }
 
 void AppendDay(const ReportInput& in, std::string& out) {
@@ -45,34 +74,41 @@ void AppendDay(const ReportInput& in, std::string& out) {
                         "expired, then %.2f s of checks\n",
                         result.run_s, result.grace_wait_s, in.check_s);
   absl::StrAppendFormat(&out,
-                        "  %d players arrived: placed on the least-loaded "
-                        "fresh pod (%d s link), then logged in (persistent)\n",
+                        "  %d players arrived: routed to the least-loaded live pod (%d s link), "
+                        "claimed by it at login (persistent)\n",
                         counts.arrived, config.link_ttl_s);
   absl::StrAppendFormat(&out,
-                        "  %d disconnected with a %d s grace period: %d came "
+                        "  %d disconnected, released with a %d s grace period: %d came "
                         "back, %d left for good\n",
                         counts.disconnected, config.grace_s, counts.reconnected, counts.gone);
-  if (result.drain.happened) {
+  AppendEvents(result, out);
+  absl::StrAppendFormat(&out, "  %d library calls in %.2f s, %d players failed\n",
+                        result.library.calls, result.run_s, counts.failed);
+  // Until the crash nothing waits on a pod: that pace is what the backend
+  // sustains with this many threads.
+  if (result.crash.happened && result.rush_s > 0) {
     absl::StrAppendFormat(&out,
-                          "  %s pod %d drained at +%.2f s: it stopped reporting (last state "
-                          "stamped %d);\n    arrivals paused until that state was older than "
-                          "the %d ms freshness window\n",
-                          result.services[result.drain.svc], result.drain.pod, result.drain.at_s,
-                          result.drain.last_state_ms, config.fresh_ms);
-  }
-  const std::int64_t calls = result.latency.TotalCalls();
-  absl::StrAppendFormat(&out, "  %d calls in %.2f s, %d players failed\n", calls, result.run_s,
-                        counts.failed);
-  // Until the drain workers never wait for a due event: that pace is what
-  // the backend sustains with this many threads.
-  if (result.drain.happened && result.drain.at_s > 0) {
-    absl::StrAppendFormat(&out,
-                          "  rush hour (start to drain): %d calls in %.2f s = %.0f calls/s "
+                          "  rush hour (start to the crash): %d calls in %.2f s = %.0f calls/s "
                           "with %d threads\n",
-                          result.drain.calls_before, result.drain.at_s,
-                          result.drain.calls_before / result.drain.at_s, config.threads);
+                          result.rush_calls, result.rush_s, result.rush_calls / result.rush_s,
+                          config.threads);
   }
   out += "\n";
+}
+
+void AppendRouters(const RouterFigures& routers, std::string& out) {
+  const Router::Stats& stats = routers.stats;
+  const std::uint64_t routes = routers.routes();
+  absl::StrAppendFormat(&out, "Routers (Router::stats() over the %d routers)\n", routers.routers);
+  absl::StrAppendFormat(&out, "  %d routes: %d from the cache (hit rate %.1f %%), %d read linked\n",
+                        routes, stats.cache_hits,
+                        routes > 0 ? 100.0 * stats.cache_hits / routes : 0, stats.linked);
+  absl::StrAppendFormat(&out, "  %d placed, %d moved off pods that were not live, %d errors\n",
+                        stats.placed, stats.moved, stats.errors);
+  absl::StrAppendFormat(&out, "  %d Redis calls by routes = %.3f per route; %d pod state reads\n\n",
+                        stats.redis_calls,
+                        routes > 0 ? static_cast<double>(stats.redis_calls) / routes : 0,
+                        stats.refreshes);
 }
 
 void AppendService(const ServiceTable& table, std::string& out) {
@@ -81,8 +117,8 @@ void AppendService(const ServiceTable& table, std::string& out) {
   for (const PodRow& row : table.pods) {
     absl::StrAppendFormat(&out, "    %4d %8d  %s", row.pod, row.players,
                           row.state.empty() ? "(none)" : row.state);
-    if (row.drained) {
-      absl::StrAppendFormat(&out, "  drained, state %.1f s old", row.state_age_s.value_or(0));
+    if (!row.event.empty()) {
+      absl::StrAppendFormat(&out, "  %s, state %.1f s old", row.event, row.state_age_s.value_or(0));
     }
     out += "\n";
   }
@@ -94,14 +130,26 @@ void AppendService(const ServiceTable& table, std::string& out) {
   }
 }
 
-void AppendLatency(const LatencyLog& latency, std::string& out) {
-  absl::StrAppendFormat(&out, "Operations (each call timed)\n  %-26s %7s %9s %9s %9s %9s\n",
-                        "operation", "calls", "calls/s", "p50 us", "p99 us", "max us");
-  for (const OpSummary& op : latency.Summarize()) {
-    absl::StrAppendFormat(&out, "  %-26s %7d %9.0f %9.1f %9.1f %9.1f\n", std::string(OpName(op.op)),
-                          op.calls, op.calls_per_s, op.p50_us, op.p99_us, op.max_us);
+void AppendLibrary(const LibraryFigures& library, std::string& out) {
+  absl::StrAppendFormat(&out,
+                        "Operations during the day (the executor's metrics)\n  %-26s %7s %7s "
+                        "%9s %9s %9s\n",
+                        "operation", "calls", "failed", "mean us", "p50 us", "p99 us");
+  for (const OperationFigures& op : library.operations) {
+    absl::StrAppendFormat(&out, "  %-26s %7d %7d %9.1f %9.1f %9.1f\n", op.name, op.calls,
+                          op.failures, op.mean_us, op.p50_us, op.p99_us);
   }
-  out += "  (calls/s: calls over the span from the first call to the last)\n\n";
+  absl::StrAppendFormat(&out,
+                        "  (p50/p99 interpolated in the histogram's buckets, 50 us to 10 s)\n"
+                        "  connections opened %d, failed %d; scripts reloaded %d; redirects %d\n",
+                        library.connections_opened, library.connection_failures,
+                        library.script_reloads, library.redirects);
+  std::string reports;
+  for (const auto& [code, count] : library.reports) {
+    absl::StrAppendFormat(&reports, "%s%s %d", reports.empty() ? "" : ", ", code, count);
+  }
+  absl::StrAppendFormat(&out, "  pod reports (the reporters running at the end): %s\n\n",
+                        reports.empty() ? "none" : reports);
 }
 
 // Breaks `text` into lines of at most `width` columns, at spaces.
@@ -169,7 +217,7 @@ ServiceTable MakeServiceTable(const SimulationResult& result, const CheckResult&
   const auto states = check.readback.states.find(table.svc);
   const std::int64_t now_ms = NowMs();
   std::vector<int> accepting;
-  for (PodIndex pod = 0; pod < result.config.pods; ++pod) {
+  for (PodIndex pod = 0; pod < static_cast<PodIndex>(result.pods[svc].size()); ++pod) {
     PodRow row;
     row.pod = pod;
     row.players = players[pod];
@@ -178,8 +226,15 @@ ServiceTable MakeServiceTable(const SimulationResult& result, const CheckResult&
       const std::optional<std::int64_t> ts = StateTimestamp(row.state);
       if (ts.has_value()) row.state_age_s = (now_ms - *ts) / 1000.0;
     }
-    row.drained = result.drain.happened && result.drain.svc == svc && result.drain.pod == pod;
-    if (!row.drained) accepting.push_back(row.players);
+    const bool drained = svc == 0 && result.drain.happened && result.drain.pod == pod;
+    if (drained) {
+      row.event = "drained";
+    } else if (svc == 0 && result.crash.happened && result.crash.pod == pod) {
+      row.event = "crashed, back";
+    } else if (svc == 0 && result.scale_in.happened && result.scale_in.pod == pod) {
+      row.event = "scaled in";
+    }
+    if (!drained) accepting.push_back(row.players);
     table.pods.push_back(row);
   }
   if (accepting.empty()) return table;
@@ -199,12 +254,13 @@ std::string FormatReport(const ReportInput& in) {
   std::string out;
   AppendHeader(in, out);
   AppendDay(in, out);
+  AppendRouters(in.result.routers, out);
   out += "Players per pod (read back through sfroute)\n";
   for (int svc = 0; svc < static_cast<int>(in.result.services.size()); ++svc) {
     AppendService(MakeServiceTable(in.result, in.check, svc), out);
   }
   out += "\n";
-  AppendLatency(in.latency, out);
+  AppendLibrary(in.result.library, out);
   out += "Invariants (the backend read back against the simulation's records)\n";
   int violated = 0;
   for (const InvariantResult& invariant : in.check.invariants) {

@@ -1,5 +1,5 @@
-// The human-readable account of a demo run: the day, players per pod,
-// latency per operation and the invariants.
+// The human-readable account of a demo run: the day, the routers' figures,
+// players per pod, the library's metrics and the invariants.
 #ifndef SFROUTE_TOOLS_SFROUTE_DEMO_REPORT_H_
 #define SFROUTE_TOOLS_SFROUTE_DEMO_REPORT_H_
 
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "demo/checker.h"
-#include "demo/latency.h"
 #include "demo/records.h"
 
 namespace sfroute::demo {
@@ -16,8 +15,7 @@ namespace sfroute::demo {
 struct ReportInput {
   const SimulationResult& result;
   const CheckResult& check;
-  const LatencyLog& latency;  // the day's calls and the check's
-  std::string backend;        // the Redis URL, passwords already redacted
+  std::string backend;  // the Redis URL, passwords already redacted
   double check_s = 0;
 };
 
@@ -37,14 +35,14 @@ struct PodRow {
   PodIndex pod = 0;
   int players = 0;    // linked to it, as read back
   std::string state;  // its state as read back; empty when it has none
-  bool drained = false;
+  std::string event;  // what happened to it: "drained", "crashed", "scaled in"; or empty
   std::optional<double> state_age_s;  // when the state is "<load>-<ms>"
 };
 struct ServiceTable {
   std::string svc;
   int players = 0;
   std::vector<PodRow> pods;
-  // Over the pods still taking players (the drained one is left out).
+  // Over the pods taking players at the end (the drained one is left out).
   int accepting = 0;
   int spread = 0;  // max - min
   double stddev = 0;

@@ -4,15 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
+#include <utility>
 
 namespace sfroute::demo {
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t NowMs() { return UnixClock()->Now().count(); }
 
 std::string FreshNamespace() {
   return "demo-" + std::to_string(::getpid()) + "-" + std::to_string(NowMs());
@@ -29,51 +25,137 @@ std::vector<std::string> ServiceNames(int count) {
   return names;
 }
 
-std::string PodState(int load, std::int64_t timestamp_ms) {
-  return std::to_string(load) + "-" + std::to_string(timestamp_ms);
+std::chrono::milliseconds StampClock::Now() const {
+  const std::chrono::milliseconds now = UnixClock()->Now();
+  std::int64_t latest = latest_ms_.load();
+  while (latest < now.count() && !latest_ms_.compare_exchange_weak(latest, now.count())) {
+  }
+  return now;
 }
 
-PodBoard::PodBoard(int services, int pods) : pods_(services, std::vector<Pod>(pods)) {}
+DemoPod::DemoPod(Executor& executor, std::string ns, std::string svc, PodIndex pod,
+                 std::chrono::milliseconds period)
+    : executor_(executor), ns_(std::move(ns)), svc_(std::move(svc)), pod_(pod), period_(period) {}
 
-void PodBoard::AddLoad(int svc, PodIndex pod, int delta) {
+DemoPod::~DemoPod() = default;
+
+absl::Status DemoPod::Start() {
+  std::unique_lock<std::shared_mutex> life(life_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Every report from here on is stamped at or after this.
+    silences_.back().resumed_ms = NowMs();
+  }
+  absl::StatusOr<std::unique_ptr<PodReporter>> reporter = PodReporter::Start(
+      executor_, {.ns = ns_,
+                  .svc = svc_,
+                  .pod = pod_,
+                  .period = period_,
+                  .load = [this] { return static_cast<std::int64_t>(players()); },
+                  .clock = clock_});
+  if (!reporter.ok()) return reporter.status();
+  reporter_ = std::move(*reporter);
+  return absl::OkStatus();
+}
+
+void DemoPod::Drain() {
+  std::shared_lock<std::shared_mutex> life(life_mutex_);
+  if (reporter_ == nullptr) return;
+  reporter_->Drain();
   std::lock_guard<std::mutex> lock(mutex_);
-  pods_[svc][pod].load += delta;
+  drained_ = true;
+  silences_.push_back(Silence{});  // its last report is known at the end
 }
 
-int PodBoard::Load(int svc, PodIndex pod) const {
+std::int64_t DemoPod::Crash() {
+  std::unique_lock<std::shared_mutex> life(life_mutex_);
+  reporter_.reset();  // waits for a report in progress: none comes after
   std::lock_guard<std::mutex> lock(mutex_);
-  return pods_[svc][pod].load;
+  silences_.push_back(Silence{.last_report_ms = clock_->LatestMs()});
+  return silences_.back().last_report_ms;
 }
 
-std::string PodBoard::StampLocked(Pod& pod) {
-  // max() keeps the drain bound right even if the wall clock steps back.
-  pod.last_reported_ms = std::max(pod.last_reported_ms, NowMs());
-  return PodState(pod.load, pod.last_reported_ms);
+bool DemoPod::up() const {
+  std::shared_lock<std::shared_mutex> life(life_mutex_);
+  return reporter_ != nullptr;
 }
 
-std::optional<std::string> PodBoard::Report(int svc, PodIndex pod) {
+bool DemoPod::reporting() const {
+  if (!up()) return false;
   std::lock_guard<std::mutex> lock(mutex_);
-  Pod& state = pods_[svc][pod];
-  if (state.drained) return std::nullopt;
-  return StampLocked(state);
+  return !drained_;
 }
 
-std::vector<PodStates> PodBoard::ReportAll() {
+void DemoPod::MarkKnown(std::int64_t ms) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<PodStates> states(pods_.size());
-  for (size_t svc = 0; svc < pods_.size(); ++svc) {
-    for (size_t pod = 0; pod < pods_[svc].size(); ++pod) {
-      if (pods_[svc][pod].drained) continue;
-      states[svc][static_cast<PodIndex>(pod)] = StampLocked(pods_[svc][pod]);
+  silences_.back().known_ms = ms;
+}
+
+std::optional<absl::StatusOr<TrySetResult>> DemoPod::Claim(const std::string& uid, int player) {
+  std::shared_lock<std::shared_mutex> life(life_mutex_);
+  if (reporter_ == nullptr) return std::nullopt;
+  absl::StatusOr<TrySetResult> claim = reporter_->Claim(uid);
+  if (claim.ok() && claim->applied) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    players_.insert(player);
+  }
+  return claim;
+}
+
+std::optional<absl::StatusOr<bool>> DemoPod::Release(const std::string& uid, int player,
+                                                     std::int64_t keep_seconds) {
+  std::shared_lock<std::shared_mutex> life(life_mutex_);
+  if (reporter_ == nullptr) return std::nullopt;
+  absl::StatusOr<bool> released = reporter_->Release(uid, keep_seconds);
+  if (released.ok() && *released) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    players_.erase(player);
+  }
+  return released;
+}
+
+int DemoPod::players() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(players_.size());
+}
+
+std::vector<int> DemoPod::PlayerList() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {players_.begin(), players_.end()};
+}
+
+PodRecord DemoPod::Record() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  PodRecord record{.pod = pod_, .silences = silences_};
+  if (drained_) record.silences.back().last_report_ms = clock_->LatestMs();
+  return record;
+}
+
+absl::Status Fleet::RefreshRouters(int svc) {
+  for (auto& routers : gateways) {
+    absl::Status status = routers[svc]->Refresh();
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+RouterFigures Fleet::RouterStats() const {
+  RouterFigures figures;
+  for (const auto& routers : gateways) {
+    for (const auto& router : routers) {
+      const Router::Stats stats = router->stats();
+      ++figures.routers;
+      figures.stats.cache_hits += stats.cache_hits;
+      figures.stats.linked += stats.linked;
+      figures.stats.placed += stats.placed;
+      figures.stats.moved += stats.moved;
+      figures.stats.errors += stats.errors;
+      figures.stats.redis_calls += stats.redis_calls;
+      figures.stats.refreshes += stats.refreshes;
+      figures.stats.cached += stats.cached;
     }
   }
-  return states;
-}
-
-std::int64_t PodBoard::Drain(int svc, PodIndex pod) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  pods_[svc][pod].drained = true;
-  return pods_[svc][pod].last_reported_ms;
+  return figures;
 }
 
 }  // namespace sfroute::demo

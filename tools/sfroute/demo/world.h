@@ -1,20 +1,31 @@
-// The fixed shape of a demo run (namespace, services, pods) and the pods'
-// own view of their load, which they report to sfroute as "<load>-<ms>".
+// The fixed shape of a demo run (namespace, services) and its pods: each
+// holds players and reports their number through a PodReporter.
 #ifndef SFROUTE_TOOLS_SFROUTE_DEMO_WORLD_H_
 #define SFROUTE_TOOLS_SFROUTE_DEMO_WORLD_H_
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
-#include "sfroute/types.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "demo/records.h"
+#include "sfroute/clock.h"
+#include "sfroute/reporter.h"
+#include "sfroute/router.h"
+#include "sfroute/sfroute.h"
 
 namespace sfroute::demo {
 
-// Wall-clock milliseconds since the epoch: what pods put in their states and
-// what placement thresholds are compared with.
+// Wall-clock milliseconds since the epoch: what pods stamp their reports
+// with and what routers judge them by.
 std::int64_t NowMs();
 
 // A namespace no earlier run used: "demo-<pid>-<epoch ms>".
@@ -23,40 +34,87 @@ std::string FreshNamespace();
 // "scene", "match", "chat", ... then "svc<i>" past the built-in names.
 std::vector<std::string> ServiceNames(int count);
 
-// The state string a pod reports: "<load>-<timestamp ms>".
-std::string PodState(int load, std::int64_t timestamp_ms);
-
-// What each pod knows about itself: how many players it holds and whether it
-// still reports. Thread-safe.
-class PodBoard {
+// The Unix clock, remembering the latest time it told: given to a pod's
+// reporters, it bounds every stamp they ever wrote.
+class StampClock : public Clock {
  public:
-  PodBoard(int services, int pods);
-
-  void AddLoad(int svc, PodIndex pod, int delta);
-  int Load(int svc, PodIndex pod) const;
-
-  // The state `pod` reports now, stamped with the current time; empty once
-  // the pod is drained.
-  std::optional<std::string> Report(int svc, PodIndex pod);
-  // The states of every pod that still reports, indexed by service.
-  std::vector<PodStates> ReportAll();
-
-  // Stops `pod` from reporting and returns the timestamp of the last state
-  // it was ever given. Every state of that pod a writer still has in flight
-  // carries that timestamp or an older one, so a placement whose threshold is
-  // above it can never choose the pod.
-  std::int64_t Drain(int svc, PodIndex pod);
+  std::chrono::milliseconds Now() const override;
+  std::int64_t LatestMs() const { return latest_ms_.load(); }
 
  private:
-  struct Pod {
-    int load = 0;
-    bool drained = false;
-    std::int64_t last_reported_ms = 0;
-  };
-  std::string StampLocked(Pod& pod);
+  mutable std::atomic<std::int64_t> latest_ms_{kNeverMs};
+};
 
-  mutable std::mutex mutex_;
-  std::vector<std::vector<Pod>> pods_;  // [svc][pod]
+// One pod of the simulated backend. It holds players (the ones it claimed
+// and has not released) and reports their number every period through a
+// PodReporter of its own. It can be drained, and it can crash: its reporter
+// is destroyed, without draining, and it claims or releases nobody until it
+// starts again. Thread-safe.
+class DemoPod {
+ public:
+  DemoPod(Executor& executor, std::string ns, std::string svc, PodIndex pod,
+          std::chrono::milliseconds period);
+  ~DemoPod();
+
+  // Starts reporting (a new PodReporter; its first report is made before
+  // this returns).
+  absl::Status Start();
+  // PodReporter::Drain: it stops reporting and keeps its players.
+  void Drain();
+  // The process dies: its reporter is destroyed mid-period. Returns the
+  // stamp of its last report.
+  std::int64_t Crash();
+  bool up() const;
+  // Up and not drained.
+  bool reporting() const;
+  // Every router has read its report since it (re)started.
+  void MarkKnown(std::int64_t ms);
+
+  // PodReporter::Claim / Release. Empty when the pod is down: the gateway
+  // could not reach it.
+  std::optional<absl::StatusOr<TrySetResult>> Claim(const std::string& uid, int player);
+  std::optional<absl::StatusOr<bool>> Release(const std::string& uid, int player,
+                                              std::int64_t keep_seconds);
+
+  PodIndex index() const { return pod_; }
+  int players() const;
+  std::vector<int> PlayerList() const;
+  // When it was not reporting (a drain's silence ends with its last stamp).
+  PodRecord Record() const;
+
+ private:
+  Executor& executor_;
+  const std::string ns_, svc_;
+  const PodIndex pod_;
+  const std::chrono::milliseconds period_;
+  const std::shared_ptr<StampClock> clock_ = std::make_shared<StampClock>();
+
+  // Claims and releases hold it shared; Start and Crash exclusive, so a
+  // crash waits for the calls in progress and none starts after it.
+  mutable std::shared_mutex life_mutex_;
+  std::unique_ptr<PodReporter> reporter_;  // null while down
+
+  mutable std::mutex mutex_;  // guards the two below
+  std::set<int> players_;
+  // Open at first: it has never reported.
+  std::vector<Silence> silences_{Silence{}};
+  bool drained_ = false;
+};
+
+// The backend of the day: the pods of each service, and the gateways, each
+// with one Router per service. Routers go before pods.
+struct Fleet {
+  std::vector<std::string> services;
+  std::vector<std::vector<std::unique_ptr<DemoPod>>> pods;     // [svc][pod]
+  std::vector<std::vector<std::unique_ptr<Router>>> gateways;  // [gateway][svc]
+
+  DemoPod& Pod(int svc, PodIndex pod) { return *pods[svc][pod]; }
+  Router& Gateway(int gateway, int svc) { return *gateways[gateway % gateways.size()][svc]; }
+  // Every gateway reads the pod states of `svc` now (rather than at its
+  // next refresh).
+  absl::Status RefreshRouters(int svc);
+  // Router::stats() of every router, added up.
+  RouterFigures RouterStats() const;
 };
 
 }  // namespace sfroute::demo
