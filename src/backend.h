@@ -3,6 +3,7 @@
 #define SFROUTE_SRC_BACKEND_H_
 
 #include <memory>
+#include <vector>
 
 #include "call_control.h"
 #include "command.h"
@@ -25,6 +26,14 @@ class Backend {
   // what was not sent yet is never sent. Never blocks; `done` may run
   // before Send returns, or on another thread.
   virtual void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) = 0;
+
+  // The nodes whose keys together are every key: a cluster's primaries
+  // (from its slot map), the one server otherwise. Batch::node takes them.
+  // `done` may run before Nodes returns, or on another thread.
+  using NodesDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<HostPort>>) &&>;
+  virtual void Nodes(NodesDone done) {
+    std::move(done)(absl::UnimplementedError("this backend cannot list its nodes"));
+  }
 
   // The executor is closing: every call in progress completes with
   // `why` (CANCELLED), and later ones at once.

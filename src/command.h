@@ -3,12 +3,14 @@
 #ifndef SFROUTE_SRC_COMMAND_H_
 #define SFROUTE_SRC_COMMAND_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "redis_url.h"
 #include "reply.h"
 
 namespace sfroute::internal {
@@ -37,6 +39,11 @@ struct Batch {
   // connection idle, that thread may read the replies itself instead of
   // handing the reading to the I/O thread.
   bool caller_waits = false;
+  // Keyless commands for one node of a cluster (SCAN, which sees only the
+  // keys of the node it runs on): the whole batch goes there as it is, with
+  // no redirects followed. Empty: each command goes where its keys are.
+  // Backends of one node ignore it.
+  std::optional<HostPort> node = std::nullopt;
 };
 
 // One reply per command of the batch, in order, or why the round trip

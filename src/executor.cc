@@ -1,8 +1,11 @@
 // The operations of SPEC.md §2, each written once as a Plan (what it sends,
 // how it reads the replies) and run by Executor::Impl (executor_impl.h),
 // sync or async.
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <limits>
+#include <unordered_set>
 #include <utility>
 
 #include "backend_factory.h"
@@ -364,16 +367,18 @@ absl::StatusOr<Plan<MoveResult>> MoveLinkPlan(std::string_view operation, std::s
       });
 }
 
-absl::StatusOr<Plan<bool>> MoveLinkedPodPlan(std::string_view ns, std::string_view uid,
-                                             std::string_view svc, PodIndex from, PodIndex to) {
+absl::StatusOr<Plan<bool>> MoveLinkedPodPlan(Executor::Impl& impl, std::string_view ns,
+                                             std::string_view uid, std::string_view svc,
+                                             PodIndex from, PodIndex to) {
   auto move =
       MoveLinkPlan(OperationName(Operation::kMoveLinkedPod), ns, uid, svc, from, to, std::nullopt);
   if (!move.ok()) return move.status();
   return Plan<bool>{std::move(move->context), std::move(move->batch),
-                    [parse = std::move(move->parse)](std::string_view context,
-                                                     std::vector<Reply>& replies) mutable {
+                    [&impl, parse = std::move(move->parse)](std::string_view context,
+                                                            std::vector<Reply>& replies) mutable {
                       Step<MoveResult> step = std::move(parse)(context, replies);
                       if (!step.result.ok()) return Step<bool>(step.result.status());
+                      if (step.result->moved) impl.events().metrics().LinkMoved();
                       return Step<bool>(step.result->moved);
                     }};
 }
@@ -1091,13 +1096,14 @@ void Executor::ComputeLinkedPodIfAbsentAsync(std::string_view ns, std::string_vi
 absl::StatusOr<bool> Executor::MoveLinkedPod(std::string_view ns, std::string_view uid,
                                              std::string_view svc, PodIndex from, PodIndex to,
                                              const CallOptions& call) {
-  return impl_->RunSync(Operation::kMoveLinkedPod, MoveLinkedPodPlan(ns, uid, svc, from, to), call,
+  return impl_->RunSync(Operation::kMoveLinkedPod,
+                        MoveLinkedPodPlan(*impl_, ns, uid, svc, from, to), call,
                         AuditOf(*impl_, ns, uid, svc, to, std::nullopt, Moved));
 }
 void Executor::MoveLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                   PodIndex from, PodIndex to, Callback<bool> done,
                                   const CallOptions& call) {
-  impl_->RunAsync(Operation::kMoveLinkedPod, MoveLinkedPodPlan(ns, uid, svc, from, to),
+  impl_->RunAsync(Operation::kMoveLinkedPod, MoveLinkedPodPlan(*impl_, ns, uid, svc, from, to),
                   std::move(done), call, AuditOf(*impl_, ns, uid, svc, to, std::nullopt, Moved));
 }
 
@@ -1119,6 +1125,212 @@ void Executor::MoveTemporaryLinkedPodAsync(std::string_view ns, std::string_view
       Operation::kMoveTemporaryLinkedPod,
       MoveLinkPlan(OperationName(Operation::kMoveTemporaryLinkedPod), ns, uid, svc, from, to, ttl),
       std::move(done), call, AuditOf(*impl_, ns, uid, svc, to, ttl.seconds(), MoveOutcome));
+}
+
+// --- Scanning the links of a service (SPEC.md §11) ---------------------------
+
+absl::StatusOr<std::vector<internal::HostPort>> Executor::Impl::Nodes(std::string_view operation,
+                                                                      const CallOptions& call) {
+  if (loop_->InLoopThread()) {
+    return absl::FailedPreconditionError(
+        StrCat(operation, ": a sync call inside an executor's callback would wait forever"));
+  }
+  struct Answer {
+    internal::Notification done;
+    absl::StatusOr<std::vector<internal::HostPort>> nodes;
+  };
+  auto answer = std::make_shared<Answer>();
+  backend_->Nodes([answer](absl::StatusOr<std::vector<internal::HostPort>> nodes) {
+    answer->nodes = std::move(nodes);
+    answer->done.Notify();
+  });
+  if (!answer->done.WaitUntil(
+          call.deadline.value_or(internal::SteadyClock::now() + command_timeout_))) {
+    return absl::DeadlineExceededError(
+        StrCat(operation, ": the list of nodes (the cluster's slot map) did not come in time"));
+  }
+  if (!answer->nodes.ok()) return internal::Annotate(answer->nodes.status(), operation);
+  return std::move(answer->nodes);
+}
+
+namespace {
+
+constexpr std::string_view kScanLinks = "ScanLinks";
+
+// `text` as a SCAN pattern that matches only itself.
+std::string GlobLiteral(std::string_view text) {
+  std::string pattern;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  return pattern;
+}
+
+// One SCAN page of one node: the cursor to go on with ("0": done) and the
+// keys.
+struct ScanPage {
+  std::string cursor;
+  std::vector<std::string> keys;
+};
+
+Plan<ScanPage> ScanPagePlan(const internal::HostPort& node, std::string cursor,
+                            const std::string& pattern, std::size_t count) {
+  Plan<ScanPage> plan = OneCommand<ScanPage>(
+      StrCat(kScanLinks, "(", pattern, " on ", node.Address(), ")"),
+      internal::MakeCommand("SCAN", std::move(cursor), "MATCH", pattern, "COUNT",
+                            std::to_string(count)),
+      [](std::string_view context, const Reply& reply) -> absl::StatusOr<ScanPage> {
+        if (reply.type != Reply::Type::kArray || reply.elements.size() != 2 ||
+            reply.elements[0].type != Reply::Type::kString ||
+            reply.elements[1].type != Reply::Type::kArray) {
+          return internal::UnexpectedReply(context, reply);
+        }
+        ScanPage page{reply.elements[0].str, {}};
+        for (const Reply& key : reply.elements[1].elements) {
+          if (key.type != Reply::Type::kString) return internal::UnexpectedReply(context, reply);
+          page.keys.push_back(key.str);
+        }
+        return page;
+      });
+  plan.batch.node = node;  // SCAN sees the keys of the node it runs on
+  return plan;
+}
+
+// A link key found by SCAN whose value and TTL are still to be read.
+struct FoundKey {
+  std::string key;
+  std::string uid;
+};
+
+// GET and PTTL of every key, in one pipeline (per node on a cluster). Keys
+// that vanished, absent values and links to other pods are left out;
+// corrupt values and keys of another type are logged and left out.
+Plan<std::vector<LinkInfo>> ReadLinksPlan(Executor::Impl& impl, std::string_view ns,
+                                          std::vector<FoundKey> found,
+                                          std::optional<PodIndex> pod) {
+  Batch batch;
+  batch.commands.reserve(found.size() * 2);
+  for (const FoundKey& link : found) {
+    batch.commands.push_back(Command{{"GET", link.key}});
+    batch.commands.push_back(Command{{"PTTL", link.key}});
+  }
+  return Plan<std::vector<LinkInfo>>{
+      StrCat(kScanLinks, "(ns=", ns, ")"), std::move(batch),
+      [&impl, found = std::move(found), pod](
+          std::string_view, std::vector<Reply>& replies) -> Step<std::vector<LinkInfo>> {
+        std::vector<LinkInfo> links;
+        links.reserve(found.size());
+        for (std::size_t i = 0; i < found.size(); ++i) {
+          const std::string context = Context(kScanLinks, found[i].key);
+          const Reply& value = replies[2 * i];
+          const Reply& ttl = replies[2 * i + 1];
+          bool unreadable = false;
+          for (const Reply* reply : {&value, &ttl}) {
+            if (!reply->is_error()) continue;
+            absl::Status status = internal::StatusFromErrorReply(context, reply->str);
+            if (status.code() != absl::StatusCode::kDataLoss) return status;
+            impl.Log(LogLevel::kWarning, StrCat(status.message(), "; skipped"));
+            unreadable = true;
+            break;
+          }
+          if (unreadable) continue;
+          auto stored = StoredPod(context, value);
+          if (!stored.ok()) {
+            impl.Log(LogLevel::kWarning, StrCat(stored.status().message(), "; skipped"));
+            continue;
+          }
+          // No link (it vanished since SCAN, or holds an absent value), or
+          // one it vanished between the GET and the PTTL.
+          if (!stored->has_value() || ttl.type != Reply::Type::kInteger ||
+              (ttl.integer != -1 && ttl.integer <= 0)) {
+            continue;
+          }
+          if (pod.has_value() && **stored != *pod) continue;
+          links.push_back(LinkInfo{
+              found[i].uid, **stored,
+              ttl.integer == -1 ? Ttl::Persistent() : Ttl::Seconds((ttl.integer + 999) / 1000)});
+        }
+        return links;
+      }};
+}
+
+}  // namespace
+
+absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
+                                 std::optional<PodIndex> pod, std::size_t batch,
+                                 absl::FunctionRef<bool(const std::vector<LinkInfo>&)> each,
+                                 const CallOptions& call) {
+  SFROUTE_RETURN_IF_ERROR(Validation(kScanLinks, ValidateServices(ns, {std::string(svc)})));
+  if (pod.has_value()) SFROUTE_RETURN_IF_ERROR(Validation(kScanLinks, internal::ValidatePod(*pod)));
+  if (batch < 1) {
+    return absl::InvalidArgumentError(StrCat(kScanLinks, ": invalid batch: must be at least 1"));
+  }
+  // sf:{<ns>:lk:<uid>}<svc>; ns and svc may hold glob characters.
+  const std::string prefix = StrCat("sf:{", ns, ":lk:");
+  const std::string suffix = StrCat("}", svc);
+  const std::string pattern = StrCat(GlobLiteral(prefix), "*", GlobLiteral(suffix));
+  // SCAN's COUNT is the work of a page, not its size: big enough pages
+  // make few round trips, small enough ones keep the server responsive.
+  const std::size_t count = std::clamp<std::size_t>(batch, 1000, 10000);
+
+  auto nodes = impl_->Nodes(kScanLinks, call);
+  if (!nodes.ok()) return nodes.status();
+  // SCAN may return a key twice (when the server resizes its table during
+  // the scan): each uid is handed out once.
+  std::unordered_set<std::string> seen;
+  std::vector<LinkInfo> ready;
+  // Hands out the full batches (all that is ready when `flush`); false
+  // when `each` asked to stop.
+  auto hand_out = [&](bool flush) {
+    std::size_t from = 0;
+    while (ready.size() - from >= batch || (flush && from < ready.size())) {
+      const std::size_t n = std::min(batch, ready.size() - from);
+      std::vector<LinkInfo> links(std::make_move_iterator(ready.begin() + from),
+                                  std::make_move_iterator(ready.begin() + from + n));
+      from += n;
+      impl_->events().metrics().LinksScanned(links.size());
+      if (!each(links)) return false;
+    }
+    ready.erase(ready.begin(), ready.begin() + from);
+    return true;
+  };
+  for (const internal::HostPort& node : *nodes) {
+    std::string cursor = "0";
+    do {
+      auto page = impl_->RunSync(
+          Operation::kScanLinks,
+          absl::StatusOr<Plan<ScanPage>>(ScanPagePlan(node, cursor, pattern, count)), call);
+      if (!page.ok()) return page.status();
+      cursor = std::move(page->cursor);
+      std::vector<FoundKey> found;
+      for (std::string& key : page->keys) {
+        if (key.size() <= prefix.size() + suffix.size() || !key.starts_with(prefix) ||
+            !key.ends_with(suffix)) {
+          continue;
+        }
+        std::string uid = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+        // Another writer's key that no valid uid makes (a uid with a "}").
+        if (!internal::ValidateUid(uid).ok()) {
+          impl_->Log(LogLevel::kWarning, StrCat(Context(kScanLinks, internal::Quoted(key)),
+                                                ": not the link key of a valid uid; skipped"));
+          continue;
+        }
+        if (!seen.insert(uid).second) continue;
+        found.push_back(FoundKey{std::move(key), std::move(uid)});
+      }
+      if (found.empty()) continue;
+      auto links = impl_->RunSync(Operation::kScanLinks,
+                                  absl::StatusOr<Plan<std::vector<LinkInfo>>>(
+                                      ReadLinksPlan(*impl_, ns, std::move(found), pod)),
+                                  call);
+      if (!links.ok()) return links.status();
+      for (LinkInfo& link : *links) ready.push_back(std::move(link));
+      if (!hand_out(false)) return absl::OkStatus();
+    } while (cursor != "0");
+  }
+  hand_out(true);
+  return absl::OkStatus();
 }
 
 }  // namespace sfroute

@@ -97,6 +97,11 @@ class Executor::Impl {
   internal::Events& events() const { return *events_; }
 
   void Log(LogLevel level, std::string_view message) const { events_->Log(level, message); }
+
+  // The backend's nodes (Backend::Nodes), waited for on the caller's thread
+  // until the call's deadline. `operation` names the caller in errors.
+  absl::StatusOr<std::vector<internal::HostPort>> Nodes(std::string_view operation,
+                                                        const CallOptions& call);
   std::chrono::milliseconds replica_ack_timeout() const { return replica_ack_timeout_; }
 
  private:

@@ -30,7 +30,8 @@ enum class Operation : std::uint8_t {
   kComputeLinkedPodIfAbsent,
   kMoveLinkedPod,
   kMoveTemporaryLinkedPod,
-  kCount,  // not an operation: how many there are
+  kScanLinks,  // one per round trip of a scan
+  kCount,      // not an operation: how many there are
 };
 
 inline constexpr std::size_t kOperationCount = static_cast<std::size_t>(Operation::kCount);
@@ -42,7 +43,7 @@ inline constexpr std::array<std::string_view, kOperationCount> kOperationNames =
     "SetLinkedPodIfAbsent",  "SetLinkedPods",          "GetLinkedPod",
     "GetLinkedPodIfPersist", "BatchGetLinkedPod",      "RemoveLinkedPod",
     "RemoveLinkedPodWithId", "GetLinkService",         "ComputeLinkedPodIfAbsent",
-    "MoveLinkedPod",         "MoveTemporaryLinkedPod",
+    "MoveLinkedPod",         "MoveTemporaryLinkedPod", "ScanLinks",
 };
 
 constexpr std::string_view OperationName(Operation operation) {

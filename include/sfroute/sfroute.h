@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "sfroute/call.h"
@@ -218,7 +219,7 @@ class Executor {
   // Moves the link of uid from `from` to `to` only if it still points at
   // `from` (one atomic script, failing before any write), keeping it
   // persistent, or temporary with the TTL it has left. Returns whether it
-  // moved.
+  // moved. Moves are counted in sfroute_links_moved_total.
   absl::StatusOr<bool> MoveLinkedPod(std::string_view ns, std::string_view uid,
                                      std::string_view svc, PodIndex from, PodIndex to,
                                      const CallOptions& call = {});
@@ -237,6 +238,25 @@ class Executor {
   void MoveTemporaryLinkedPodAsync(std::string_view ns, std::string_view uid, std::string_view svc,
                                    PodIndex from, PodIndex to, Ttl ttl, Callback<MoveResult> done,
                                    const CallOptions& call = {});
+
+  // Every link of svc in ns (only those to `pod` when it is given), found
+  // with SCAN on every primary of a cluster, or on the one server: the wire
+  // format has no index. Calls `each` with batches of at most `batch` links,
+  // on the caller's thread; stops early, with OK, when `each` returns false.
+  // Each link is handed out once (keys created, removed or moved during the
+  // scan may or may not be seen: SCAN's own guarantee); its TTL is what was
+  // left when it was read. Values that are not pod indices are logged as
+  // corrupt and skipped; links that vanished meanwhile are skipped. Costs
+  // round trips of `batch`-sized SCAN pages (one per node and page) and
+  // value reads, and memory for one uid string per link found (to hand each
+  // out once). There is no async twin. `call`: an explicit deadline bounds
+  // the whole scan, the cancellation stops it; each round trip also has the
+  // command timeout. Counted in the metrics as one ScanLinks call per round
+  // trip, and in sfroute_links_scanned_total per link handed out.
+  absl::Status ScanLinks(std::string_view ns, std::string_view svc, std::optional<PodIndex> pod,
+                         std::size_t batch,
+                         absl::FunctionRef<bool(const std::vector<LinkInfo>&)> each,
+                         const CallOptions& call = {});
 
   // --- For code built on the executor (the routing drivers, yours) ----------
   // A line to this executor's log sink (Options::log_sink).

@@ -56,6 +56,14 @@ struct MoveResult {
   bool operator==(const MoveResult&) const = default;
 };
 
+// One link found by Executor::ScanLinks.
+struct LinkInfo {
+  std::string uid;
+  PodIndex pod = 0;
+  Ttl ttl = Ttl::Persistent();  // Persistent(), or the whole seconds left (rounded up)
+  bool operator==(const LinkInfo&) const = default;
+};
+
 // One link of SetLinkedPods.
 struct UidPod {
   std::string uid;

@@ -334,10 +334,25 @@ void ClusterBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call,
     std::move(done)(std::vector<Reply>{});
     return;
   }
+  if (batch.node.has_value()) {
+    topology_->ConnectionsOf(*batch.node)->Send(batch, std::move(call), std::move(done));
+    return;
+  }
   auto cluster_call =
       std::make_shared<Call>(topology_, loop_, PlanBatch(batch.commands), batch, std::move(call),
                              std::move(done), SteadyClock::now() + retry_budget_);
   cluster_call->Attempt();
+}
+
+void ClusterBackend::Nodes(NodesDone done) {
+  topology_->Map(
+      [done = std::move(done)](absl::StatusOr<std::shared_ptr<const SlotMap>> map) mutable {
+        if (!map.ok()) {
+          std::move(done)(map.status());
+          return;
+        }
+        std::move(done)((*map)->primaries());
+      });
 }
 
 }  // namespace sfroute::internal

@@ -36,7 +36,12 @@ class ClusterBackend : public Backend {
   ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
                  std::shared_ptr<EventLoop> loop);
 
+  // A batch with a `node` goes to that node alone, as it is: no slots, no
+  // redirects (its commands are keyless), nothing sent again.
   void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
+  // The primaries of the slot map (loaded first if there is none or it is
+  // stale).
+  void Nodes(NodesDone done) override;
   void Shutdown(const absl::Status& why) override { topology_->Shutdown(why); }
 
  private:

@@ -83,6 +83,7 @@ Reply PttlCommand(CommandEnv& env, Args args);
 Reply PersistCommand(CommandEnv& env, Args args);
 Reply TypeCommand(CommandEnv& env, Args args);
 Reply KeysCommand(CommandEnv& env, Args args);
+Reply ScanCommand(CommandEnv& env, Args args);
 Reply DbsizeCommand(CommandEnv& env, Args args);
 Reply FlushallCommand(CommandEnv& env, Args args);
 Reply PingCommand(CommandEnv& env, Args args);

@@ -9,6 +9,7 @@
 
 #include "memory/commands.h"
 #include "memory/glob.h"
+#include "memory/string_hash.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
@@ -142,6 +143,63 @@ Reply KeysCommand(CommandEnv& env, Args args) {
     if (all || GlobMatch(pattern, key)) keys.push_back(Reply::String(key));
   });
   return Reply::Array(std::move(keys));
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] with Redis's guarantee: a key
+// present from the first call to the last is returned (here exactly once).
+// The keys are visited in the order of their hashes, and the cursor is the
+// hash to go on from; a page never ends between two keys of one hash, so
+// none is skipped. Each call costs a pass over the keyspace, which is fine
+// for the sizes memory:// holds.
+Reply ScanCommand(CommandEnv& env, Args args) {
+  std::uint64_t from = 0;
+  {
+    const std::string& cursor = args[1];
+    if (cursor.empty() || cursor.size() > 20) return Reply::Error("ERR invalid cursor");
+    for (char c : cursor) {
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (c < '0' || c > '9' || from > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+        return Reply::Error("ERR invalid cursor");
+      }
+      from = from * 10 + digit;
+    }
+  }
+  std::optional<std::string> pattern;
+  std::int64_t count = 10;
+  for (std::size_t i = 2; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return SyntaxError();
+    if (EqualsIgnoreCase(args[i], "MATCH")) {
+      pattern = args[i + 1];
+    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
+      auto parsed = ParseInt64(args[i + 1]);
+      if (!parsed) return NotIntegerError();
+      if (*parsed < 1) return SyntaxError();
+      count = *parsed;
+    } else {
+      return SyntaxError();
+    }
+  }
+  std::vector<std::pair<std::uint64_t, const std::string*>> ahead;  // hash >= from
+  env.keyspace.ForEachLive([&](const std::string& key, const Entry&) {
+    const std::uint64_t hash = StringHash{}(key);
+    if (hash >= from) ahead.emplace_back(hash, &key);
+  });
+  std::sort(ahead.begin(), ahead.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::size_t end = std::min(ahead.size(), static_cast<std::size_t>(count));
+  while (end > 0 && end < ahead.size() && ahead[end].first == ahead[end - 1].first) ++end;
+  std::vector<Reply> keys;
+  for (std::size_t i = 0; i < end; ++i) {
+    const std::string& key = *ahead[i].second;
+    if (!pattern || GlobMatch(*pattern, key)) keys.push_back(Reply::String(key));
+  }
+  // Done when this page took the last key, or the next hash would wrap.
+  const bool done = end == ahead.size() || ahead[end - 1].first == ~std::uint64_t{0};
+  const std::uint64_t next = done ? 0 : ahead[end - 1].first + 1;
+  std::vector<Reply> reply;
+  reply.push_back(Reply::String(std::to_string(next)));
+  reply.push_back(Reply::Array(std::move(keys)));
+  return Reply::Array(std::move(reply));
 }
 
 Reply DbsizeCommand(CommandEnv& env, Args) {

@@ -161,6 +161,9 @@ MetricsSnapshot Metrics::Snapshot() const {
   // Collected outside the lock (a collector takes locks of its own); rows
   // of one series from several sources (two routers of one service) add up.
   std::vector<MetricsSnapshot::Labeled> rows;
+  rows.push_back({"sfroute_links_moved_total", {}, links_moved_.load(std::memory_order_relaxed)});
+  rows.push_back(
+      {"sfroute_links_scanned_total", {}, links_scanned_.load(std::memory_order_relaxed)});
   for (const auto& source : sources) source->Collect(rows);
   std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>, std::uint64_t>
       series;
@@ -227,6 +230,10 @@ std::string Metrics::Text(const MetricsSnapshot& snapshot) {
                  ? "Routes answered by the routers, by service and result."
              : counter.name == "sfroute_reporter_reports_total"
                  ? "Load reports written by the pod reporters, by service and code."
+             : counter.name == "sfroute_links_scanned_total"
+                 ? "Links found by ScanLinks (handed to its caller)."
+             : counter.name == "sfroute_links_moved_total"
+                 ? "Links moved by MoveLinkedPod (evacuations)."
                  : "Counted by code built on the executor.");
       last_name = counter.name;
     }
@@ -234,7 +241,8 @@ std::string Metrics::Text(const MetricsSnapshot& snapshot) {
     for (const auto& [key, value] : counter.labels) {
       labels.append(StrCat(labels.empty() ? "" : ",", key, "=\"", Escaped(value), "\""));
     }
-    out.append(StrCat(counter.name, "{", labels, "} ", counter.value, "\n"));
+    out.append(labels.empty() ? StrCat(counter.name, " ", counter.value, "\n")
+                              : StrCat(counter.name, "{", labels, "} ", counter.value, "\n"));
   }
   return out;
 }

@@ -48,6 +48,12 @@ class Metrics {
   void ScriptReloaded() { script_reloads_.fetch_add(1, std::memory_order_relaxed); }
   void TopologyReloaded() { topology_reloads_.fetch_add(1, std::memory_order_relaxed); }
   void Redirected(bool ask) { (ask ? ask_ : moved_).fetch_add(1, std::memory_order_relaxed); }
+  // Links ScanLinks handed out, and links MoveLinkedPod moved (SPEC.md §11):
+  // rare operator work, so one counter each is cheap enough.
+  void LinksScanned(std::uint64_t count) {
+    links_scanned_.fetch_add(count, std::memory_order_relaxed);
+  }
+  void LinkMoved() { links_moved_.fetch_add(1, std::memory_order_relaxed); }
 
   // Rows of labeled counters from code built on the executor (the
   // drivers): `collect` runs in every Snapshot() until the source is
@@ -76,6 +82,7 @@ class Metrics {
 
   std::unique_ptr<Shard[]> shards_;
   std::atomic<std::uint64_t> script_reloads_{0}, topology_reloads_{0}, moved_{0}, ask_{0};
+  std::atomic<std::uint64_t> links_scanned_{0}, links_moved_{0};
   mutable Mutex mutex_;  // registration of nodes and sources only
   std::map<std::string, std::unique_ptr<NodeCounters>> nodes_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::weak_ptr<Source>> sources_ ABSL_GUARDED_BY(mutex_);

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "backend.h"
 #include "loop/event_loop.h"
@@ -29,6 +30,9 @@ class StandaloneBackend : public Backend {
 
   void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override {
     connections_->Send(batch, std::move(call), std::move(done));
+  }
+  void Nodes(NodesDone done) override {
+    std::move(done)(std::vector<HostPort>{connections_->options().node});
   }
   void Shutdown(const absl::Status& why) override { connections_->Shutdown(why); }
 

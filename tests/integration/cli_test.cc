@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -1468,6 +1469,229 @@ TEST_F(CliTest, BenchServesMetricsWhileItRunsAndWritesThemAtTheEnd) {
 }
 
 // --- sfroute::cli::Run in this process ----------------------------------------
+
+// --- link scan / pod evacuate (SPEC.md §11) -----------------------------------
+
+class CliEvacuateTest : public CliTest {
+ protected:
+  // `count` links of "scene" on `pod` (uids <prefix>0...), even ones
+  // persistent, odd ones temporary for 1000 s.
+  void Links(const std::string& prefix, int count, int pod) {
+    std::vector<UidPod> persistent, temporary;
+    for (int i = 0; i < count; ++i) {
+      (i % 2 == 0 ? persistent : temporary).push_back({prefix + std::to_string(i), pod});
+    }
+    ASSERT_TRUE(executor_->SetLinkedPods(ns_, "scene", persistent, Ttl::Persistent()).ok());
+    ASSERT_TRUE(executor_->SetLinkedPods(ns_, "scene", temporary, Ttl::Seconds(1000)).ok());
+  }
+
+  // uid -> pod of every link of "scene", read with the library.
+  std::map<std::string, PodIndex> Stored() {
+    std::map<std::string, PodIndex> pods;
+    EXPECT_TRUE(executor_
+                    ->ScanLinks(ns_, "scene", std::nullopt, 1000,
+                                [&](const std::vector<LinkInfo>& links) {
+                                  for (const LinkInfo& link : links) pods[link.uid] = link.pod;
+                                  return true;
+                                })
+                    .ok());
+    return pods;
+  }
+
+  std::vector<std::string> Evacuate(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"pod", "evacuate", "--ns", ns_, "--svc", "scene"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  // The summary line on stdout (as printed: nlohmann::json would reorder
+  // the keys); every stderr line is a JSON object.
+  std::string Summary(const CliResult& run) {
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    std::istringstream err(run.err);
+    for (std::string line; std::getline(err, line);) {
+      nlohmann::json progress = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_TRUE(progress.is_object()) << line;  // progress, or a warning
+    }
+    EXPECT_TRUE(nlohmann::json::parse(run.out, nullptr, false).is_object()) << run.out;
+    return run.out.empty() ? run.out : run.out.substr(0, run.out.size() - 1);
+  }
+
+  std::unique_ptr<Executor> executor_ = *Executor::Open({.redis_url = url_});
+};
+
+TEST_F(CliEvacuateTest, LinkScanPrintsOneJsonLinePerLink) {
+  Links("u", 3, 2);
+  SetLink("other", "scene", 5, -1);
+  SetLink("u0", "chat", 2, -1);  // another service
+  CliResult run = Run({"link", "scan", "--ns", ns_, "--svc", "scene"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+  std::map<std::string, nlohmann::json> lines;
+  std::istringstream out(run.out);
+  for (std::string line; std::getline(out, line);) {
+    nlohmann::json link = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(link.is_object()) << line;
+    lines[link.value("uid", "")] = link;
+  }
+  ASSERT_EQ(lines.size(), 4u) << run.out;
+  EXPECT_THAT(run.out, HasSubstr(R"({"uid":"u0","pod":2,"ttl":-1})"
+                                 "\n"));
+  EXPECT_THAT(run.out, HasSubstr(R"({"uid":"other","pod":5,"ttl":-1})"
+                                 "\n"));
+  EXPECT_EQ(lines["u1"]["pod"], 2);
+  EXPECT_GT(lines["u1"]["ttl"].get<int>(), 900);
+  EXPECT_LE(lines["u1"]["ttl"].get<int>(), 1000);
+
+  ExpectOutput({"link", "scan", "--ns", ns_, "--svc", "scene", "--pod", "5"},
+               R"({"uid":"other","pod":5,"ttl":-1})");
+  CliResult none = Run({"link", "scan", "--ns", ns_, "--svc", "none"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
+  ExpectUsageError(Run({"link", "scan", "--ns", ns_, "--svc", "scene", "--pod", "-1"}), "--pod");
+  ExpectUsageError(Run({"link", "scan", "--ns", "a:b", "--svc", "scene"}), "ns");
+}
+
+TEST_F(CliEvacuateTest, EvacuateToOnePodMovesEveryLinkOfThePodOnce) {
+  Links("a", 300, 2);
+  Links("b", 50, 3);
+  CliResult run = Run(Evacuate({"--pod", "2", "--to", "4"}));
+  EXPECT_EQ(Summary(run), R"({"scanned":300,"moved":300,"skipped":0,"failed":0,"to":{"4":300}})");
+  std::map<std::string, PodIndex> stored = Stored();
+  ASSERT_EQ(stored.size(), 350u);
+  for (const auto& [uid, pod] : stored) EXPECT_EQ(pod, uid[0] == 'a' ? 4 : 3) << uid;
+  // Persistence and TTLs kept, the links hash in step.
+  EXPECT_EQ(raw_.Ttl(LinkKey("a0", "scene")), -1);
+  EXPECT_EQ(raw_.HGetAll(LinksHashKey("a0")), (std::map<std::string, std::string>{{"scene", "4"}}));
+  EXPECT_GT(raw_.Ttl(LinkKey("a1", "scene")), 900);
+  EXPECT_TRUE(raw_.HGetAll(LinksHashKey("a1")).empty());
+  // Again: nothing left.
+  EXPECT_EQ(Summary(Run(Evacuate({"--pod", "2", "--to", "4"}))),
+            R"({"scanned":0,"moved":0,"skipped":0,"failed":0,"to":{}})");
+  ExpectUsageError(Run(Evacuate({"--pod", "2", "--to", "2"})), "--to");
+  ExpectUsageError(Run(Evacuate({"--pod", "2", "--to", "soon"})), "--to");
+  ExpectUsageError(Run(Evacuate({"--pod", "2", "--rate", "0"})), "--rate");
+}
+
+TEST_F(CliEvacuateTest, EvacuateToLiveSpreadsOverTheLeastLoadedLivePods) {
+  Links("a", 300, 2);
+  SetState("scene", 0, "10-" + std::to_string(UnixMs()));
+  SetState("scene", 1, "0-" + std::to_string(UnixMs()));
+  SetState("scene", 2, "0-" + std::to_string(UnixMs()));          // the pod evacuated, still live
+  SetState("scene", 3, "0-" + std::to_string(UnixMs() - 60000));  // not live
+  const auto keys_before = NamespaceKeys();
+  // Dry run: the plan, nothing written.
+  CliResult dry = Run(Evacuate({"--pod", "2", "--to", "live", "--dry-run"}));
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.err, HasSubstr("pod 2 is live"));
+  EXPECT_EQ(
+      dry.out,
+      R"({"dry_run":true,"scanned":300,"would_move":300,"moved":0,"skipped":0,"failed":0,"to":{"0":145,"1":155}})"
+      "\n");
+  EXPECT_EQ(NamespaceKeys(), keys_before);
+  for (const auto& [uid, pod] : Stored()) EXPECT_EQ(pod, 2) << uid;
+
+  CliResult run = Run(Evacuate({"--pod", "2", "--to", "live"}));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Summary(run),
+            R"({"scanned":300,"moved":300,"skipped":0,"failed":0,"to":{"0":145,"1":155}})");
+  std::map<PodIndex, int> per_pod;
+  for (const auto& [uid, pod] : Stored()) ++per_pod[pod];
+  EXPECT_EQ(per_pod, (std::map<PodIndex, int>{{0, 145}, {1, 155}}));
+
+  // No live pod but the one evacuated: nothing moves.
+  const std::string lone = UniqueNamespace();
+  ASSERT_TRUE(executor_->SetLinkedPod(lone, "u", "scene", 2, Ttl::Persistent()).ok());
+  CliResult none = Run({"pod", "evacuate", "--ns", lone, "--svc", "scene", "--pod", "2"});
+  ExpectError(none, 3, "UNAVAILABLE", "no live pod");
+  EXPECT_EQ(raw_.Get("sf:{" + lone + ":lk:u}scene"), "2");
+  raw_.Command({"DEL", "sf:{" + lone + ":lk:u}scene", "sf:{" + lone + ":lk:u}"});
+}
+
+TEST_F(CliEvacuateTest, RateIsHonouredAndALinkMovedMeanwhileIsSkipped) {
+  Links("a", 60, 2);
+  // Moves are paced at 100/s: 60 take about 0.6 s. Once they have begun
+  // (the scan is over), someone else moves a link still on pod 2 (its own
+  // compare-and-move, so it really was still there).
+  std::string stolen;
+  std::thread other([this, &stolen] {
+    std::vector<std::string> uids;
+    for (int i = 0; i < 60; ++i) uids.push_back("a" + std::to_string(i));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (stolen.empty() && std::chrono::steady_clock::now() < give_up) {
+      auto pods = executor_->BatchGetLinkedPod(ns_, uids, "scene");
+      if (pods.ok() && pods->contains(4) && pods->contains(2)) {
+        for (const std::string& uid : (*pods)[2]) {
+          auto moved = executor_->MoveLinkedPod(ns_, uid, "scene", 2, 7);
+          if (moved.ok() && *moved) {
+            stolen = uid;
+            break;
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  CliResult run = Run(Evacuate({"--pod", "2", "--to", "4", "--rate", "100"}));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  other.join();
+  EXPECT_EQ(Summary(run), R"({"scanned":60,"moved":59,"skipped":1,"failed":0,"to":{"4":59}})");
+  EXPECT_GE(seconds, 0.58);
+  EXPECT_LT(seconds, 5.0);
+  ASSERT_FALSE(stolen.empty());
+  EXPECT_EQ(raw_.Get(LinkKey(stolen, "scene")), "7") << "not overwritten";
+  EXPECT_THAT(run.err, HasSubstr(R"({"progress":{"phase":"move")"));
+}
+
+TEST_F(CliEvacuateTest, AnInterruptedEvacuationCompletesWhenRunAgain) {
+  Links("a", 200, 2);
+  // A run paced at 200 moves/s (1 s of moves), stopped with Ctrl-C (SIGINT).
+  std::vector<std::string> args = {SFROUTE_CLI_PATH, "--redis", url_};
+  for (const std::string& arg : Evacuate({"--pod", "2", "--to", "4", "--rate", "200"})) {
+    args.push_back(arg);
+  }
+  std::vector<std::string> env = ChildEnvironment(std::nullopt);
+  std::vector<char*> argv = NullTerminated(args);
+  std::vector<char*> envp = NullTerminated(env);
+  const int devnull = open("/dev/null", O_WRONLY);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  // Interrupted once moves have begun (the scan before them takes its time
+  // on the shared server).
+  std::vector<std::string> uids;
+  for (int i = 0; i < 200; ++i) uids.push_back("a" + std::to_string(i));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < give_up) {
+    auto pods = executor_->BatchGetLinkedPod(ns_, uids, "scene");
+    if (pods.ok() && pods->contains(4)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  close(devnull);
+  std::map<PodIndex, int> per_pod;
+  for (const auto& [uid, pod] : Stored()) ++per_pod[pod];
+  ASSERT_GT(per_pod[2], 0) << "interrupted before the end";
+  ASSERT_GT(per_pod[4], 0) << "some moved before the interruption";
+  const int left = per_pod[2];
+
+  nlohmann::json summary =
+      nlohmann::json::parse(Summary(Run(Evacuate({"--pod", "2", "--to", "4"}))), nullptr, false);
+  EXPECT_EQ(summary.value("moved", -1), left);
+  EXPECT_EQ(summary.value("failed", -1), 0);
+  per_pod.clear();
+  for (const auto& [uid, pod] : Stored()) ++per_pod[pod];
+  EXPECT_EQ(per_pod, (std::map<PodIndex, int>{{4, 200}}));
+}
 
 #ifdef SFROUTE_CLI_IN_PROCESS
 namespace {

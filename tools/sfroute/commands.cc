@@ -6,6 +6,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "float_option.h"
 #include "int_option.h"
 #include "runners.h"
 #include "sfroute/router.h"
@@ -33,6 +34,8 @@ enum OptionBits : unsigned {
   kLoad = 1u << 13,
   kLinkTtl = 1u << 14,
   kFreshness = 1u << 15,
+  kPodFilter = 1u << 16,  // --pod, optional
+  kEvacuate = 1u << 17,   // --to, --rate, --dry-run
 };
 
 constexpr unsigned kLinkWrite = kNs | kUid | kSvc | kPod | kTtl;
@@ -66,6 +69,10 @@ constexpr CommandSpec kCommands[] = {
      kNs | kSvc | kLinks | kTtl, RunLinkSetMany},
     {"link", "compute", "Link a uid to the least-loaded pod unless linked",
      kNs | kUid | kSvc | kTtl | kThreshold, RunLinkCompute},
+    {"link", "scan", "List every link of a service (of one pod with --pod), one JSON line each",
+     kNs | kSvc | kPodFilter, RunLinkScan},
+    {"pod", "evacuate", "Move every link of a pod to another pod, or spread them over live pods",
+     kNs | kSvc | kPod | kEvacuate | kFreshness, RunPodEvacuate},
     {nullptr, "pods", "Show the pods of a service: state, load, age and whether live",
      kNs | kSvc | kFreshness, RunPods},
     {nullptr, "route",
@@ -88,6 +95,30 @@ CLI::Validator LinkSyntax() {
 }
 
 constexpr std::int64_t kMaxPod = std::numeric_limits<PodIndex>::max();
+
+// --to M or --to live, checked while parsing (a usage error naming --to).
+CLI::Option* AddToOption(CLI::App& command, std::optional<std::int64_t>* to) {
+  return command
+      .add_option_function<std::string>(
+          "--to",
+          [to](const std::string& value) {
+            if (value == "live") {
+              to->reset();
+              return;
+            }
+            *to = ParseDecimal(value);
+          },
+          "Where the links go: a pod index, or \"live\" (the live pods, least loaded first; "
+          "the default)")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "live") return "";
+            const std::optional<std::int64_t> pod = ParseDecimal(value);
+            if (pod.has_value() && *pod >= 0 && *pod <= kMaxPod) return "";
+            return "expected a pod index from 0 to 2147483647 or \"live\", got \"" + value + "\"";
+          },
+          "", "POD|live"));
+}
 constexpr std::int64_t kMinInt64 = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 
@@ -112,6 +143,17 @@ void AddStringOptions(CLI::App& command, unsigned options, CommandArgs& args) {
 void AddIntOptions(CLI::App& command, unsigned options, CommandArgs& args) {
   if (options & kPod) {
     AddIntOption(command, "--pod", &args.pod, 0, kMaxPod, "Pod index")->required();
+  }
+  if (options & kPodFilter) {
+    AddIntOption(command, "--pod", &args.pod, 0, kMaxPod, "Only the links to this pod");
+  }
+  if (options & kEvacuate) {
+    AddToOption(command, &args.to);
+    AddFloatOption(command, "--rate", &args.rate, 0.001, 1e9,
+                   "At most this many moves per second (default: as fast as the server goes)");
+    // A flag takes no value, like --if-persistent.
+    command.add_flag("--dry-run", args.dry_run, "Write nothing; report what would move")
+        ->disable_flag_override();
   }
   if (options & kTtl) {
     AddIntOption(command, "--ttl", &args.ttl, kMinInt64, kMaxInt64,

@@ -39,6 +39,9 @@ struct CommandArgs {
   std::optional<std::int64_t> link_ttl;      // route: seconds
   std::optional<std::int64_t> freshness_ms;  // pods, route
   bool if_persistent = false;
+  std::optional<std::int64_t> to;  // pod evacuate --to M; empty: --to live
+  std::optional<double> rate;      // pod evacuate: moves per second
+  bool dry_run = false;            // pod evacuate
 };
 
 using Runner = std::function<absl::StatusOr<Json>(Executor&, const CommandArgs&)>;
@@ -48,7 +51,7 @@ struct Command {
   Runner run;
 };
 
-// Adds the groups (state, workload, link) and their commands, and the
+// Adds the groups (state, workload, link, pod) and their commands, and the
 // top-level commands (pods, route, report), to `root`, binding their options
 // to `args`. Returns one entry per command.
 std::vector<Command> AddCommands(CLI::App& root, CommandArgs& args);
@@ -61,6 +64,9 @@ const Command* SelectedCommand(const std::vector<Command>& commands);
 absl::StatusOr<Json> RunPods(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunRoute(Executor& executor, const CommandArgs& args);
 absl::StatusOr<Json> RunReport(Executor& executor, const CommandArgs& args);
+// The operations commands of SPEC.md §11.
+absl::StatusOr<Json> RunLinkScan(Executor& executor, const CommandArgs& args);
+absl::StatusOr<Json> RunPodEvacuate(Executor& executor, const CommandArgs& args);
 
 }  // namespace sfroute::cli
 

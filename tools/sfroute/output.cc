@@ -45,7 +45,12 @@ int ExitCodeFor(absl::StatusCode code) {
   }
 }
 
-void PrintResult(const Json& result) { std::cout << Dump(result) << '\n' << std::flush; }
+void PrintResult(const Json& result) {
+  if (result.is_discarded()) return;
+  std::cout << Dump(result) << '\n' << std::flush;
+}
+
+std::string JsonLine(const Json& json) { return Dump(json); }
 
 Json ErrorJson(const absl::Status& status) {
   return ErrorObject(absl::StatusCodeToString(status.code()), MessageOf(status));

@@ -30,8 +30,14 @@ inline constexpr int kExitPermissionDenied = 4;
 
 int ExitCodeFor(absl::StatusCode code);
 
-// Writes `result` to stdout as one line.
+// Writes `result` to stdout as one line; nothing when it is AlreadyPrinted().
 void PrintResult(const Json& result);
+
+// What a command that printed its own lines (link scan) returns.
+inline Json AlreadyPrinted() { return Json(Json::value_t::discarded); }
+
+// `json` as one line of text, without the newline (bad UTF-8 replaced).
+std::string JsonLine(const Json& json);
 
 // {"code":...,"message":...} for a failed status.
 Json ErrorJson(const absl::Status& status);
