@@ -59,13 +59,16 @@ class PodReporter {
   PodReporter(const PodReporter&) = delete;
   PodReporter& operator=(const PodReporter&) = delete;
 
-  // Reports now, on this thread (the timer goes on as before).
-  // FAILED_PRECONDITION while draining; the status of the write otherwise.
+  // Reports now, on this thread (the timer goes on as before): the load,
+  // or DrainState() while draining. The status of the write.
   absl::Status ReportNow(const CallOptions& call = {});
 
-  // Stops reporting: the pod's last report ages, and once it is older than
-  // the routers' freshness they place no new player on it. Its players
-  // stay (their links are untouched). Resume() reports at once and goes on.
+  // Stops reporting the load: from now on each report is DrainState(), at
+  // once and then every period. Routers place no new player on the pod as
+  // soon as they read it (their next refresh), and go on routing its
+  // players to it while those reports are fresh: a drain empties a pod
+  // gracefully, where a crash (no report at all) cuts its players off.
+  // Resume() reports the load at once and goes on.
   void Drain();
   void Resume();
   bool draining() const;
@@ -90,6 +93,11 @@ class PodReporter {
 
 // "<load>-<unix_ms>", the state a reporter writes.
 std::string LoadState(std::int64_t load, std::chrono::milliseconds unix_ms);
+// "drain-<unix_ms>", the state a draining reporter writes: the pod is alive
+// but takes no new player. ComputeLinkedPodIfAbsent skips it (not
+// `<weight>-<number>`), as every reader of the wire format skips states it
+// does not know.
+std::string DrainState(std::chrono::milliseconds unix_ms);
 
 }  // namespace sfroute
 

@@ -32,7 +32,8 @@ struct RouterOptions {
   // claims it (PodReporter::Claim) once he is in. Must be temporary.
   // Default 300 s, as the Java routers.
   Ttl link_ttl = Ttl::Seconds(300);
-  // A pod is live while its last report (`<load>-<unix_ms>`) is at most
+  // A pod is live while its last report (`<load>-<unix_ms>`, or
+  // `drain-<unix_ms>` from a draining pod, which takes no new player) is at most
   // this old. Default 15 s: three missed reports at the reporters' 5 s.
   std::chrono::milliseconds freshness{15000};
   // How often the pod states are read (one HGETALL, in the background).
@@ -62,8 +63,9 @@ struct PodView {
   PodIndex pod = 0;
   std::string state;                   // as stored
   std::optional<std::int64_t> load;    // when the state is `<load>-<unix_ms>`
-  std::optional<std::int64_t> age_ms;  // now - unix_ms, likewise
-  bool live = false;                   // that form, and age_ms <= freshness
+  std::optional<std::int64_t> age_ms;  // now - unix_ms, also for `drain-<unix_ms>`
+  bool live = false;                   // one of those forms, and age_ms <= freshness
+  bool draining = false;               // `drain-<unix_ms>`: live, takes no new player
 };
 // The pods of `states` (pod -> state, as GetServiceState returns them) at
 // `now` (Unix ms), in pod order.
@@ -86,7 +88,7 @@ class Router {
 
   // The pod for `uid` (SPEC.md §8):
   // - linked to a live pod: that pod, from the cache or one read;
-  // - not linked: placed on the live pod with the least load — its reported
+  // - not linked: placed on the live pod (not draining) with the least load — its reported
   //   load plus what this router placed there since that report, weighed by
   //   stats().placement_weight — with
   //   SetLinkedPodIfAbsent semantics and link_ttl; if another router won,

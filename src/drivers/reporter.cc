@@ -16,6 +16,10 @@ std::string LoadState(std::int64_t load, std::chrono::milliseconds unix_ms) {
   return absl::StrCat(load, "-", unix_ms.count());
 }
 
+std::string DrainState(std::chrono::milliseconds unix_ms) {
+  return absl::StrCat("drain-", unix_ms.count());
+}
+
 class PodReporter::Impl {
  public:
   Impl(Executor& executor, ReporterOptions options)
@@ -55,27 +59,24 @@ class PodReporter::Impl {
     // One report at a time, stamped inside the lock: two reports never
     // land in the reverse order of their stamps.
     std::lock_guard<std::mutex> reporting(report_mutex_);
+    std::string state;
     if (draining()) {
-      return absl::FailedPreconditionError(absl::StrCat(name_, ": draining; Resume() first"));
+      state = DrainState(options_.clock->Now());
+    } else {
+      const std::int64_t load = options_.load();
+      if (load < 0) return absl::OkStatus();  // this report skipped, as asked
+      state = LoadState(load, options_.clock->Now());
     }
-    const std::int64_t load = options_.load();
-    if (load < 0) return absl::OkStatus();  // this report skipped, as asked
-    const absl::Status status = executor_.SetServiceState(
-        options_.ns, options_.svc, options_.pod, LoadState(load, options_.clock->Now()), call);
+    const absl::Status status =
+        executor_.SetServiceState(options_.ns, options_.svc, options_.pod, state, call);
     reports_.Add(static_cast<std::size_t>(status.code()) % kCodes);
     LogOutcome(status);
     return status;
   }
 
-  void Drain() { draining_.store(true); }
-  void Resume() {
-    draining_.store(false);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      report_soon_ = true;
-    }
-    wake_.notify_all();
-  }
+  // Either way the next report (on the timer's thread, at once) says so.
+  void Drain() { SwitchTo(true); }
+  void Resume() { SwitchTo(false); }
   bool draining() const { return draining_.load(); }
 
   Executor& executor() { return executor_; }
@@ -83,6 +84,15 @@ class PodReporter::Impl {
 
  private:
   static constexpr std::size_t kCodes = 17;  // absl::StatusCode 0 ... 16
+
+  void SwitchTo(bool draining) {
+    draining_.store(draining);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      report_soon_ = true;
+    }
+    wake_.notify_all();
+  }
 
   void TimerLoop() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -93,7 +103,7 @@ class PodReporter::Impl {
       lock.unlock();
       // A report ends by its deadline (the executor's command timeout), so
       // the destructor waits at most that long.
-      if (!draining()) Report({}).IgnoreError();  // logged and counted in Report
+      Report({}).IgnoreError();  // logged and counted in Report
       lock.lock();
     }
   }

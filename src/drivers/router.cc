@@ -38,6 +38,7 @@ constexpr int kRouteRounds = 4;
 struct Report {
   std::int64_t load;
   std::int64_t unix_ms;
+  bool draining;  // "drain-<unix_ms>": alive, takes no new player
 };
 
 // Non-negative canonical-enough decimal digits that fit in an int64.
@@ -51,14 +52,17 @@ std::optional<std::int64_t> ParseDigits(std::string_view text) {
   return value;
 }
 
-// `<load>-<unix_ms>`; anything else is no report.
+// `<load>-<unix_ms>` or `drain-<unix_ms>`; anything else is no report.
 std::optional<Report> ParseReport(std::string_view state) {
   const auto dash = state.find('-');
   if (dash == std::string_view::npos) return std::nullopt;
-  auto load = ParseDigits(state.substr(0, dash));
+  const std::string_view head = state.substr(0, dash);
   auto unix_ms = ParseDigits(state.substr(dash + 1));
-  if (!load || !unix_ms) return std::nullopt;
-  return Report{*load, *unix_ms};
+  if (!unix_ms) return std::nullopt;
+  if (head == "drain") return Report{0, *unix_ms, true};
+  auto load = ParseDigits(head);
+  if (!load) return std::nullopt;
+  return Report{*load, *unix_ms, false};
 }
 
 bool IsLive(std::int64_t stamp, std::int64_t now, milliseconds freshness) {
@@ -84,9 +88,10 @@ constexpr const char* kResultNames[] = {"cache_hit", "linked", "placed", "moved"
 std::vector<PodView> ViewPods(const PodStates& states, milliseconds freshness, milliseconds now) {
   std::vector<PodView> pods;
   for (const auto& [pod, state] : states) {
-    PodView view{.pod = pod, .state = state, .load = {}, .age_ms = {}, .live = false};
+    PodView view{.pod = pod, .state = state};
     if (auto report = ParseReport(state)) {
-      view.load = report->load;
+      if (!report->draining) view.load = report->load;
+      view.draining = report->draining;
       view.age_ms = now.count() - report->unix_ms;
       view.live = IsLive(report->unix_ms, now.count(), freshness);
     }
@@ -205,7 +210,8 @@ class Router::Impl {
       for (const auto& [pod, slot] : pods_) {
         const std::int64_t stamp = slot->stamp.load();
         if (stamp == kNever) continue;
-        states[pod] = absl::StrCat(slot->load.load(), "-", stamp);
+        states[pod] = slot->draining ? absl::StrCat("drain-", stamp)
+                                     : absl::StrCat(slot->load.load(), "-", stamp);
       }
     }
     return ViewPods(states, options_.freshness, options_.clock->Now());
@@ -243,6 +249,7 @@ class Router::Impl {
     // before): what keeps routers from piling new players onto the pod
     // that looked least loaded at the last report.
     std::atomic<std::int64_t> placed_since{0};
+    bool draining = false;         // guarded by pods_mutex_: no placement
     bool live_at_refresh = false;  // guarded by pods_mutex_
   };
 
@@ -266,12 +273,13 @@ class Router::Impl {
   // Holds pods_mutex_.
   static void Update(PodSlot& slot, const Report& report, Growth& growth) {
     const std::int64_t stamp = slot.stamp.load();
-    if (stamp == report.unix_ms) return;
-    if (stamp != kNever && report.unix_ms > stamp) {
+    if (stamp == report.unix_ms && slot.draining == report.draining) return;  // read before
+    if (stamp != kNever && report.unix_ms > stamp && !slot.draining && !report.draining) {
       growth.gained += report.load - slot.load.load();
       growth.placed += slot.placed_since.load();
     }
     slot.placed_since.store(0);
+    slot.draining = report.draining;
     slot.load.store(report.load);
     slot.stamp.store(report.unix_ms);
   }
@@ -353,7 +361,10 @@ class Router::Impl {
     PodSlot* best = nullptr;
     double best_load = 0;
     for (auto& [pod, slot] : pods_) {  // ascending pods
-      if (pod == excluded || !IsLive(slot->stamp.load(), now, options_.freshness)) continue;
+      if (pod == excluded || slot->draining ||
+          !IsLive(slot->stamp.load(), now, options_.freshness)) {
+        continue;
+      }
       const double load = static_cast<double>(slot->load.load()) +
                           placement_weight_ * static_cast<double>(slot->placed_since.load());
       if (best == nullptr || load < best_load) {

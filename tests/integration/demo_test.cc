@@ -154,7 +154,7 @@ TEST_F(DemoTest, SmallRunHoldsEveryInvariant) {
   EXPECT_EQ(check.Find("links")->checked, online * config_.services);
   EXPECT_GT(check.Find("reconnects")->checked, 0);
   EXPECT_GT(check.Find("grace-expiry")->checked, 0);
-  EXPECT_THAT(check.Find("drain")->note, HasSubstr("routed after it aged out"));
+  EXPECT_THAT(check.Find("drain")->note, HasSubstr("routed after its last load report aged out"));
   // Every 8th player was routed by two routers at once (again when his
   // login was tried again).
   EXPECT_GE(check.Find("one-pod")->checked, (config_.players + 7) / 8);

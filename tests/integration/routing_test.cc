@@ -403,6 +403,81 @@ TEST_P(RoutingTest, APodThatDiesAndComesBackTakesPlayersAgain) {
   EXPECT_EQ(placed, (std::map<PodIndex, int>{{0, 15}, {1, 5}}));
 }
 
+TEST_P(RoutingTest, ADrainingPodTakesNoNewPlayerButKeepsRoutingItsOwn) {
+  Report(0, 0);
+  Report(1, 50);
+  ASSERT_OK(ex().SetLinkedPod(ns_, "held", kSvc, 0, Ttl::Persistent()));
+  ASSERT_OK(ex().SetLinkedPod(ns_, "grace", kSvc, 0, Ttl::Seconds(60)));
+  auto router = OpenRouter();
+  ASSERT_NE(router, nullptr);
+  ASSERT_OK_AND_ASSIGN(RouteResult route, router->Route("before"));
+  EXPECT_EQ(route.pod, 0);
+
+  clock_->Advance(milliseconds(1));
+  ASSERT_OK(ex().SetServiceState(ns_, kSvc, 0, DrainState(clock_->Now())));
+  ASSERT_OK(router->Refresh());
+  ASSERT_EQ(router->Pods().size(), 2u);
+  const PodView view = router->Pods()[0];
+  EXPECT_TRUE(view.live);
+  EXPECT_TRUE(view.draining);
+  EXPECT_FALSE(view.load.has_value());
+  EXPECT_EQ(view.age_ms, 0);
+  EXPECT_EQ(view.state, "drain-" + std::to_string(clock_->Now().count()));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK_AND_ASSIGN(route, router->Route(Uid(i)));
+    EXPECT_EQ(route, (RouteResult{.pod = 1, .placed = true})) << "pod 0 is draining";
+  }
+  for (const char* uid : {"held", "grace", "before"}) {
+    ASSERT_OK_AND_ASSIGN(route, router->Route(uid));
+    EXPECT_EQ(route, (RouteResult{.pod = 0, .placed = false})) << uid;
+  }
+  // Its drain reports age like any other: once they stop, it is not live.
+  clock_->Advance(kFreshness + milliseconds(1));
+  Report(1, 50);
+  ASSERT_OK(router->Refresh());
+  EXPECT_STATUS_CODE(router->Route("held"), UNAVAILABLE);
+  // A state of any other form is no report: skipped, never an error.
+  ASSERT_OK(ex().SetServiceState(ns_, kSvc, 0, "drain-soon"));
+  ASSERT_OK(router->Refresh());
+  EXPECT_FALSE(router->Pods().empty());
+  EXPECT_EQ(router->Pods().size(), 1u) << "pod 0 has no report now";
+}
+
+TEST_P(RoutingTest, DrainReportsDrainStatesAtOnceAndResumeReportsTheLoad) {
+  auto reporter = PodReporter::Start(
+      ex(), {.ns = ns_, .svc = kSvc, .pod = 2, .period = milliseconds(50), .load = [] {
+               return std::int64_t{6};
+             }});
+  ASSERT_OK(reporter);
+  auto state_of_pod_2 = [&]() -> std::string {
+    auto states = ex().GetServiceState(ns_, kSvc);
+    return states.ok() && states->contains(2) ? states->at(2) : "";
+  };
+  auto wait_for_prefix = [&](const std::string& prefix) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (state_of_pod_2().rfind(prefix, 0) != 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return state_of_pod_2();
+  };
+  EXPECT_EQ(state_of_pod_2().substr(0, 2), "6-");
+  (*reporter)->Drain();
+  EXPECT_TRUE((*reporter)->draining());
+  const std::string drained = wait_for_prefix("drain-");
+  ASSERT_EQ(drained.substr(0, 6), "drain-");
+  // It goes on reporting (alive), with newer stamps.
+  std::this_thread::sleep_for(milliseconds(200));
+  const std::string later = state_of_pod_2();
+  ASSERT_EQ(later.substr(0, 6), "drain-");
+  EXPECT_GT(std::stoll(later.substr(6)), std::stoll(drained.substr(6)));
+  ASSERT_OK((*reporter)->ReportNow());
+  EXPECT_EQ(state_of_pod_2().substr(0, 6), "drain-");
+
+  (*reporter)->Resume();
+  EXPECT_FALSE((*reporter)->draining());
+  EXPECT_EQ(wait_for_prefix("6-").substr(0, 2), "6-");
+}
+
 // --- MoveTemporaryLinkedPod / MoveLinkedPod ------------------------------
 
 TEST_P(RoutingTest, AMoveOfATemporaryLinkLosesToAPersistentClaim) {
@@ -569,15 +644,18 @@ TEST_P(RoutingTest, FourRoutersBalanceTwentyThousandPlayersOverSixPodsWithoutHer
 
 TEST_P(RoutingTest, ReportersAndRoutersOnTheRealClock) {
   const milliseconds freshness{600}, state_refresh{100}, report_period{100};
-  std::atomic<std::int64_t> load0{0}, load1{0};
+  auto start = [&](PodIndex pod) -> std::unique_ptr<PodReporter> {
+    auto reporter = PodReporter::Start(
+        ex(), {.ns = ns_, .svc = kSvc, .pod = pod, .period = report_period, .load = [] {
+                 return std::int64_t{0};
+               }});
+    EXPECT_OK(reporter);
+    return reporter.ok() ? *std::move(reporter) : nullptr;
+  };
   std::vector<std::unique_ptr<PodReporter>> reporters;
   for (PodIndex pod : {0, 1}) {
-    auto reporter = PodReporter::Start(
-        ex(), {.ns = ns_, .svc = kSvc, .pod = pod, .period = report_period, .load = [&, pod] {
-                 return (pod == 0 ? load0 : load1).load();
-               }});
-    ASSERT_OK(reporter);
-    reporters.push_back(*std::move(reporter));
+    reporters.push_back(start(pod));
+    ASSERT_NE(reporters.back(), nullptr);
   }
   auto router = Router::Open(
       ex(), {.ns = ns_, .svc = kSvc, .freshness = freshness, .state_refresh = state_refresh});
@@ -599,9 +677,8 @@ TEST_P(RoutingTest, ReportersAndRoutersOnTheRealClock) {
   EXPECT_FALSE(refused.applied) << "another pod holds his persistent link";
   EXPECT_EQ(StoredLink(on[0][0]), "0");
 
-  // Pod 0 stops reporting (drained; a crash looks the same to routers).
-  reporters[0]->Drain();
-  EXPECT_STATUS_CODE(reporters[0]->ReportNow(), FAILED_PRECONDITION);
+  // Pod 0 crashes: its reporter goes (waiting for a report in progress).
+  reporters[0].reset();
   ASSERT_OK_AND_ASSIGN(PodStates states, ex().GetServiceState(ns_, kSvc));
   const std::string last = states.at(0);
   const std::int64_t last_report = std::stoll(last.substr(last.find('-') + 1));
@@ -638,7 +715,8 @@ TEST_P(RoutingTest, ReportersAndRoutersOnTheRealClock) {
       static_cast<long long>(freshness.count()));
 
   // Pod 0 is back: the claimed player routes to it again.
-  reporters[0]->Resume();
+  reporters[0] = start(0);
+  ASSERT_NE(reporters[0], nullptr);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   absl::StatusOr<RouteResult> back = absl::UnavailableError("not yet");
   while (!back.ok() && std::chrono::steady_clock::now() < deadline) {

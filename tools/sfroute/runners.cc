@@ -1,11 +1,20 @@
 #include "runners.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "int_option.h"
@@ -220,6 +229,7 @@ absl::StatusOr<Json> RunPods(Executor& executor, const CommandArgs& args) {
     // Only a `<load>-<unix_ms>` report has a load and an age.
     if (view.load.has_value()) pod["load"] = *view.load;
     if (view.age_ms.has_value()) pod["age_ms"] = *view.age_ms;
+    if (view.draining) pod["draining"] = true;
     pod["live"] = view.live;
     pods[name] = std::move(pod);
   }
@@ -253,6 +263,258 @@ absl::StatusOr<Json> RunReport(Executor& executor, const CommandArgs& args) {
     return written;
   }
   return Json{{"state", state}};
+}
+
+// --- Operations: link scan, pod evacuate (SPEC.md §11) ------------------------
+
+namespace {
+
+// Links handed over by ScanLinks at a time: big enough for few calls,
+// small enough that memory stays flat.
+constexpr std::size_t kScanBatch = 1000;
+
+Json LinkJson(const LinkInfo& link) {
+  return Json{{"uid", link.uid}, {"pod", link.pod}, {"ttl", link.ttl.seconds()}};
+}
+
+}  // namespace
+
+absl::StatusOr<Json> RunLinkScan(Executor& executor, const CommandArgs& args) {
+  std::optional<PodIndex> pod;
+  if (args.pod.has_value()) pod = Pod(args.pod);
+  std::string lines;
+  absl::Status scanned = executor.ScanLinks(
+      args.ns, args.svc, pod, kScanBatch, [&](const std::vector<LinkInfo>& links) {
+        lines.clear();
+        for (const LinkInfo& link : links) lines.append(JsonLine(LinkJson(link))).push_back('\n');
+        std::cout << lines;
+        return static_cast<bool>(std::cout);  // stop when nobody reads (a closed pipe)
+      });
+  std::cout << std::flush;
+  if (!scanned.ok()) return scanned;
+  return AlreadyPrinted();
+}
+
+namespace {
+
+// Moves in flight at once: enough to keep the server busy (one pipeline),
+// few enough that an interruption leaves little undecided.
+constexpr std::size_t kMaxMovesInFlight = 256;
+
+// Where evacuated links go: one pod (--to M), or the live pods, each link to
+// the one with the least load counting the links already sent there.
+class Targets {
+ public:
+  explicit Targets(std::map<PodIndex, std::int64_t> loads) : loads_(std::move(loads)) {}
+  PodIndex Next() {
+    auto least = loads_.begin();  // pod order: ties go to the lowest pod
+    for (auto it = loads_.begin(); it != loads_.end(); ++it) {
+      if (it->second < least->second) least = it;
+    }
+    ++least->second;
+    return least->first;
+  }
+
+ private:
+  std::map<PodIndex, std::int64_t> loads_;
+};
+
+// What the moves came to; written by the executor's thread (callbacks) and
+// read by the runner.
+struct Tally {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t in_flight = 0;
+  std::size_t moved = 0;
+  std::size_t skipped = 0;  // no longer on the pod: someone else moved it
+  std::size_t failed = 0;
+  std::map<PodIndex, std::size_t> to;
+  absl::Status first_error;
+};
+
+// Progress on stderr: a line rewritten in place on a terminal, a JSON line
+// about every second otherwise (logs, CI).
+class Progress {
+ public:
+  Progress() : terminal_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
+
+  // `done` of `total` (0: not known yet), at most every 200 ms on a
+  // terminal, every second otherwise, and always when `force`.
+  void Show(std::string_view phase, std::size_t scanned, std::size_t done, std::size_t total,
+            const Json& counts, bool force = false) {
+    const auto now = Clock::now();
+    if (!force && now - last_ < (terminal_ ? std::chrono::milliseconds(200)
+                                           : std::chrono::milliseconds(1000))) {
+      return;
+    }
+    last_ = now;
+    if (phase != phase_) {
+      phase_ = std::string(phase);
+      phase_start_ = now;
+    }
+    const double seconds = std::chrono::duration<double>(now - phase_start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    // Seconds left; below 0 when unknown.
+    const double eta = total > 0 && rate > 0 ? static_cast<double>(total - done) / rate : -1;
+    if (terminal_) {
+      char line[256];
+      std::snprintf(
+          line, sizeof line, "\r%s: %zu scanned, %zu/%zu done, %.0f/s, ETA %s   ", phase_.c_str(),
+          scanned, done, total, rate,
+          eta >= 0 ? (std::to_string(static_cast<long long>(eta + 0.5)) + " s").c_str() : "-");
+      std::cerr << line << std::flush;
+      shown_ = true;
+      return;
+    }
+    Json progress = {{"phase", phase_}, {"scanned", scanned}, {"done", done}, {"total", total}};
+    for (const auto& [key, value] : counts.items()) progress[key] = value;
+    progress["rate_per_s"] = static_cast<std::int64_t>(rate + 0.5);
+    progress["eta_s"] = eta >= 0 ? Json(static_cast<std::int64_t>(eta + 0.5)) : Json(nullptr);
+    progress["elapsed_s"] =
+        static_cast<std::int64_t>(std::chrono::duration<double>(now - start_).count());
+    std::cerr << JsonLine(Json{{"progress", std::move(progress)}}) << '\n' << std::flush;
+  }
+
+  // Ends the terminal's line.
+  ~Progress() {
+    if (shown_) std::cerr << '\n' << std::flush;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const bool terminal_;
+  const Clock::time_point start_;
+  Clock::time_point last_{};
+  Clock::time_point phase_start_{};
+  std::string phase_;
+  bool shown_ = false;
+};
+
+Json ByPodCounts(const std::map<PodIndex, std::size_t>& to) {
+  Json object = Json::object();
+  for (const auto& [pod, count] : to) object[std::to_string(pod)] = count;
+  return object;
+}
+
+// The pods links may go to: --to M, or the live pods but `from` (an error
+// when there is none). Warns about what an operator would want to know
+// before moving anyone: the pod evacuated still reports, or --to M does not.
+absl::StatusOr<Targets> ChooseTargets(Executor& executor, const CommandArgs& args, PodIndex from) {
+  absl::StatusOr<PodStates> states = executor.GetServiceState(args.ns, args.svc);
+  if (!states.ok()) return states.status();
+  std::map<PodIndex, std::int64_t> live;
+  for (const PodView& view : ViewPods(*states, FreshnessOf(args), UnixClock()->Now())) {
+    if (view.live) live[view.pod] = view.load.value_or(0);
+  }
+  if (live.contains(from)) {
+    LogToStderr(LogLevel::kWarning,
+                "pod evacuate: pod " + std::to_string(from) +
+                    " is live (it reported within the freshness): its players are moved anyway");
+  }
+  if (args.to.has_value()) {
+    const PodIndex to = Pod(args.to);
+    if (to == from) {
+      return absl::InvalidArgumentError("pod evacuate: invalid --to: must differ from --pod (" +
+                                        std::to_string(from) + ")");
+    }
+    if (!live.contains(to)) {
+      LogToStderr(LogLevel::kWarning,
+                  "pod evacuate: --to pod " + std::to_string(to) + " is not live; moving anyway");
+    }
+    return Targets(std::map<PodIndex, std::int64_t>{{to, 0}});
+  }
+  live.erase(from);
+  if (live.empty()) {
+    return absl::UnavailableError("pod evacuate: no live pod of " + args.svc +
+                                  " to move the links to (see `sfroute pods`); nothing moved");
+  }
+  return Targets(std::move(live));
+}
+
+}  // namespace
+
+absl::StatusOr<Json> RunPodEvacuate(Executor& executor, const CommandArgs& args) {
+  const PodIndex from = Pod(args.pod);
+  Progress progress;
+  // Validates ns and svc (naming them) before the first read of states.
+  absl::StatusOr<Targets> targets = ChooseTargets(executor, args, from);
+  if (!targets.ok()) return targets.status();
+
+  // First every link of the pod (so that the ETA is known), then the moves.
+  std::vector<std::string> uids;
+  absl::Status scanned = executor.ScanLinks(
+      args.ns, args.svc, from, kScanBatch, [&](const std::vector<LinkInfo>& links) {
+        for (const LinkInfo& link : links) uids.push_back(link.uid);
+        progress.Show("scan", uids.size(), 0, 0, Json::object());
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+
+  if (args.dry_run) {
+    std::map<PodIndex, std::size_t> planned;
+    for (std::size_t i = 0; i < uids.size(); ++i) ++planned[targets->Next()];
+    return Json{{"dry_run", true},
+                {"scanned", uids.size()},
+                {"would_move", uids.size()},
+                {"moved", 0},
+                {"skipped", 0},
+                {"failed", 0},
+                {"to", ByPodCounts(planned)}};
+  }
+
+  Tally tally;
+  auto counts = [&tally] {  // under tally.mutex
+    return Json{{"moved", tally.moved}, {"skipped", tally.skipped}, {"failed", tally.failed}};
+  };
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    if (args.rate.has_value()) {
+      std::this_thread::sleep_until(
+          start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / *args.rate)));
+    }
+    const PodIndex to = targets->Next();
+    std::size_t done = 0;
+    Json now;
+    {
+      std::unique_lock<std::mutex> lock(tally.mutex);
+      tally.changed.wait(lock, [&] { return tally.in_flight < kMaxMovesInFlight; });
+      ++tally.in_flight;
+      done = tally.moved + tally.skipped + tally.failed;
+      if (i % 64 == 0) now = counts();
+    }
+    if (i % 64 == 0) progress.Show("move", uids.size(), done, uids.size(), now);
+    executor.MoveLinkedPodAsync(args.ns, uids[i], args.svc, from, to,
+                                [&tally, to](absl::StatusOr<bool> moved) {
+                                  std::lock_guard<std::mutex> lock(tally.mutex);
+                                  --tally.in_flight;
+                                  if (!moved.ok()) {
+                                    if (tally.failed++ == 0) tally.first_error = moved.status();
+                                  } else if (*moved) {
+                                    ++tally.moved;
+                                    ++tally.to[to];
+                                  } else {
+                                    ++tally.skipped;
+                                  }
+                                  tally.changed.notify_all();
+                                });
+  }
+  std::unique_lock<std::mutex> lock(tally.mutex);
+  tally.changed.wait(lock, [&] { return tally.in_flight == 0; });
+  progress.Show("move", uids.size(), uids.size(), uids.size(), counts(), /*force=*/true);
+  Json summary = {{"scanned", uids.size()},
+                  {"moved", tally.moved},
+                  {"skipped", tally.skipped},
+                  {"failed", tally.failed},
+                  {"to", ByPodCounts(tally.to)}};
+  if (tally.failed == 0) return summary;
+  // The summary still goes to stdout; the error line says why moves failed
+  // (run the command again: moves are compare-and-move).
+  PrintResult(summary);
+  return absl::Status(tally.first_error.code(),
+                      "pod evacuate: " + std::to_string(tally.failed) +
+                          " move(s) failed, run it again to finish; the first: " +
+                          std::string(tally.first_error.message()));
 }
 
 }  // namespace sfroute::cli

@@ -140,11 +140,13 @@ InvariantResult CheckLivePods(const SimulationResult& result, const Readback& re
   return invariant;
 }
 
-// Nobody may be on the drained pod unless the route that sent him there
-// started while its last report was still fresh.
+// Nobody new may be placed on the drained pod once its last load report is
+// no longer fresh (routers stop as soon as they read its drain report, and
+// that report is stamped after every load report). Its own players may go
+// on being routed to it: a reconnect returns there.
 InvariantResult CheckDrain(const SimulationResult& result, const Readback& readback) {
   InvariantResult invariant = Named(
-      "drain", "nobody is on the drained pod unless a router sent him there while it was live");
+      "drain", "nobody new is on the drained pod unless a router sent him there before it drained");
   const DrainRecord& drain = result.drain;
   if (!drain.happened) {
     invariant.note = "no pod was drained";
@@ -164,7 +166,8 @@ InvariantResult CheckDrain(const SimulationResult& result, const Readback& readb
         link->pod.has_value() ? link->pod : link->pod_before_disconnect;
     const std::optional<PodIndex> actual = RedisLink(readback, 0, player.uid);
     if (actual != drain.pod && placed != drain.pod) continue;
-    if (placed == drain.pod && link->routed_ms <= aged_out_ms) {
+    const bool returned = link->pod_before_disconnect == drain.pod;
+    if (placed == drain.pod && (link->routed_ms <= aged_out_ms || returned)) {
       ++kept;
     } else if (placed != drain.pod) {
       Add(invariant, player, svc,
@@ -178,8 +181,8 @@ InvariantResult CheckDrain(const SimulationResult& result, const Readback& readb
     }
   }
   invariant.note = svc + " pod " + std::to_string(drain.pod) + ": " + std::to_string(kept) +
-                   " players routed there while it was live, " + std::to_string(after) +
-                   " routed after it aged out (to other pods)";
+                   " players routed there before it drained or back to it, " +
+                   std::to_string(after) + " routed after its last load report aged out";
   return invariant;
 }
 

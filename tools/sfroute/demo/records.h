@@ -114,6 +114,7 @@ struct DrainRecord {
   bool happened = false;
   PodIndex pod = 0;  // of the first service
   double at_s = 0;   // seconds into the run
+  // Its first drain report: no load report is stamped later.
   std::int64_t last_report_ms = 0;
 };
 

@@ -40,7 +40,6 @@ void AppendHeader(const ReportInput& in, std::string& out) {
 }
 
 void AppendEvents(const SimulationResult& result, std::string& out) {
-  const DemoConfig& config = result.config;
   const std::string& svc = result.services[0];
   if (result.scale_in.happened) {
     absl::StrAppendFormat(&out,
@@ -51,10 +50,9 @@ void AppendEvents(const SimulationResult& result, std::string& out) {
   }
   if (result.drain.happened) {
     absl::StrAppendFormat(&out,
-                          "  +%.2f s  %s pod %d drained (PodReporter::Drain): last report "
-                          "stamped %d, not live %d ms later\n",
-                          result.drain.at_s, svc, result.drain.pod, result.drain.last_report_ms,
-                          config.fresh_ms);
+                          "  +%.2f s  %s pod %d drained (PodReporter::Drain): reports "
+                          "drain-<ms> from %d on, serving its players; no placement there\n",
+                          result.drain.at_s, svc, result.drain.pod, result.drain.last_report_ms);
   }
   if (result.crash.happened) {
     const CrashRecord& crash = result.crash;

@@ -307,7 +307,7 @@ class Simulation {
     }
     result.drain = drain_;
     if (drain_.happened) {
-      result.drain.last_report_ms = result.pods[0][drain_.pod].silences.back().last_report_ms;
+      result.drain.last_report_ms = fleet_.Pod(0, drain_.pod).drain_report_ms();
     }
     result.crash = crash_;
     result.scale_in = scale_in_;

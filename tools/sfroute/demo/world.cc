@@ -62,9 +62,17 @@ void DemoPod::Drain() {
   std::shared_lock<std::shared_mutex> life(life_mutex_);
   if (reporter_ == nullptr) return;
   reporter_->Drain();
+  // Written now, after any load report in progress: every load report is
+  // stamped at or before this drain report. A failed write is stamped too.
+  reporter_->ReportNow().IgnoreError();
   std::lock_guard<std::mutex> lock(mutex_);
   drained_ = true;
-  silences_.push_back(Silence{});  // its last report is known at the end
+  drain_report_ms_ = clock_->LatestMs();
+}
+
+std::int64_t DemoPod::drain_report_ms() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return drain_report_ms_;
 }
 
 std::int64_t DemoPod::Crash() {
@@ -126,9 +134,7 @@ std::vector<int> DemoPod::PlayerList() const {
 
 PodRecord DemoPod::Record() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  PodRecord record{.pod = pod_, .silences = silences_};
-  if (drained_) record.silences.back().last_report_ms = clock_->LatestMs();
-  return record;
+  return PodRecord{.pod = pod_, .silences = silences_};
 }
 
 absl::Status Fleet::RefreshRouters(int svc) {

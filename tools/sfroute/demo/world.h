@@ -47,8 +47,9 @@ class StampClock : public Clock {
 
 // One pod of the simulated backend. It holds players (the ones it claimed
 // and has not released) and reports their number every period through a
-// PodReporter of its own. It can be drained, and it can crash: its reporter
-// is destroyed, without draining, and it claims or releases nobody until it
+// PodReporter of its own. It can be drained (it goes on reporting, as
+// draining, and serving its players), and it can crash: its reporter is
+// destroyed, without draining, and it claims or releases nobody until it
 // starts again. Thread-safe.
 class DemoPod {
  public:
@@ -59,8 +60,11 @@ class DemoPod {
   // Starts reporting (a new PodReporter; its first report is made before
   // this returns).
   absl::Status Start();
-  // PodReporter::Drain: it stops reporting and keeps its players.
+  // PodReporter::Drain: it reports as draining from now on (routers place
+  // nobody new on it) and keeps serving its players.
   void Drain();
+  // The stamp of its first drain report, at or after its last load report.
+  std::int64_t drain_report_ms() const;
   // The process dies: its reporter is destroyed mid-period. Returns the
   // stamp of its last report.
   std::int64_t Crash();
@@ -79,7 +83,7 @@ class DemoPod {
   PodIndex index() const { return pod_; }
   int players() const;
   std::vector<int> PlayerList() const;
-  // When it was not reporting (a drain's silence ends with its last stamp).
+  // When it was not reporting (crashed).
   PodRecord Record() const;
 
  private:
@@ -94,11 +98,12 @@ class DemoPod {
   mutable std::shared_mutex life_mutex_;
   std::unique_ptr<PodReporter> reporter_;  // null while down
 
-  mutable std::mutex mutex_;  // guards the two below
+  mutable std::mutex mutex_;  // guards the four below
   std::set<int> players_;
   // Open at first: it has never reported.
   std::vector<Silence> silences_{Silence{}};
   bool drained_ = false;
+  std::int64_t drain_report_ms_ = kNeverMs;
 };
 
 // The backend of the day: the pods of each service, and the gateways, each
