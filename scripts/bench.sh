@@ -28,7 +28,8 @@ start_redis
 echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on $REDIS_URL" >&2
 
 keyspace=100000
-sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat src/lua/set_link.lua)")
+# The library's text of the script: the prelude, then the script.
+sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat src/lua/prelude.lua src/lua/set_link.lua)")
 link='sf:{bench:lk:u__rand_int__}scene'
 links_hash='sf:{bench:lk:u__rand_int__}'
 

@@ -29,17 +29,9 @@ if keep > 0 then
 else
   writes = {{'DEL', KEYS[1]}, {'HDEL', KEYS[2], ARGV[1]}}
 end
-if redis.acl_check_cmd then
-  for _, write in ipairs(writes) do
-    if not redis.acl_check_cmd(unpack(write)) then
-      return redis.error_reply('NOPERM this user has no permissions to run the \'' ..
-                               string.lower(write[1]) .. '\' command on ' .. write[2] ..
-                               '; nothing was written')
-    end
-  end
-end
-for _, write in ipairs(writes) do
-  redis.call(unpack(write))
+local refused = write_all(writes)  -- prelude.lua
+if refused then
+  return refused
 end
 
 if not current or current == '' or current == 'null' or current == 'nil' then

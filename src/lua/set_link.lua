@@ -49,18 +49,8 @@ if persistent then
 else
   writes = {{'SET', KEYS[1], ARGV[2], 'EX', ARGV[3]}, {'HDEL', KEYS[2], ARGV[1]}}
 end
--- redis.acl_check_cmd exists from Redis 7.0 on; older servers have no
--- per-command ACL checks inside scripts to fear.
-if redis.acl_check_cmd then
-  for _, write in ipairs(writes) do
-    if not redis.acl_check_cmd(unpack(write)) then
-      return redis.error_reply('NOPERM this user has no permissions to run the \'' ..
-                               string.lower(write[1]) .. '\' command on ' .. write[2] ..
-                               '; nothing was written')
-    end
-  end
-end
-for _, write in ipairs(writes) do
-  redis.call(unpack(write))
+local refused = write_all(writes)  -- prelude.lua
+if refused then
+  return refused
 end
 return {1, previous or -1}
