@@ -83,10 +83,24 @@ stop_redis() {
 
 # Starts a local Redis Cluster of 3 primaries and 3 replicas on free loopback
 # ports (CLUSTER_DIR, CLUSTER_PORTS, CLUSTER_URL). stop_cluster undoes it.
+# Ports are taken below Linux's ephemeral range (32768-60999), cluster bus
+# ports (+10000) included, so that no client socket can hold one; a try that
+# fails anyway (a port taken meanwhile) is cleaned up and made again on
+# other ports, up to three times.
 start_cluster() {
+  local attempt
+  for attempt in 1 2 3; do
+    try_start_cluster && return 0
+    stop_cluster
+  done
+  echo "could not start a Redis Cluster in 3 tries" >&2
+  return 1
+}
+
+try_start_cluster() {
   CLUSTER_DIR="$(mktemp -d /tmp/sfroute-cluster.XXXXXX)"
   CLUSTER_PORTS=()
-  local base=$((20000 + RANDOM % 20000)) port i
+  local base=$((10000 + RANDOM % 9000)) port i
   for i in 0 1 2 3 4 5; do
     port=$((base + i))
     while redis-cli -p "$port" ping >/dev/null 2>&1 || \
@@ -102,17 +116,26 @@ start_cluster() {
   done
   local nodes=()
   for port in "${CLUSTER_PORTS[@]}"; do
-    local wait
+    local wait up=0
     for wait in $(seq 100); do
-      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+      if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+        up=1
+        break
+      fi
       sleep 0.05
     done
+    if [ "$up" -eq 0 ]; then
+      echo "cluster node on port $port did not start: $(tail -n 3 "$CLUSTER_DIR/$port/redis.log" 2>/dev/null)" >&2
+      return 1
+    fi
     nodes+=("127.0.0.1:$port")
   done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$CLUSTER_DIR/create.log" 2>&1 || {
-    echo "redis-cli --cluster create failed; see $CLUSTER_DIR/create.log" >&2
+  if ! redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$CLUSTER_DIR/create.log" 2>&1; then
+    echo "redis-cli --cluster create failed:" >&2
+    tail -n 5 "$CLUSTER_DIR/create.log" >&2
     return 1
-  }
+  fi
   local wait
   for wait in $(seq 200); do
     local ok=0
