@@ -2,6 +2,7 @@
 // deployment: memory, standalone Redis and the cluster (SCAN on every
 // primary).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -9,12 +10,15 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "deployment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "redis_server.h"
+#include "sfroute/reporter.h"
+#include "sfroute/router.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
 
@@ -257,6 +261,132 @@ TEST_P(ScanTest, EvacuatingAPodMovesEachOfItsLinksOnceAndKeepsTheirKind) {
       EXPECT_TRUE(hash.empty()) << Uid(i);
     }
   }
+}
+
+// Evacuating a dead pod while the service runs: players log out and in
+// again (released by their pod, routed, claimed), a router places new
+// players. Nobody ends on the dead pod or on two pods, every claim
+// applies, and a second run finds nothing left to move.
+TEST_P(ScanTest, EvacuationWhilePlayersComeAndGoAndARouterPlaces) {
+  constexpr int kPlayers = 1200;  // 200 a pod
+  constexpr PodIndex kDead = 5;   // never reports
+  auto player = [](int i) { return "p" + std::to_string(i); };
+  std::vector<std::unique_ptr<PodReporter>> reporters;
+  for (PodIndex pod = 0; pod < kDead; ++pod) {
+    auto reporter = PodReporter::Start(
+        ex(),
+        {.ns = ns_, .svc = kSvc, .pod = pod, .period = std::chrono::milliseconds(100), .load = [] {
+           return std::int64_t{0};
+         }});
+    ASSERT_OK(reporter);
+    reporters.push_back(*std::move(reporter));
+  }
+  std::map<PodIndex, std::vector<UidPod>> by_pod;
+  for (int i = 0; i < kPlayers; ++i) by_pod[i % kPods].push_back({player(i), i % kPods});
+  for (const auto& [pod, links] : by_pod) {
+    ASSERT_OK_AND_ASSIGN(auto writes, ex().SetLinkedPods(ns_, kSvc, links, Ttl::Persistent()));
+    for (const auto& write : writes) ASSERT_OK(write.status);
+  }
+  auto router = Router::Open(ex(), {.ns = ns_,
+                                    .svc = kSvc,
+                                    .freshness = std::chrono::milliseconds(2000),
+                                    .state_refresh = std::chrono::milliseconds(100)});
+  ASSERT_OK(router);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0}, refused_claims{0}, routed_to_dead{0}, sessions{0}, placed{0};
+  auto note = [&](const absl::Status& status) {
+    if (!status.ok()) {
+      ++errors;
+      ADD_FAILURE() << status;
+    }
+  };
+  // Two threads of players logging out (their pod releases them with a
+  // grace link) and in again (routed, then claimed by the routed pod).
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = t; !stop.load(); j = (j + 2) % kPlayers) {
+        const std::string uid = player(j);
+        auto linked = ex().GetLinkedPod(ns_, uid, kSvc);
+        note(linked.status());
+        if (!linked.ok() || !linked->has_value()) continue;
+        note(ex().RemoveLinkedPodWithId(ns_, uid, kSvc, 60, **linked).status());
+        auto route = (*router)->Route(uid);
+        note(route.status());
+        if (!route.ok()) continue;
+        if (route->pod == kDead) ++routed_to_dead;
+        auto claim = ex().TrySetLinkedPod(ns_, uid, kSvc, route->pod, Ttl::Persistent());
+        note(claim.status());
+        if (claim.ok() && !claim->applied) ++refused_claims;
+        ++sessions;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    });
+  }
+  threads.emplace_back([&] {  // new players
+    for (int n = 0; !stop.load(); ++n) {
+      auto route = (*router)->Route("new" + std::to_string(n));
+      note(route.status());
+      if (route.ok() && route->pod == kDead) ++routed_to_dead;
+      if (route.ok()) ++placed;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+
+  // The evacuation, as `sfroute pod evacuate --to live` runs it, paced so
+  // that it overlaps the players' comings and goings.
+  auto evacuate = [&](std::map<PodIndex, int>& to, int& skipped) {
+    std::vector<std::string> uids;
+    EXPECT_OK(ex().ScanLinks(ns_, kSvc, kDead, 100, [&](const std::vector<LinkInfo>& links) {
+      for (const LinkInfo& link : links) uids.push_back(link.uid);
+      return true;
+    }));
+    for (std::size_t k = 0; k < uids.size(); ++k) {
+      const PodIndex target = static_cast<PodIndex>(k % kDead);
+      auto moved = ex().MoveLinkedPod(ns_, uids[k], kSvc, kDead, target);
+      EXPECT_OK(moved);
+      if (moved.ok()) (*moved ? to[target] : skipped)++;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return uids.size();
+  };
+  std::map<PodIndex, int> to;
+  int skipped = 0;
+  const std::size_t scanned = evacuate(to, skipped);
+  stop = true;
+  for (auto& thread : threads) thread.join();
+
+  int moved = 0;
+  for (const auto& [pod, count] : to) moved += count;
+  EXPECT_EQ(static_cast<std::size_t>(moved + skipped), scanned);
+  EXPECT_GT(sessions.load(), 0);
+  EXPECT_GT(placed.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(refused_claims.load(), 0);
+  EXPECT_EQ(routed_to_dead.load(), 0);
+  std::map<PodIndex, int> again;
+  int skipped_again = 0;
+  EXPECT_EQ(evacuate(again, skipped_again), 0u) << "a second run finds nothing on the dead pod";
+
+  // Every link: not on the dead pod, and on one pod only (the links hash
+  // holds the persistent ones, and only them).
+  const std::vector<LinkInfo> links = ScanAll(std::nullopt, 1000);
+  EXPECT_GE(links.size(), static_cast<std::size_t>(kPlayers));
+  for (const LinkInfo& link : links) {
+    ASSERT_NE(link.pod, kDead) << link.uid;
+    const auto hash = raw().HGetAll(LinksHashKey(link.uid));
+    if (link.ttl.is_persistent()) {
+      ASSERT_EQ(hash, (std::map<std::string, std::string>{{kSvc, std::to_string(link.pod)}}))
+          << link.uid;
+    } else {
+      ASSERT_TRUE(hash.empty()) << link.uid;
+    }
+  }
+  std::printf(
+      "[ evacuate ] %zu scanned, %d moved, %d skipped (moved by the players' routes "
+      "meanwhile); %d sessions and %d new players during it\n",
+      scanned, moved, skipped, sessions.load(), placed.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(, ScanTest, ::testing::ValuesIn(Deployments()), DeploymentParamName());
