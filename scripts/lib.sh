@@ -6,7 +6,17 @@ SFROUTE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The Debian 12 packages the project builds, tests and demos with.
 SFROUTE_PACKAGES=(cmake ninja-build g++ pkg-config libhiredis-dev libabsl-dev libgtest-dev
   libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev liblua5.1-0-dev
-  redis-server redis-tools prometheus-cpp-dev python3-prometheus-client)
+  redis-server redis-tools prometheus-cpp-dev python3-prometheus-client ccache)
+
+# Compiled objects are cached across builds and clones of the tree (ccache,
+# in ~/.cache/ccache): a fresh clone of a commit built before on this
+# machine compiles little. Paths are hashed relative to the tree and the
+# working directory not at all, so where the clone is does not matter.
+export CCACHE_BASEDIR="$SFROUTE_ROOT"
+export CCACHE_NOHASHDIR=1
+# Precompiled headers (the tests', the CLI's) are cached too.
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 
 # Installs the packages that are missing (needs root, as on CI).
 install_deps() {
@@ -26,7 +36,11 @@ install_deps() {
 configure() {
   local dir="$1"
   shift
-  cmake -S "$SFROUTE_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  local launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S "$SFROUTE_ROOT" -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
 }
 
 # build <dir> [cmake args...]: configures (once) and builds everything.

@@ -102,6 +102,7 @@ TEST_P(ScanTest, FindsEveryLinkOnceWithItsPodAndRemainingTtl) {
   EXPECT_EQ(Counter(ex().Metrics(), "sfroute_links_scanned_total") - scanned_before,
             static_cast<std::uint64_t>(kLinks));
   EXPECT_THAT(ex().MetricsText(), HasSubstr("sfroute_links_scanned_total "));
+  EXPECT_OK(ex().RemoveLinkedPod(other_ns, "u1", kSvc, 0));  // TearDown cleans ns_ only
   std::cerr << DeploymentName(GetParam()) << ": scanned " << kLinks << " links in "
             << std::chrono::duration<double>(took).count() << " s\n";
 }

@@ -297,6 +297,14 @@ void DeploymentTest::SetUp() {
   ns_ = UniqueNamespace();
 }
 
+// The servers of $SFROUTE_TEST_REDIS and $SFROUTE_TEST_CLUSTER are shared by
+// every test binary of a run: a test leaves them as it found them, so that
+// no test's whole-database reads (KEYS) grow slow with the others' keys.
+void DeploymentTest::TearDown() {
+  if (raw_ == nullptr || GetParam() == Deployment::kMemory) return;
+  for (const std::string& key : raw_->Keys(NamespacePattern())) raw_->Command({"DEL", key});
+}
+
 std::vector<std::string> DeploymentTest::NamespaceKeys() {
   auto keys = raw().Keys(NamespacePattern());
   std::sort(keys.begin(), keys.end());

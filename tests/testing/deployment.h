@@ -61,6 +61,7 @@ std::unique_ptr<Executor> OpenOrDie(const Options& options);
 class DeploymentTest : public ::testing::TestWithParam<Deployment>, public SpecKeys {
  protected:
   void SetUp() override;
+  void TearDown() override;  // deletes the namespace's keys
 
   // What the executor was opened with; a test that opens more executors
   // (other options) starts from these to reach the same keys.
