@@ -55,7 +55,7 @@ write_links() {
 reference_scan() {
   local port
   for port in "$@"; do
-    redis-cli -p "$port" --scan --pattern "$pattern" --count 1000
+    redis-cli -p "$port" --scan --pattern "$pattern"
   done | wc -l
 }
 
@@ -94,6 +94,6 @@ for port in "${CLUSTER_PORTS[@]}"; do
 done
 run cluster --cluster "${CLUSTER_URL#redis-cluster://}" "${primaries[@]}"
 echo
-echo "redis-cli --scan reads keys only (COUNT 1000; on the cluster each primary in turn);"
+echo "redis-cli --scan reads keys only (its default COUNT; on the cluster each primary in turn);"
 echo "sfroute link scan also reads each link's value and TTL and prints a JSON line per link;"
 echo "times include starting the process."
