@@ -37,11 +37,6 @@ if current ~= ARGV[2] or (mode == 'temporary' and persistent) then
   return {0, current, persistent and 1 or 0}
 end
 
-local links_type = redis.call('TYPE', KEYS[2])['ok']
-if links_type ~= 'none' and links_type ~= 'hash' then
-  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' holds a ' .. links_type ..
-                           ', not the hash of persistent links; nothing was written')
-end
 local writes
 if mode == 'temporary' then
   writes = {{'SET', KEYS[1], ARGV[3], 'EX', ARGV[5]}, {'HDEL', KEYS[2], ARGV[1]}}
@@ -50,7 +45,7 @@ elseif persistent then
 else
   writes = {{'SET', KEYS[1], ARGV[3], 'PX', tostring(remaining_ms)}, {'HDEL', KEYS[2], ARGV[1]}}
 end
-local refused = write_all(writes)  -- prelude.lua
+local refused = write_all(KEYS[2], writes)  -- prelude.lua
 if refused then
   return refused
 end

@@ -17,11 +17,6 @@ if ARGV[3] and current ~= ARGV[3] then
   return 0
 end
 
-local links_type = redis.call('TYPE', KEYS[2])['ok']
-if links_type ~= 'none' and links_type ~= 'hash' then
-  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' holds a ' .. links_type ..
-                           ', not the hash of persistent links; nothing was written')
-end
 local keep = tonumber(ARGV[2])
 local writes
 if keep > 0 then
@@ -29,7 +24,7 @@ if keep > 0 then
 else
   writes = {{'DEL', KEYS[1]}, {'HDEL', KEYS[2], ARGV[1]}}
 end
-local refused = write_all(writes)  -- prelude.lua
+local refused = write_all(KEYS[2], writes)  -- prelude.lua
 if refused then
   return refused
 end

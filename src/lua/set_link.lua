@@ -37,11 +37,6 @@ if not apply then
   return {0, previous or -1}
 end
 
-local links_type = redis.call('TYPE', KEYS[2])['ok']
-if links_type ~= 'none' and links_type ~= 'hash' then
-  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' holds a ' .. links_type ..
-                           ', not the hash of persistent links; nothing was written')
-end
 local persistent = ARGV[3] == '-1'
 local writes
 if persistent then
@@ -49,7 +44,7 @@ if persistent then
 else
   writes = {{'SET', KEYS[1], ARGV[2], 'EX', ARGV[3]}, {'HDEL', KEYS[2], ARGV[1]}}
 end
-local refused = write_all(writes)  -- prelude.lua
+local refused = write_all(KEYS[2], writes)  -- prelude.lua
 if refused then
   return refused
 end
