@@ -6,6 +6,7 @@
 #include "cluster/cluster_backend.h"
 #include "memory/memory_backend.h"
 #include "redis/standalone_backend.h"
+#include "redis/tls.h"
 #include "redis_url.h"
 #include "reply.h"
 #include "sync.h"
@@ -35,8 +36,13 @@ std::shared_ptr<Backend> OpenMemoryBackend(const std::string& name,
 absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
                                                      std::shared_ptr<EventLoop> loop,
                                                      std::shared_ptr<Events> events) {
-  auto endpoint = ParseRedisUrl(options.redis_url);
+  auto endpoint = ParseRedisUrl(options.redis_url, options.tls);
   if (!endpoint.ok()) return endpoint.status();
+  if (!endpoint->tls && options.tls != TlsOptions{}) {
+    return absl::InvalidArgumentError(
+        "invalid tls: TLS options are set but the redis_url's scheme has no TLS (use rediss://, "
+        "rediss-cluster:// or rediss-sentinel://)");
+  }
   if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
     return absl::InvalidArgumentError("invalid timeout: must be > 0 ms");
   }
@@ -59,9 +65,23 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
     }
     return OpenMemoryBackend(endpoint->memory_name, options.clock);
   }
-  ConnectionOptions connection{
-      endpoint->nodes.front(), endpoint->user,          endpoint->password, endpoint->db,
-      options.connect_timeout, options.command_timeout, options.busy_poll,  std::move(events)};
+  ConnectionOptions connection{.node = endpoint->nodes.front(),
+                               .user = endpoint->user,
+                               .password = endpoint->password,
+                               .db = endpoint->db,
+                               .connect_timeout = options.connect_timeout,
+                               .command_timeout = options.command_timeout,
+                               .busy_poll = options.busy_poll,
+                               .events = std::move(events),
+                               .tls = nullptr};
+  if (endpoint->tls) {
+    auto tls = TlsClient::Create(endpoint->tls_options, endpoint->nodes.front().host);
+    if (!tls.ok()) return tls.status();
+    connection.tls = *std::move(tls);
+  }
+  if (endpoint->kind == RedisEndpoint::Kind::kSentinel) {
+    return absl::UnimplementedError("redis-sentinel:// is not supported yet");
+  }
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),
                                             options.pool_size, std::move(loop));

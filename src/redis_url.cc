@@ -8,9 +8,14 @@
 namespace sfroute::internal {
 namespace {
 
+constexpr int kRedisPort = 6379;
+constexpr int kSentinelPort = 26379;
+
 constexpr std::string_view kForms =
     " (expected redis://[[user]:password@]host[:port][/db], "
-    "redis-cluster://[[user]:password@]host:port[,host:port...] or memory://[name])";
+    "redis-cluster://[[user]:password@]host:port[,host:port...], "
+    "redis-sentinel://[[user]:password@]host:port[,host:port...]/master[/db], "
+    "their rediss... forms for TLS, or memory://[name])";
 
 absl::Status Invalid(std::string_view what) {
   return absl::InvalidArgumentError(StrCat("invalid redis_url: ", what, kForms));
@@ -77,8 +82,9 @@ absl::StatusOr<std::string_view> ParseUserinfo(std::string_view rest, RedisEndpo
 }
 
 // host[:port] or [ipv6][:port]; empty parts keep the defaults.
-absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text, int default_port) {
   HostPort node;
+  node.port = default_port;
   std::string_view port_text;
   bool has_port = false;
   if (!text.empty() && text.front() == '[') {
@@ -105,45 +111,143 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
   return node;
 }
 
-absl::StatusOr<RedisEndpoint> ParseStandalone(std::string_view rest) {
-  RedisEndpoint endpoint;
-  endpoint.redacted_url = "redis://";
-  auto host_port = ParseUserinfo(rest, endpoint);
-  if (!host_port.ok()) return host_port.status();
-  if (const auto slash = host_port->find('/'); slash != std::string_view::npos) {
-    const std::string_view db = host_port->substr(slash + 1);
-    if (!db.empty() && !ParseNumber(db, 1 << 20, &endpoint.db)) {
-      return Invalid("db must be a number");
-    }
-    *host_port = host_port->substr(0, slash);
-  }
-  auto node = ParseHostPort(*host_port);
-  if (!node.ok()) return node.status();
-  endpoint.nodes = {*std::move(node)};
-  return endpoint;
-}
-
-absl::StatusOr<RedisEndpoint> ParseCluster(std::string_view rest) {
-  RedisEndpoint endpoint;
-  endpoint.kind = RedisEndpoint::Kind::kCluster;
-  endpoint.redacted_url = "redis-cluster://";
-  auto seeds = ParseUserinfo(rest, endpoint);
-  if (!seeds.ok()) return seeds.status();
-  if (seeds->find('/') != std::string_view::npos) return Invalid("a cluster has no db");
+// A list of host[:port], comma-separated, none empty.
+absl::Status ParseNodeList(std::string_view list, int default_port, std::string_view what,
+                           RedisEndpoint& endpoint) {
   endpoint.nodes.clear();
-  std::string_view list = *seeds;
   while (true) {
     const auto comma = list.find(',');
-    const std::string_view seed = list.substr(0, comma);
-    if (seed.empty()) return Invalid("empty cluster seed node");
-    auto node = ParseHostPort(seed);
+    const std::string_view text = list.substr(0, comma);
+    if (text.empty()) return Invalid(StrCat("empty ", what));
+    auto node = ParseHostPort(text, default_port);
     if (!node.ok()) return node.status();
     endpoint.nodes.push_back(*std::move(node));
-    if (comma == std::string_view::npos) break;
+    if (comma == std::string_view::npos) return absl::OkStatus();
     list = list.substr(comma + 1);
   }
-  return endpoint;
 }
+
+absl::Status ParseDb(std::string_view text, RedisEndpoint& endpoint) {
+  if (!text.empty() && !ParseNumber(text, 1 << 20, &endpoint.db)) {
+    return Invalid("db must be a number");
+  }
+  return absl::OkStatus();
+}
+
+// host[:port][/db]
+absl::Status ParseStandalone(std::string_view where, RedisEndpoint& endpoint) {
+  if (const auto slash = where.find('/'); slash != std::string_view::npos) {
+    if (auto db = ParseDb(where.substr(slash + 1), endpoint); !db.ok()) return db;
+    where = where.substr(0, slash);
+  }
+  auto node = ParseHostPort(where, kRedisPort);
+  if (!node.ok()) return node.status();
+  endpoint.nodes = {*std::move(node)};
+  return absl::OkStatus();
+}
+
+// host:port[,host:port...]
+absl::Status ParseCluster(std::string_view where, RedisEndpoint& endpoint) {
+  if (where.find('/') != std::string_view::npos) return Invalid("a cluster has no db");
+  return ParseNodeList(where, kRedisPort, "cluster seed node", endpoint);
+}
+
+// host:port[,host:port...]/master[/db]
+absl::Status ParseSentinel(std::string_view where, RedisEndpoint& endpoint) {
+  const auto slash = where.find('/');
+  if (slash == std::string_view::npos) return Invalid("a sentinel URL needs /<master name>");
+  if (auto sentinels = ParseNodeList(where.substr(0, slash), kSentinelPort, "sentinel", endpoint);
+      !sentinels.ok()) {
+    return sentinels;
+  }
+  std::string_view master = where.substr(slash + 1);
+  if (const auto db = master.find('/'); db != std::string_view::npos) {
+    if (auto parsed = ParseDb(master.substr(db + 1), endpoint); !parsed.ok()) return parsed;
+    master = master.substr(0, db);
+  }
+  auto name = PercentDecode(master, "master name");
+  if (!name.ok()) return name.status();
+  if (name->empty()) return Invalid("empty master name");
+  endpoint.sentinel_master = *std::move(name);
+  return absl::OkStatus();
+}
+
+absl::Status ParseTlsVerify(std::string_view text, TlsVerify& verify) {
+  if (text == "full") {
+    verify = TlsVerify::kFull;
+  } else if (text == "ca") {
+    verify = TlsVerify::kCa;
+  } else if (text == "none") {
+    verify = TlsVerify::kNone;
+  } else {
+    return Invalid("tls_verify must be full, ca or none");
+  }
+  return absl::OkStatus();
+}
+
+// name=value[&name=value...]; appends the redacted form to redacted_url.
+absl::Status ParseQuery(std::string_view query, RedisEndpoint& endpoint) {
+  const bool sentinel = endpoint.kind == RedisEndpoint::Kind::kSentinel;
+  char separator = '?';
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto equals = pair.find('=');
+    if (equals == std::string_view::npos) {
+      return Invalid(StrCat("query parameter '", pair.substr(0, 40), "' has no value"));
+    }
+    const std::string_view name = pair.substr(0, equals);
+    auto value = PercentDecode(pair.substr(equals + 1), StrCat("value of ", name));
+    if (!value.ok()) return value.status();
+    const bool is_tls = name.starts_with("tls_");
+    const bool is_sentinel = name.starts_with("sentinel_");
+    if (is_tls && !endpoint.tls) {
+      return Invalid(
+          StrCat(name, " is for TLS URLs (rediss://, rediss-cluster://, rediss-sentinel://)"));
+    }
+    if (is_sentinel && !sentinel) {
+      return Invalid(StrCat(name, " is for sentinel URLs (redis-sentinel://, rediss-sentinel://)"));
+    }
+    TlsOptions& tls = endpoint.tls_options;
+    if (name == "tls_ca") {
+      tls.ca_file = *std::move(value);
+    } else if (name == "tls_cert") {
+      tls.cert_file = *std::move(value);
+    } else if (name == "tls_key") {
+      tls.key_file = *std::move(value);
+    } else if (name == "tls_sni") {
+      tls.sni = *std::move(value);
+    } else if (name == "tls_verify") {
+      if (auto verify = ParseTlsVerify(*value, tls.verify); !verify.ok()) return verify;
+    } else if (name == "sentinel_user") {
+      endpoint.sentinel_user = *std::move(value);
+    } else if (name == "sentinel_password") {
+      if (value->empty()) return Invalid("empty sentinel_password");
+      endpoint.sentinel_password = *std::move(value);
+    } else {
+      return Invalid(StrCat("unknown query parameter '", name.substr(0, 40), "'"));
+    }
+    endpoint.redacted_url.push_back(separator);
+    endpoint.redacted_url.append(name == "sentinel_password" ? "sentinel_password=***" : pair);
+    separator = '&';
+  }
+  return absl::OkStatus();
+}
+
+struct Scheme {
+  std::string_view prefix;
+  RedisEndpoint::Kind kind;
+  bool tls;
+};
+constexpr Scheme kSchemes[] = {
+    {"redis://", RedisEndpoint::Kind::kStandalone, false},
+    {"rediss://", RedisEndpoint::Kind::kStandalone, true},
+    {"redis-cluster://", RedisEndpoint::Kind::kCluster, false},
+    {"rediss-cluster://", RedisEndpoint::Kind::kCluster, true},
+    {"redis-sentinel://", RedisEndpoint::Kind::kSentinel, false},
+    {"rediss-sentinel://", RedisEndpoint::Kind::kSentinel, true},
+};
 
 }  // namespace
 
@@ -152,17 +256,44 @@ std::string HostPort::Address() const {
   return StrCat(host, ":", port);
 }
 
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(std::string_view url) {
-  constexpr std::string_view kRedis = "redis://";
-  constexpr std::string_view kCluster = "redis-cluster://";
+absl::StatusOr<RedisEndpoint> ParseRedisUrl(std::string_view url, const TlsOptions& tls) {
   constexpr std::string_view kMemory = "memory://";
-  if (url.starts_with(kRedis)) return ParseStandalone(url.substr(kRedis.size()));
-  if (url.starts_with(kCluster)) return ParseCluster(url.substr(kCluster.size()));
   if (url.starts_with(kMemory)) {
     RedisEndpoint endpoint;
     endpoint.kind = RedisEndpoint::Kind::kMemory;
     endpoint.memory_name = std::string(url.substr(kMemory.size()));
     endpoint.redacted_url = std::string(url);
+    return endpoint;
+  }
+  for (const Scheme& scheme : kSchemes) {
+    if (!url.starts_with(scheme.prefix)) continue;
+    RedisEndpoint endpoint;
+    endpoint.kind = scheme.kind;
+    endpoint.tls = scheme.tls;
+    endpoint.tls_options = tls;
+    endpoint.redacted_url = std::string(scheme.prefix);
+    std::string_view rest = url.substr(scheme.prefix.size());
+    // The query starts at the first '?' after the credentials (a '?' in a
+    // password is found; one in a query value must be percent-encoded).
+    const auto at = rest.rfind('@');
+    const auto question = rest.find('?', at == std::string_view::npos ? 0 : at);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : rest.substr(question + 1);
+    auto where = ParseUserinfo(rest.substr(0, question), endpoint);
+    if (!where.ok()) return where.status();
+    absl::Status parsed;
+    switch (scheme.kind) {
+      case RedisEndpoint::Kind::kCluster:
+        parsed = ParseCluster(*where, endpoint);
+        break;
+      case RedisEndpoint::Kind::kSentinel:
+        parsed = ParseSentinel(*where, endpoint);
+        break;
+      default:
+        parsed = ParseStandalone(*where, endpoint);
+    }
+    if (!parsed.ok()) return parsed;
+    if (auto query_parsed = ParseQuery(query, endpoint); !query_parsed.ok()) return query_parsed;
     return endpoint;
   }
   return Invalid("unknown scheme");

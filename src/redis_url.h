@@ -1,7 +1,10 @@
 // Parsing of the deployment URL (Options::redis_url, SPEC.md §4):
 //   redis://[[user]:password@]host[:port][/db]                 standalone
 //   redis-cluster://[[user]:password@]host:port[,host:port...]   cluster seeds
+//   redis-sentinel://[[user]:password@]host:port[,...]/master[/db]  via Sentinel
+//   rediss://, rediss-cluster://, rediss-sentinel://             the same over TLS
 //   memory://[name]                                              in-process
+// followed by ?name=value&... query parameters (SPEC.md §9).
 #ifndef SFROUTE_SRC_REDIS_URL_H_
 #define SFROUTE_SRC_REDIS_URL_H_
 
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "sfroute/options.h"
 
 namespace sfroute::internal {
 
@@ -23,13 +27,19 @@ struct HostPort {
 };
 
 struct RedisEndpoint {
-  enum class Kind { kStandalone, kCluster, kMemory };
+  enum class Kind { kStandalone, kCluster, kSentinel, kMemory };
   Kind kind = Kind::kStandalone;
-  std::vector<HostPort> nodes = {HostPort{}};  // one for standalone; the seeds of a cluster
-  std::string user;                            // empty: the default user
-  std::string password;                        // empty: no AUTH
-  int db = 0;                                  // standalone only
-  std::string memory_name;                     // memory:// only; empty: a private store
+  // One for standalone; the seeds of a cluster; the sentinels.
+  std::vector<HostPort> nodes = {HostPort{}};
+  std::string user;               // the data nodes'; empty: the default user
+  std::string password;           // the data nodes'; empty: no AUTH
+  int db = 0;                     // standalone and sentinel only
+  bool tls = false;               // a rediss... scheme
+  TlsOptions tls_options;         // the defaults given, overridden by the URL's tls_* parameters
+  std::string sentinel_master;    // sentinel only: the master's name
+  std::string sentinel_user;      // sentinel only; empty: the default user
+  std::string sentinel_password;  // sentinel only; empty: no AUTH
+  std::string memory_name;        // memory:// only; empty: a private store
   // The URL as given, with the password replaced by "***": what messages
   // and reports may show.
   std::string redacted_url;
@@ -39,8 +49,9 @@ struct RedisEndpoint {
 };
 
 // INVALID_ARGUMENT naming the part of the URL that is wrong. The message
-// never contains the password.
-absl::StatusOr<RedisEndpoint> ParseRedisUrl(std::string_view url);
+// never contains a password. `tls` (Options::tls) gives the TLS settings
+// the URL's tls_* parameters do not.
+absl::StatusOr<RedisEndpoint> ParseRedisUrl(std::string_view url, const TlsOptions& tls = {});
 
 }  // namespace sfroute::internal
 

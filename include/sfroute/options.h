@@ -48,15 +48,52 @@ struct AuditRecord {
 // (any thread); must be thread-safe and quick.
 using AuditSink = std::function<void(const AuditRecord&)>;
 
+// How a TLS connection checks the server (SPEC.md §9).
+enum class TlsVerify {
+  kFull,  // a chain to a trusted CA, and the certificate names the host (default)
+  kCa,    // a chain to a trusted CA; any name (escape hatch: a cert issued for another name)
+  kNone,  // nothing: encrypted, not authenticated (escape hatch: tests, debugging)
+};
+
+// TLS settings of rediss://, rediss-cluster:// and rediss-sentinel:// URLs.
+// The URL's query parameters of the same meaning (tls_ca, tls_cert,
+// tls_key, tls_sni, tls_verify) take precedence field by field. Setting any
+// of them for a URL without TLS is an error (INVALID_ARGUMENT): a
+// connection the caller meant to protect is never opened in the clear.
+struct TlsOptions {
+  std::string ca_file;    // PEM CA bundle; empty: the system's trusted CAs
+  std::string cert_file;  // PEM client certificate (with key_file), for servers that ask for one
+  std::string key_file;   // PEM private key of cert_file
+  // The name sent as SNI and checked against the server's certificate.
+  // Empty: the URL's host (also for cluster nodes, which announce IPs).
+  std::string sni;
+  TlsVerify verify = TlsVerify::kFull;
+
+  bool operator==(const TlsOptions&) const = default;
+};
+
 struct Options {
   // Where the routing state lives. Default: redis://127.0.0.1:6379 (db 0).
   //   redis://[[user]:password@]host[:port][/db]            a standalone Redis
   //   redis-cluster://[[user]:password@]host:port[,...]      a Redis Cluster (seed nodes)
+  //   redis-sentinel://[[user]:password@]host:port[,...]/master[/db]
+  //                     the master `master` as Redis Sentinel names it; the
+  //                     hosts are the sentinels (default port 26379)
+  //   rediss://, rediss-cluster://, rediss-sentinel://   the same over TLS (`tls`)
   //   memory://[name]   in this process, no server: same keys, TTLs and scripts;
   //                     executors opening the same name share one store.
   // User and password may be
   // percent-encoded; a user is sent with AUTH <user> <password> (ACL).
+  // They are the data nodes'; sentinels take theirs from the query
+  // parameters sentinel_user and sentinel_password. Query parameters follow
+  // a '?', separated by '&', values percent-encoded: tls_ca, tls_cert,
+  // tls_key, tls_sni, tls_verify=full|ca|none (TLS URLs only; see `tls`),
+  // sentinel_user, sentinel_password (sentinel URLs only).
   std::string redis_url = "redis://127.0.0.1:6379";
+
+  // TLS settings for the TLS URL schemes (rediss...). Default: verify the
+  // server's certificate against the system's CAs and the URL's host name.
+  TlsOptions tls;
 
   // Time allowed to open a TCP connection (and authenticate). Default 1000 ms.
   std::chrono::milliseconds connect_timeout{1000};

@@ -132,7 +132,8 @@ void Connection::OnConnected() {
   }
   MutexLock lock(&mutex_);
   if (phase_ == Phase::kFailed) return;
-  transport_ = PlainTransport(std::move(connecting_));
+  transport_ = options_.tls != nullptr ? options_.tls->Wrap(std::move(connecting_))
+                                       : PlainTransport(std::move(connecting_));
 }
 
 void Connection::StepHandshake() {

@@ -30,6 +30,7 @@
 #include "loop/event_loop.h"
 #include "observability/events.h"
 #include "redis/resp.h"
+#include "redis/tls.h"
 #include "redis/transport.h"
 #include "redis_url.h"
 #include "sync.h"
@@ -46,6 +47,7 @@ struct ConnectionOptions {
   std::chrono::milliseconds command_timeout{1000};
   std::chrono::microseconds busy_poll{0};  // Options::busy_poll
   std::shared_ptr<Events> events;          // told what happens; may be null
+  std::shared_ptr<const TlsClient> tls;    // null: plain TCP
 };
 
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {

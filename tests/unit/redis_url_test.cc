@@ -102,5 +102,95 @@ TEST(RedisUrlTest, RedactedUrlHidesAnyPassword) {
   EXPECT_EQ(RedactedUrl("redis://:pw@h:x").find("pw"), std::string::npos);
 }
 
+TEST(RedisUrlTest, TlsSchemesAndParameters) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("rediss://h:6380/1"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kStandalone);
+  EXPECT_TRUE(endpoint.tls);
+  EXPECT_EQ(endpoint.db, 1);
+  EXPECT_EQ(endpoint.tls_options, TlsOptions{});
+  ASSERT_OK_AND_ASSIGN(endpoint, ParseRedisUrl("redis://h"));
+  EXPECT_FALSE(endpoint.tls);
+
+  ASSERT_OK_AND_ASSIGN(
+      endpoint, ParseRedisUrl("rediss-cluster://:p%3Fw@h:1,h:2?tls_ca=%2Fetc%2Fca.pem&tls_cert=/c."
+                              "pem&tls_key=/k.pem&tls_sni=redis.example&tls_verify=ca"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kCluster);
+  EXPECT_TRUE(endpoint.tls);
+  EXPECT_EQ(endpoint.password, "p?w");
+  EXPECT_EQ(endpoint.nodes, (std::vector<HostPort>{{"h", 1}, {"h", 2}}));
+  EXPECT_EQ(endpoint.tls_options.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(endpoint.tls_options.cert_file, "/c.pem");
+  EXPECT_EQ(endpoint.tls_options.key_file, "/k.pem");
+  EXPECT_EQ(endpoint.tls_options.sni, "redis.example");
+  EXPECT_EQ(endpoint.tls_options.verify, TlsVerify::kCa);
+
+  // Options::tls fills what the URL leaves out; the URL wins.
+  TlsOptions defaults;
+  defaults.ca_file = "/default-ca.pem";
+  defaults.sni = "default.example";
+  ASSERT_OK_AND_ASSIGN(endpoint,
+                       ParseRedisUrl("rediss://h?tls_sni=url.example&tls_verify=none", defaults));
+  EXPECT_EQ(endpoint.tls_options.ca_file, "/default-ca.pem");
+  EXPECT_EQ(endpoint.tls_options.sni, "url.example");
+  EXPECT_EQ(endpoint.tls_options.verify, TlsVerify::kNone);
+}
+
+TEST(RedisUrlTest, SentinelForms) {
+  ASSERT_OK_AND_ASSIGN(
+      RedisEndpoint endpoint,
+      ParseRedisUrl("redis-sentinel://u:pw@s1,s2:26380,[::1]/my%2Dmaster/2?sentinel_user=su&"
+                    "sentinel_password=sp"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kSentinel);
+  EXPECT_FALSE(endpoint.tls);
+  EXPECT_EQ(endpoint.nodes, (std::vector<HostPort>{{"s1", 26379}, {"s2", 26380}, {"::1", 26379}}));
+  EXPECT_EQ(endpoint.sentinel_master, "my-master");
+  EXPECT_EQ(endpoint.db, 2);
+  EXPECT_EQ(endpoint.user, "u");
+  EXPECT_EQ(endpoint.password, "pw");
+  EXPECT_EQ(endpoint.sentinel_user, "su");
+  EXPECT_EQ(endpoint.sentinel_password, "sp");
+  EXPECT_EQ(endpoint.redacted_url,
+            "redis-sentinel://u:***@s1,s2:26380,[::1]/my%2Dmaster/2?sentinel_user=su&"
+            "sentinel_password=***");
+
+  ASSERT_OK_AND_ASSIGN(endpoint, ParseRedisUrl("rediss-sentinel://s1:1/m?tls_verify=full"));
+  EXPECT_EQ(endpoint.kind, RedisEndpoint::Kind::kSentinel);
+  EXPECT_TRUE(endpoint.tls);
+  EXPECT_EQ(endpoint.db, 0);
+  EXPECT_EQ(endpoint.sentinel_master, "m");
+}
+
+TEST(RedisUrlTest, RejectsMisplacedOrUnknownParameters) {
+  struct Case {
+    const char* url;
+    const char* names;
+  };
+  for (const Case& c : {
+           Case{"redis://h?tls_ca=/x", "tls_ca is for TLS URLs"},
+           Case{"redis-cluster://h:1?tls_verify=none", "tls_verify is for TLS URLs"},
+           Case{"rediss://h?sentinel_user=x", "sentinel_user is for sentinel URLs"},
+           Case{"rediss://h?tls_verify=maybe", "tls_verify must be full, ca or none"},
+           Case{"rediss://h?tls_colour=red", "unknown query parameter 'tls_colour'"},
+           Case{"rediss://h?tls_ca", "query parameter 'tls_ca' has no value"},
+           Case{"rediss://h?tls_ca=%zz", "bad percent-encoding in the value of tls_ca"},
+           Case{"redis-sentinel://h:1", "needs /<master name>"},
+           Case{"redis-sentinel://h:1/", "empty master name"},
+           Case{"redis-sentinel://h:1,/m", "empty sentinel"},
+           Case{"redis-sentinel://h:1/m/x", "db must be a number"},
+           Case{"redis-sentinel://h:1/m?sentinel_password=", "empty sentinel_password"},
+       }) {
+    SCOPED_TRACE(c.url);
+    auto endpoint = ParseRedisUrl(c.url);
+    EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
+    EXPECT_NE(endpoint.status().message().find(c.names), std::string::npos)
+        << endpoint.status().message();
+  }
+  auto endpoint = ParseRedisUrl("redis-sentinel://h:1/m?sentinel_password=topsecret&bad=1");
+  EXPECT_STATUS_CODE(endpoint, INVALID_ARGUMENT);
+  EXPECT_EQ(endpoint.status().message().find("topsecret"), std::string::npos);
+  EXPECT_EQ(RedactedUrl("rediss-sentinel://:a@h:1/m?sentinel_password=topsecret").find("topsecret"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace sfroute::internal
