@@ -6,8 +6,9 @@
 //
 // CannedBackend encodes what the executor sends as the connection would and
 // parses canned reply bytes like Redis's: the figures are sfroute's own
-// overhead. MemoryBackend runs the real scripts in embedded Lua: the figures
-// add the cost of an in-process "server".
+// overhead. canned_cluster does the same under the real cluster backend
+// (three canned primaries): the figures add what routing by slot costs. MemoryBackend runs the real
+// scripts in embedded Lua: the figures add the cost of an in-process "server".
 //
 // Router/CachedRoute: a route a gateway's Router answers from its cache (no
 // Redis call: the redis_calls counter shows 0), on 1, 2 and 50 threads
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "cluster/cluster_backend.h"
 #include "executor_factory.h"
 #include "redis/resp.h"
 #include "reply.h"
@@ -32,16 +34,12 @@ namespace {
 
 using internal::Reply;
 
-// Replies like Redis would to what the executor sends, without doing work.
-class CannedBackend : public internal::Backend {
+// Answers like Redis would to what the executor sends, without doing work:
+// encodes the commands as a connection would and parses the reply bytes
+// Redis would send back. Not thread-safe (the benchmarks call from one
+// thread).
+class CannedServer {
  public:
-  void Send(const internal::Batch& batch, std::shared_ptr<internal::CallControl>,
-            internal::BatchDone done) override {
-    std::move(done)(Execute(batch.commands));
-  }
-  void Shutdown(const absl::Status&) override {}
-
- private:
   absl::StatusOr<std::vector<Reply>> Execute(const std::vector<internal::Command>& commands) {
     std::string wire;
     std::string answers;
@@ -61,6 +59,7 @@ class CannedBackend : public internal::Backend {
     return replies;
   }
 
+ private:
   // The bytes Redis would send back (the server's side: built once).
   std::string_view Answer(const internal::Command& command) {
     const std::string& name = command.args[0];
@@ -73,11 +72,46 @@ class CannedBackend : public internal::Backend {
       }
       return answer;
     }
+    if (name == "CLUSTER") {
+      // Three primaries, 127.0.0.1:7000-7002, a third of the slots each.
+      return "*3\r\n"
+             "*3\r\n:0\r\n:5460\r\n*2\r\n$9\r\n127.0.0.1\r\n:7000\r\n"
+             "*3\r\n:5461\r\n:10922\r\n*2\r\n$9\r\n127.0.0.1\r\n:7001\r\n"
+             "*3\r\n:10923\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:7002\r\n";
+    }
     return "*2\r\n:1\r\n$1\r\n6\r\n";  // EVALSHA set_link: {applied, previous}
   }
 
   internal::ReplyParser parser_;                     // long-lived, as on a connection
   std::map<std::size_t, std::string> mget_answers_;  // by key count
+};
+
+// A standalone Redis that answers at once.
+class CannedBackend : public internal::Backend {
+ public:
+  void Send(const internal::Batch& batch, std::shared_ptr<internal::CallControl>,
+            internal::BatchDone done) override {
+    std::move(done)(server_.Execute(batch.commands));
+  }
+  void Shutdown(const absl::Status&) override {}
+
+ private:
+  CannedServer server_;
+};
+
+// One node of a Redis Cluster that answers at once, under the real
+// cluster backend (slot map, routing, plans, merges).
+class CannedNode : public internal::NodeSender {
+ public:
+  void Send(const internal::Batch& batch, std::shared_ptr<internal::CallControl>,
+            internal::BatchDone done) override {
+    std::move(done)(server_.Execute(batch.commands));
+  }
+  void Sweep(internal::SteadyClock::time_point) override {}
+  void Shutdown(const absl::Status&) override {}
+
+ private:
+  CannedServer server_;
 };
 
 std::vector<std::string> Uids(int count) {
@@ -97,6 +131,16 @@ std::unique_ptr<Executor> OpenCanned() {
   return internal::ExecutorFactory::Make(internal::ExecutorFactory::NewEvents(Options{}),
                                          std::make_shared<CannedBackend>(), *std::move(loop),
                                          Options{});
+}
+
+std::unique_ptr<Executor> OpenCannedCluster() {
+  auto loop = internal::EventLoop::Start();
+  if (!loop.ok()) return nullptr;
+  auto backend = std::make_shared<internal::ClusterBackend>(
+      std::vector<internal::HostPort>{{"127.0.0.1", 7000}}, internal::ConnectionOptions{}, 1, *loop,
+      [](internal::ConnectionOptions) { return std::make_shared<CannedNode>(); });
+  return internal::ExecutorFactory::Make(internal::ExecutorFactory::NewEvents(Options{}),
+                                         std::move(backend), *std::move(loop), Options{});
 }
 
 // One call about one uid; the uid changes every time, as in a game server.
@@ -201,6 +245,11 @@ BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedP
 BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned, OpenCanned, GetLinkedPod);
 BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned);
 BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned_cluster, OpenCannedCluster, SetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned_cluster, OpenCannedCluster, TrySetLinkedPod);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned_cluster, OpenCannedCluster, GetLinkedPod);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned_cluster, OpenCannedCluster);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned_cluster, OpenCannedCluster);
 BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / memory, OpenMemory, SetLinkedPod);
 BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / memory, OpenMemory, TrySetLinkedPod);
 BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / memory, OpenMemory, GetLinkedPod);

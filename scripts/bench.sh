@@ -6,39 +6,62 @@
 # several times; prints a table of medians.
 #
 #   scripts/bench.sh [--seconds S] [--rounds R]     (defaults: 3 s, 3 rounds)
+#   scripts/bench.sh --cluster [...]   the same cases on a throwaway 6-node
+#                                      Redis Cluster, against redis-benchmark --cluster
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SFROUTE_ROOT"
 
 seconds=3
 rounds=3
+cluster=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    *) echo "usage: scripts/bench.sh [--seconds S] [--rounds R]" >&2; exit 2 ;;
+    --cluster) cluster=1; shift ;;
+    *) echo "usage: scripts/bench.sh [--cluster] [--seconds S] [--rounds R]" >&2; exit 2 ;;
   esac
 done
 
 install_deps
 echo "== building (build/)" >&2
 build_cli
-trap stop_redis EXIT
-start_redis
-echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on $REDIS_URL" >&2
-
+version=$(redis-server --version | grep -o 'v=[0-9.]*')
 keyspace=100000
 # The library's text of the script: the prelude, then the script.
-sha=$(redis-cli -p "$REDIS_PORT" script load "$(cat src/lua/prelude.lua src/lua/set_link.lua)")
-link='sf:{bench:lk:u__rand_int__}scene'
-links_hash='sf:{bench:lk:u__rand_int__}'
+script="$(cat src/lua/prelude.lua src/lua/set_link.lua)"
+if [ $cluster -eq 1 ]; then
+  trap stop_cluster EXIT
+  start_cluster
+  echo "== redis cluster $version on $CLUSTER_URL" >&2
+  url="$CLUSTER_URL"
+  reference_target=(--cluster -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}")
+  for port in "${CLUSTER_PORTS[@]}"; do
+    sha=$(redis-cli -p "$port" script load "$script")
+  done
+  # redis-benchmark --cluster sends each client's commands to one node and
+  # puts that node's hash tag for {tag}: the same script and the same
+  # two keys of one slot, but named so that redis-benchmark can route them.
+  link='sf:{tag}bench:lk:u__rand_int__scene'
+  links_hash='sf:{tag}bench:lk:u__rand_int__'
+else
+  trap stop_redis EXIT
+  start_redis
+  echo "== redis-server $version on $REDIS_URL" >&2
+  url="$REDIS_URL"
+  reference_target=(-p "$REDIS_PORT")
+  sha=$(redis-cli -p "$REDIS_PORT" script load "$script")
+  link='sf:{bench:lk:u__rand_int__}scene'
+  links_hash='sf:{bench:lk:u__rand_int__}'
+fi
 
 # redis-benchmark with a request count that lasts about $seconds; prints
 # "<ops/s> <p50 ms> <p99 ms>".
 reference() {
   local clients="$1" pipeline="$2" requests="$3"
   shift 3
-  redis-benchmark -p "$REDIS_PORT" -c "$clients" -P "$pipeline" -n "$requests" \
+  redis-benchmark "${reference_target[@]}" -c "$clients" -P "$pipeline" -n "$requests" \
     -r "$keyspace" --csv "$@" 2>/dev/null | tail -n 1 |
     awk -F'","' '{print $2, $5, $7}'
 }
@@ -48,7 +71,7 @@ reference() {
 candidate() {
   local json who=(--callers "$2")
   [ "$2" = async ] && who=(--async --in-flight 256)
-  json=$(build/bin/sfroute --redis "$REDIS_URL" bench --operation "$1" "${who[@]}" \
+  json=$(build/bin/sfroute --redis "$url" bench --operation "$1" "${who[@]}" \
     --seconds "$seconds" --keyspace "$keyspace" --batch 100)
   for field in links_per_second p50_us p99_us errors; do
     printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
@@ -98,3 +121,7 @@ echo "rates are links per second; batch cases: redis-benchmark -P 16 (one link p
 echo "vs sfroute batches of 100 links per call; async: one thread, 256 calls in flight, vs"
 echo "redis-benchmark -c 50 -P 16; latencies are per call. sfroute runs with its default"
 echo "Options::busy_poll (50 us): a waiting thread polls that long before it sleeps."
+if [ $cluster -eq 1 ]; then
+  echo "cluster: redis-benchmark --cluster, its keys named {tag}... so that it can route them"
+  echo "(the same script and work per call); sfroute with its own keys, one connection per node."
+fi

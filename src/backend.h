@@ -24,7 +24,9 @@ class Backend {
   // PERMISSION_DENIED when logging in fails). When `call` is stopped
   // (deadline, cancel) before the replies are in, `done` gets why at once;
   // what was not sent yet is never sent. Never blocks; `done` may run
-  // before Send returns, or on another thread.
+  // before Send returns, or on another thread. `batch` stays valid and
+  // unchanged until `done` runs (a backend may send it again, or later,
+  // without a copy).
   virtual void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) = 0;
 
   // The nodes whose keys together are every key: a cluster's primaries

@@ -31,13 +31,16 @@ class StopTarget {
 class CallControl {
  public:
   // `explicit_deadline`: the caller set it (CallOptions::deadline); else it
-  // is now + command_timeout.
-  CallControl(std::chrono::steady_clock::time_point deadline, bool explicit_deadline)
-      : deadline_(deadline), explicit_deadline_(explicit_deadline) {}
+  // is started + command_timeout. `started`: when the call began.
+  CallControl(std::chrono::steady_clock::time_point deadline, bool explicit_deadline,
+              std::chrono::steady_clock::time_point started)
+      : deadline_(deadline), explicit_deadline_(explicit_deadline), started_(started) {}
   ~CallControl();
 
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   bool explicit_deadline() const { return explicit_deadline_; }
+  // Layers that need the call's start read it here rather than the clock.
+  std::chrono::steady_clock::time_point started() const { return started_; }
 
   // Whether its parts must register as stop targets: the call may be
   // stopped by a timer, a cancellation or a waiting caller. An async call
@@ -70,6 +73,7 @@ class CallControl {
  private:
   const std::chrono::steady_clock::time_point deadline_;
   const bool explicit_deadline_;
+  const std::chrono::steady_clock::time_point started_;
   bool stoppable_ = false;  // set before the call starts
   std::atomic<bool> stopped_flag_{false};
   // A std::mutex as Cancellation's (sync.h says why not absl's); the

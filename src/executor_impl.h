@@ -133,7 +133,7 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
         start_(internal::SteadyClock::now()),
         audit_(std::move(audit)),
         control_value_(options.deadline.value_or(start_ + impl.command_timeout_),
-                       options.deadline.has_value()),
+                       options.deadline.has_value(), start_),
         sync_(!complete),
         complete_(std::move(complete)) {
     if (sync_ || options.deadline.has_value() || options.cancellation != nullptr) {
@@ -227,7 +227,8 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
     }
     impl_.events_->ScriptReloaded(
         internal::StrCat(not_loaded.size(), " script call(s) of ", plan_.context));
-    internal::Batch retry;
+    internal::Batch& retry = reloading_batch_;
+    retry.commands.clear();
     retry.exclusive_connection = plan_.batch.exclusive_connection;
     retry.caller_waits = sync_;
     for (std::size_t i : not_loaded) {
@@ -310,6 +311,9 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   std::optional<absl::StatusOr<T>> result_;  // a sync call's
   internal::Notification done_;              // a sync call's
   internal::Plan<T> plan_;                   // the step under way
+  // The scripts sent again after NOSCRIPT. Batches live in the call until
+  // their replies are in (Backend::Send's contract).
+  internal::Batch reloading_batch_;
   std::atomic<bool> started_{false};
   std::atomic<bool> finished_{false};
 };

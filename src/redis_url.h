@@ -24,6 +24,7 @@ struct HostPort {
   // host:port ([host]:port for IPv6), for messages.
   std::string Address() const;
   bool operator==(const HostPort&) const = default;
+  auto operator<=>(const HostPort&) const = default;  // a map key
 };
 
 struct RedisEndpoint {

@@ -30,7 +30,7 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   plan.split_keys.assign(commands.size(), 0);
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
-    const std::vector<std::size_t> keys = KeyPositions(command);
+    const auto keys = KeyPositions(command);
     const int slot = keys.empty() ? -1 : KeySlot(command.args[keys.front()]);
     bool one_slot = true;
     for (std::size_t i = 1; i < keys.size() && one_slot; ++i) {
@@ -39,6 +39,7 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
     if (!one_slot && strcasecmp(command.args[0].c_str(), "MGET") == 0) {
+      plan.split = true;
       plan.split_keys[origin] = keys.size();
       if (!plan.anchor) plan.anchor = plan.parts.size();
       SplitMget(command, origin, plan);
@@ -50,12 +51,36 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   return plan;
 }
 
-std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies) {
+int OneSlot(const std::vector<Command>& commands) {
+  int slot = -1;
+  std::string_view slot_tag;  // the hashed part of a key of `slot`
+  for (const Command& command : commands) {
+    for (const std::size_t position : KeyPositions(command)) {
+      // The keys of a link script share their tag: hashed once.
+      const std::string_view tag = HashTag(command.args[position]);
+      if (slot >= 0 && tag == slot_tag) continue;
+      const int key_slot = Crc16(tag) % kClusterSlots;
+      if (slot >= 0 && key_slot != slot) return -1;
+      slot = key_slot;
+      slot_tag = tag;
+    }
+  }
+  return slot;
+}
+
+std::vector<Reply> MergeReplies(const BatchPlan& plan,
+                                absl::Span<std::optional<Reply>> part_replies) {
+  if (!plan.split) {  // a part per command, in order
+    std::vector<Reply> replies;
+    replies.reserve(part_replies.size());
+    for (auto& reply : part_replies) replies.push_back(*std::move(reply));
+    return replies;
+  }
   std::vector<Reply> replies(plan.split_keys.size());
   std::vector<bool> failed(plan.split_keys.size(), false);
   for (std::size_t i = 0; i < plan.parts.size(); ++i) {
     const BatchPart& part = plan.parts[i];
-    Reply& reply = part_replies[i];
+    Reply& reply = *part_replies[i];
     const std::size_t keys = plan.split_keys[part.origin];
     if (keys == 0) {
       replies[part.origin] = std::move(reply);

@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/types/span.h"
 #include "backend.h"
 #include "reply.h"
 
@@ -25,18 +27,26 @@ struct BatchPart {
 };
 
 struct BatchPlan {
-  std::vector<BatchPart> parts;       // in input order
-  std::optional<std::size_t> anchor;  // the first keyed part
+  absl::InlinedVector<BatchPart, 2> parts;  // in input order
+  std::optional<std::size_t> anchor;        // the first keyed part
   // Per input command: the number of keys of a split MGET, 0 if not split.
-  std::vector<std::size_t> split_keys;
+  absl::InlinedVector<std::size_t, 2> split_keys;
+  bool split = false;  // some MGET was split: the parts are not the commands
 };
 
 BatchPlan PlanBatch(const std::vector<Command>& commands);
 
-// One reply per input command from one reply per part. A split MGET whose
-// parts all answered arrays becomes one array; else its first part reply
-// that is not an array (an error) stands for it.
-std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies);
+// The slot of every key of `commands` when they all share one (then the
+// batch needs no plan: it goes to that slot's node as it is); -1 when
+// their keys are in several slots or there is no key.
+int OneSlot(const std::vector<Command>& commands);
+
+// One reply per input command from one reply per part (moved out of
+// `part_replies`). A split MGET whose parts all answered arrays becomes one
+// array; else its first part reply that is not an array (an error) stands
+// for it.
+std::vector<Reply> MergeReplies(const BatchPlan& plan,
+                                absl::Span<std::optional<Reply>> part_replies);
 
 }  // namespace sfroute::internal
 

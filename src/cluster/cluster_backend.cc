@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "cluster/batch_plan.h"
 #include "str_cat.h"
 
@@ -18,18 +18,33 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{4};
 constexpr std::chrono::milliseconds kMaxBackoff{250};
 
+// A reply that says the cluster did not run the command there: it goes
+// again (where a redirect says, or after a pause).
+bool IsRefusal(const Reply& reply) {
+  if (!reply.is_error()) return false;
+  const std::string& error = reply.str;
+  return error.starts_with("MOVED ") || error.starts_with("ASK ") ||
+         error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN");
+}
+
 // Where a part goes next when the slot map is not to be trusted for it.
-struct Route {
+struct Hop {
   std::optional<HostPort> target;  // from MOVED or ASK
   bool asking = false;             // ASK: send ASKING right before it
 };
 
-// The pipeline of one node in one attempt.
+class Call;
+
+// The pipeline of one node in one attempt. Its commands are the plan's,
+// moved in for the send and back out right after it (the connection has
+// encoded them by then): a call copies its commands once, into its plan.
 struct NodeBatch {
+  Call* call = nullptr;
   HostPort node;
-  std::shared_ptr<NodeConnections> connections;
-  std::vector<Command> commands;
-  std::vector<int> part_of;  // per command: its part; -1 for ASKING
+  NodeSender* connections = nullptr;
+  Batch batch;
+  absl::InlinedVector<int, 2> part_of;  // per command: its part; -1 for ASKING
+  // Set by the thread that reads them; read once every node has answered.
   absl::StatusOr<std::vector<Reply>> replies;
 };
 
@@ -39,7 +54,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
  public:
   Call(std::shared_ptr<Topology> topology, std::shared_ptr<EventLoop> loop, BatchPlan plan,
        const Batch& batch, std::shared_ptr<CallControl> control, BatchDone done,
-       SteadyClock::time_point give_up)
+       SteadyClock::time_point start, SteadyClock::time_point give_up)
       : topology_(std::move(topology)),
         loop_(std::move(loop)),
         plan_(std::move(plan)),
@@ -47,15 +62,34 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         caller_waits_(batch.caller_waits),
         control_(std::move(control)),
         done_(std::move(done)),
-        start_(SteadyClock::now()),
+        start_(start),
         give_up_(give_up),
-        routes_(plan_.parts.size()),
+        hops_(plan_.parts.size()),
         replies_(plan_.parts.size()) {}
 
   // Stopped while it waits for its backoff (while it is out on the nodes,
   // the requests there are stopped, and the attempt ends with them).
   void Stop(const absl::Status& why) override {
     if (waiting_.load()) Finish(NotSent(why));
+  }
+
+  // The first attempt was the direct send of the whole batch to `node`
+  // (ClusterBackend::Send); the call goes on from its replies.
+  void AfterDirectSend(const HostPort& node, absl::StatusOr<std::vector<Reply>> replies) {
+    ++attempts_;
+    NodeBatch& sent = batches_.emplace_back();
+    sent.call = this;
+    sent.node = node;
+    for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
+      sent.part_of.push_back(static_cast<int>(part));  // one part per command: one slot
+    }
+    sent.replies = std::move(replies);
+    AfterRoundTrip();
+  }
+
+  void OnNodeReplies(NodeBatch& batch, absl::StatusOr<std::vector<Reply>> replies) {
+    batch.replies = std::move(replies);
+    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) AfterRoundTrip();
   }
 
   void Attempt() {
@@ -66,60 +100,52 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       return;
     }
     ++attempts_;
-    topology_->Map([self = shared_from_this()](auto map) { self->OnMap(std::move(map)); });
+    if (const Routes* routes = topology_->Fresh()) {
+      SendOnce(*routes);
+      return;
+    }
+    topology_->Map(
+        [self = shared_from_this()](absl::StatusOr<std::shared_ptr<const Routes>> routes) {
+          if (routes.ok()) {
+            self->SendOnce(**routes);
+          } else if (absl::Status status = self->RetryableNotSent(routes.status()); !status.ok()) {
+            self->Finish(status);
+          } else {
+            self->Continue();
+          }
+        });
   }
 
  private:
-  void OnMap(absl::StatusOr<std::shared_ptr<const SlotMap>> map) {
-    if (!map.ok()) {
-      if (absl::Status status = RetryableNotSent(map.status()); !status.ok()) {
-        Finish(status);
-      } else {
-        Continue();
-      }
-      return;
-    }
-    std::vector<NodeBatch> batches;
-    std::map<std::string, std::size_t> batch_of;  // node address -> index
+  // One attempt: the parts still without a reply, one pipeline per node.
+  void SendOnce(const Routes& routes) {
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      if (!replies_[part]) AddToBatch(part, **map, batches, batch_of);
-    }
-    std::vector<std::pair<std::shared_ptr<NodeConnections>, Batch>> sends;
-    for (const NodeBatch& batch : batches) {
-      sends.emplace_back(batch.connections, Batch{batch.commands, exclusive_, caller_waits_});
-    }
-    {
-      MutexLock lock(&mutex_);
-      batches_ = std::move(batches);
+      if (!replies_[part]) AddToBatch(part, routes);
     }
     // One count more than there are batches, given back below: a batch
     // answered at once (inside Send) cannot end the attempt while others
-    // are still to be sent.
-    outstanding_.store(sends.size() + 1);
-    for (std::size_t i = 0; i < sends.size(); ++i) {
-      sends[i].first->Send(sends[i].second, control_, [self = shared_from_this(), i](auto replies) {
-        self->OnNodeReplies(i, std::move(replies));
+    // are still to be sent. batches_ stays as it is until the attempt ends.
+    outstanding_.store(batches_.size() + 1, std::memory_order_relaxed);
+    for (NodeBatch& node_batch : batches_) {
+      // Points at its batch and owns the call: small enough for the
+      // callback to hold without an allocation.
+      std::shared_ptr<NodeBatch> batch(shared_from_this(), &node_batch);
+      node_batch.connections->Send(node_batch.batch, control_, [batch](auto replies) {
+        batch->call->OnNodeReplies(*batch, std::move(replies));
       });
+      for (std::size_t k = 0; k < node_batch.part_of.size(); ++k) {
+        const int part = node_batch.part_of[k];
+        if (part >= 0) plan_.parts[part].command = std::move(node_batch.batch.commands[k]);
+      }
     }
-    if (outstanding_.fetch_sub(1) == 1) AfterRoundTrip();
-  }
-
-  void OnNodeReplies(std::size_t index, absl::StatusOr<std::vector<Reply>> replies) {
-    {
-      MutexLock lock(&mutex_);
-      batches_[index].replies = std::move(replies);
-    }
-    if (outstanding_.fetch_sub(1) == 1) AfterRoundTrip();
+    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) AfterRoundTrip();
   }
 
   // Every node of the attempt answered (or failed): take the final replies,
   // note the refusals, and go on.
   void AfterRoundTrip() {
-    std::vector<NodeBatch> batches;
-    {
-      MutexLock lock(&mutex_);  // the replies other threads left
-      batches.swap(batches_);
-    }
+    absl::InlinedVector<NodeBatch, 1> batches;
+    batches.swap(batches_);
     for (NodeBatch& batch : batches) {
       if (batch.replies.ok()) {
         TakeReplies(batch);
@@ -136,7 +162,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         return;
       }
       for (int part : batch.part_of) {
-        if (part >= 0) routes_[part] = Route{};  // back to the (reloaded) map
+        if (part >= 0) hops_[part] = Hop{};  // back to the (reloaded) map
       }
     }
     ResendKeylessWithAnchor();
@@ -186,36 +212,42 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     return absl::OkStatus();
   }
 
-  void AddToBatch(std::size_t part, const SlotMap& map, std::vector<NodeBatch>& batches,
-                  std::map<std::string, std::size_t>& batch_of) {
+  void AddToBatch(std::size_t part, const Routes& routes) {
     // A keyless part (WAIT) goes where the anchor goes.
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
-    const Route& route = routes_[routed];
-    const HostPort* node = route.target ? &*route.target : nullptr;
-    if (node == nullptr) {
-      const int slot = plan_.parts[routed].slot;
-      node = slot >= 0 ? map.PrimaryOf(slot) : &map.primaries().front();
+    const Hop& hop = hops_[routed];
+    std::optional<Routes::Primary> target;
+    if (hop.target) {
+      target = topology_->ConnectionsOf(*hop.target);
+    } else if (const int slot = plan_.parts[routed].slot; slot >= 0) {
+      target = routes.Of(slot);
+    } else {
+      target = routes.primaries.front();
     }
-    if (node == nullptr) {
+    if (!target) {
       // An UNAVAILABLE is always worth another try after a pause.
       (void)RetryableNotSent(absl::UnavailableError(
           StrCat("slot ", plan_.parts[routed].slot, " is served by no node of the slot map")));
       return;
     }
-    auto [it, added] = batch_of.emplace(node->Address(), batches.size());
-    if (added) {
-      batches.emplace_back();
-      batches.back().node = *node;
-      batches.back().connections = topology_->ConnectionsOf(*node);
+    auto batch = std::find_if(batches_.begin(), batches_.end(), [&](const NodeBatch& existing) {
+      return existing.connections == target->connections;
+    });
+    if (batch == batches_.end()) {
+      batch = &batches_.emplace_back();
+      batch->call = this;
+      batch->node = *target->node;
+      batch->connections = target->connections;
+      batch->batch.exclusive_connection = exclusive_;
+      batch->batch.caller_waits = caller_waits_;
     }
-    NodeBatch& batch = batches[it->second];
-    if (!keyless && routes_[part].asking) {
-      batch.commands.push_back(Command{{"ASKING"}});
-      batch.part_of.push_back(-1);
+    if (!keyless && hops_[part].asking) {
+      batch->batch.commands.push_back(Command{{"ASKING"}});
+      batch->part_of.push_back(-1);
     }
-    batch.commands.push_back(plan_.parts[part].command);
-    batch.part_of.push_back(static_cast<int>(part));
+    batch->batch.commands.push_back(std::move(plan_.parts[part].command));
+    batch->part_of.push_back(static_cast<int>(part));
   }
 
   void TakeReplies(NodeBatch& batch) {
@@ -227,7 +259,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // A reply is final unless the cluster refused the command: then it did
   // not run and is sent again, where the refusal says.
   void TakeReply(std::size_t part, const HostPort& node, Reply& reply) {
-    Route& route = routes_[part];
+    Hop& route = hops_[part];
     route.asking = false;  // ASK holds for one try only
     if (!reply.is_error()) {
       replies_[part] = std::move(reply);
@@ -245,7 +277,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     } else if (error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN")) {
       wants_backoff_ = true;  // a slot in migration, or the cluster re-forming
       if (error.starts_with("CLUSTERDOWN")) topology_->MarkStale();
-      route = Route{};
+      route = Hop{};
     } else {
       replies_[part] = std::move(reply);
       return;
@@ -266,12 +298,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     return std::all_of(replies_.begin(), replies_.end(), [](const auto& reply) { return reply; });
   }
 
-  std::vector<Reply> Replies() {
-    std::vector<Reply> parts;
-    parts.reserve(replies_.size());
-    for (auto& reply : replies_) parts.push_back(*std::move(reply));
-    return MergeReplies(plan_, std::move(parts));
-  }
+  std::vector<Reply> Replies() { return MergeReplies(plan_, absl::MakeSpan(replies_)); }
 
   absl::Status GaveUp() const {
     const auto elapsed =
@@ -287,7 +314,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
 
   const std::shared_ptr<Topology> topology_;
   const std::shared_ptr<EventLoop> loop_;
-  const BatchPlan plan_;
+  BatchPlan plan_;  // its commands are out in batches_ while they are sent
   const bool exclusive_;
   const bool caller_waits_;
   const std::shared_ptr<CallControl> control_;
@@ -300,28 +327,36 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
 
   // Touched by one thread at a time: the one running the attempt, then the
   // one that received its last node's replies.
-  std::vector<Route> routes_;
-  std::vector<std::optional<Reply>> replies_;  // empty: still to send
+  absl::InlinedVector<Hop, 2> hops_;
+  absl::InlinedVector<std::optional<Reply>, 2> replies_;  // empty: still to send
   absl::Status last_error_;
   bool wants_backoff_ = false;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
   int attempts_ = 0;
-  Mutex mutex_;
-  // The attempt's node pipelines; their replies are set by the threads
-  // that read them.
-  std::vector<NodeBatch> batches_ ABSL_GUARDED_BY(mutex_);
+  // The attempt's node pipelines: built before the first is sent, left as
+  // they are until the last answers (each thread that reads a node's
+  // replies sets that node's), then taken by AfterRoundTrip.
+  absl::InlinedVector<NodeBatch, 1> batches_;
 };
+
+std::shared_ptr<Call> NewCall(std::shared_ptr<Topology> topology, const Batch& batch,
+                              std::shared_ptr<CallControl> control, BatchDone done) {
+  const auto started = control != nullptr ? control->started() : SteadyClock::now();
+  const auto give_up = started + topology->retry_budget();
+  std::shared_ptr<EventLoop> loop = topology->loop();
+  return std::make_shared<Call>(std::move(topology), std::move(loop), PlanBatch(batch.commands),
+                                batch, std::move(control), std::move(done), started, give_up);
+}
 
 }  // namespace
 
 ClusterBackend::ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options,
-                               int connections, std::shared_ptr<EventLoop> loop)
-    : retry_budget_(node_options.command_timeout),
-      loop_(loop),
-      topology_(std::make_shared<Topology>(std::move(seeds), std::move(node_options), connections,
-                                           loop)) {
+                               int connections, std::shared_ptr<EventLoop> loop,
+                               NodeFactory factory)
+    : topology_(std::make_shared<Topology>(std::move(seeds), std::move(node_options), connections,
+                                           loop, std::move(factory))) {
   std::weak_ptr<Topology> weak = topology_;
-  loop->Every(SweepPeriod(retry_budget_), [weak] {
+  loop->Every(SweepPeriod(topology_->retry_budget()), [weak] {
     auto topology = weak.lock();
     if (topology == nullptr) return false;
     topology->Sweep(SteadyClock::now());
@@ -335,23 +370,43 @@ void ClusterBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call,
     return;
   }
   if (batch.node.has_value()) {
-    topology_->ConnectionsOf(*batch.node)->Send(batch, std::move(call), std::move(done));
+    topology_->ConnectionsOf(*batch.node)
+        .connections->Send(batch, std::move(call), std::move(done));
     return;
   }
-  auto cluster_call =
-      std::make_shared<Call>(topology_, loop_, PlanBatch(batch.commands), batch, std::move(call),
-                             std::move(done), SteadyClock::now() + retry_budget_);
-  cluster_call->Attempt();
+  // Nearly every call: its keys in one slot and the slot map fresh. It goes
+  // to the slot's primary as it is (no plan, no copy); only when the
+  // cluster refuses some of it (a redirect, TRYAGAIN) or the connection
+  // could not take it does it become a Call, which retries. The batch
+  // outlives `done` (Backend's contract), so that Call can still copy it.
+  if (const Routes* routes = topology_->Fresh()) {
+    if (const int slot = OneSlot(batch.commands); slot >= 0) {
+      if (const auto primary = routes->Of(slot)) {
+        auto sent = [topology = topology_, &batch, call, done = std::move(done),
+                     node = primary->node](absl::StatusOr<std::vector<Reply>> replies) mutable {
+          if (replies.ok() && std::none_of(replies->begin(), replies->end(), IsRefusal)) {
+            std::move(done)(std::move(replies));
+            return;
+          }
+          NewCall(std::move(topology), batch, std::move(call), std::move(done))
+              ->AfterDirectSend(*node, std::move(replies));
+        };
+        primary->connections->Send(batch, call, std::move(sent));
+        return;
+      }
+    }
+  }
+  NewCall(topology_, batch, std::move(call), std::move(done))->Attempt();
 }
 
 void ClusterBackend::Nodes(NodesDone done) {
   topology_->Map(
-      [done = std::move(done)](absl::StatusOr<std::shared_ptr<const SlotMap>> map) mutable {
-        if (!map.ok()) {
-          std::move(done)(map.status());
+      [done = std::move(done)](absl::StatusOr<std::shared_ptr<const Routes>> routes) mutable {
+        if (!routes.ok()) {
+          std::move(done)(routes.status());
           return;
         }
-        std::move(done)((*map)->primaries());
+        std::move(done)((*routes)->map.primaries());
       });
 }
 

@@ -32,9 +32,10 @@ class ClusterBackend : public Backend {
   static constexpr int kMaxAttempts = 16;
 
   // `seeds`: where to load the slot map from first. `node_options`: user,
-  // password and timeouts for every node. `connections`: per node.
+  // password, TLS and timeouts for every node. `connections`: per node.
+  // `factory`: opens a node's connections (null: NodeConnections).
   ClusterBackend(std::vector<HostPort> seeds, ConnectionOptions node_options, int connections,
-                 std::shared_ptr<EventLoop> loop);
+                 std::shared_ptr<EventLoop> loop, NodeFactory factory = nullptr);
 
   // A batch with a `node` goes to that node alone, as it is: no slots, no
   // redirects (its commands are keyless), nothing sent again.
@@ -45,8 +46,6 @@ class ClusterBackend : public Backend {
   void Shutdown(const absl::Status& why) override { topology_->Shutdown(why); }
 
  private:
-  const std::chrono::milliseconds retry_budget_;
-  const std::shared_ptr<EventLoop> loop_;
   const std::shared_ptr<Topology> topology_;
 };
 

@@ -23,10 +23,13 @@ constexpr std::array<std::uint16_t, 256> MakeCrc16Table() {
 
 constexpr std::array<std::uint16_t, 256> kCrc16Table = MakeCrc16Table();
 
-std::string UpperName(const Command& command) {
-  std::string name = command.args.empty() ? std::string() : command.args[0];
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return name;
+// Whether `name` is `upper` in any case (command names are case-blind).
+bool NameIs(std::string_view name, std::string_view upper) {
+  if (name.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(name[i])) != upper[i]) return false;
+  }
+  return true;
 }
 
 bool IsSingleKeyCommand(std::string_view name) {
@@ -35,7 +38,7 @@ bool IsSingleKeyCommand(std::string_view name) {
                                                 "HGET",   "EXPIRE", "TTL",    "PTTL",    "DEL",
                                                 "EXISTS", "TYPE",   "PERSIST"};
   for (std::string_view known : kNames) {
-    if (name == known) return true;
+    if (NameIs(name, known)) return true;
   }
   return false;
 }
@@ -61,15 +64,15 @@ std::string_view HashTag(std::string_view key) {
 
 int KeySlot(std::string_view key) { return Crc16(HashTag(key)) % kClusterSlots; }
 
-std::vector<std::size_t> KeyPositions(const Command& command) {
-  const std::string name = UpperName(command);
+absl::InlinedVector<std::size_t, 2> KeyPositions(const Command& command) {
+  const std::string_view name = command.args.empty() ? "" : std::string_view(command.args[0]);
   const std::size_t size = command.args.size();
-  std::vector<std::size_t> positions;
+  absl::InlinedVector<std::size_t, 2> positions;
   if (IsSingleKeyCommand(name)) {
     if (size > 1) positions.push_back(1);
-  } else if (name == "MGET") {
+  } else if (NameIs(name, "MGET")) {
     for (std::size_t i = 1; i < size; ++i) positions.push_back(i);
-  } else if ((name == "EVALSHA" || name == "EVAL") && size > 2) {
+  } else if ((NameIs(name, "EVALSHA") || NameIs(name, "EVAL")) && size > 2) {
     const std::string& text = command.args[2];
     std::size_t numkeys = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);

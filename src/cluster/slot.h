@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "backend.h"
 
 namespace sfroute::internal {
@@ -31,7 +32,7 @@ int KeySlot(std::string_view key);
 // key... -> the numkeys keys. Empty for keyless commands (WAIT)
 // and for commands this table does not know: those go to the node of the
 // batch's first keyed command, and a MOVED reply corrects a wrong guess.
-std::vector<std::size_t> KeyPositions(const Command& command);
+absl::InlinedVector<std::size_t, 2> KeyPositions(const Command& command);
 
 }  // namespace sfroute::internal
 

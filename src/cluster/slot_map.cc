@@ -63,11 +63,6 @@ absl::StatusOr<SlotMap> SlotMap::FromClusterSlots(const Reply& reply, const Host
   return map;
 }
 
-const HostPort* SlotMap::PrimaryOf(int slot) const {
-  if (slot < 0 || slot >= kClusterSlots || owner_[slot] < 0) return nullptr;
-  return &primaries_[owner_[slot]];
-}
-
 std::optional<Redirect> ParseRedirect(std::string_view error, const HostPort& replier) {
   Redirect redirect{};
   if (error.starts_with("MOVED ")) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cluster/slot.h"
 #include "redis_url.h"
 #include "reply.h"
 
@@ -22,7 +23,12 @@ class SlotMap {
   static absl::StatusOr<SlotMap> FromClusterSlots(const Reply& reply, const HostPort& asked);
 
   // The primary that serves `slot`, or nullptr when no node does.
-  const HostPort* PrimaryOf(int slot) const;
+  const HostPort* PrimaryOf(int slot) const {
+    const int index = OwnerIndex(slot);
+    return index < 0 ? nullptr : &primaries_[index];
+  }
+  // Its index in primaries(), or -1.
+  int OwnerIndex(int slot) const { return slot < 0 || slot >= kClusterSlots ? -1 : owner_[slot]; }
 
   // Every primary of the map, in the order CLUSTER SLOTS listed them.
   const std::vector<HostPort>& primaries() const { return primaries_; }

@@ -18,7 +18,18 @@
 
 namespace sfroute::internal {
 
-class NodeConnections {
+// What a cluster needs of one node: NodeConnections, or a canned stand-in
+// that measures the cluster's own CPU cost (bench/client_cpu_bench.cc).
+class NodeSender {
+ public:
+  virtual ~NodeSender() = default;
+  // As NodeConnections::Send.
+  virtual void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) = 0;
+  virtual void Sweep(SteadyClock::time_point now) = 0;
+  virtual void Shutdown(const absl::Status& why) = 0;
+};
+
+class NodeConnections : public NodeSender {
  public:
   // Up to `count` shared connections, opened on first use.
   NodeConnections(ConnectionOptions options, int count, std::shared_ptr<EventLoop> loop);
@@ -27,12 +38,12 @@ class NodeConnections {
   // turns), opening it first if it is not open or was lost; a batch with
   // exclusive_connection goes on a connection no other call uses until its
   // replies are in. `done` as Backend::Send.
-  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done);
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
 
   // Connection::Sweep on each connection.
-  void Sweep(SteadyClock::time_point now);
+  void Sweep(SteadyClock::time_point now) override;
   // Fails every connection, and every later Send, with `why`.
-  void Shutdown(const absl::Status& why);
+  void Shutdown(const absl::Status& why) override;
 
   const ConnectionOptions& options() const { return options_; }
 

@@ -81,14 +81,15 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
   EXPECT_THAT(plan.parts[0].command.args, ElementsAre("MGET", "foo", "{foo}x"));
   EXPECT_THAT(plan.parts[0].positions, ElementsAre(0, 2));
   EXPECT_EQ(plan.parts[1].slot, KeySlot("bar"));
-  EXPECT_EQ(plan.split_keys, std::vector<std::size_t>{4});
+  EXPECT_THAT(plan.split_keys, ElementsAre(4));
+  EXPECT_TRUE(plan.split);
 
-  std::vector<Reply> part_replies = {
+  std::vector<std::optional<Reply>> part_replies = {
       Reply::Array({Reply::String("v-foo"), Reply::Nil()}),
       Reply::Array({Reply::String("v-bar")}),
       Reply::Array({Reply::String("v-hello")}),
   };
-  std::vector<Reply> merged = MergeReplies(plan, std::move(part_replies));
+  std::vector<Reply> merged = MergeReplies(plan, absl::MakeSpan(part_replies));
   ASSERT_EQ(merged.size(), 1u);
   ASSERT_EQ(merged[0].elements.size(), 4u);
   EXPECT_EQ(merged[0].elements[0].str, "v-foo");
@@ -100,8 +101,9 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
 TEST(ClusterSlotTest, AnErrorInOnePartStandsForTheWholeMget) {
   BatchPlan plan = PlanBatch({{{"MGET", "foo", "bar"}}});
   ASSERT_EQ(plan.parts.size(), 2u);
-  std::vector<Reply> merged = MergeReplies(
-      plan, {Reply::Array({Reply::Nil()}), Reply::Error("CLUSTERDOWN The cluster is down")});
+  std::vector<std::optional<Reply>> part_replies = {
+      Reply::Array({Reply::Nil()}), Reply::Error("CLUSTERDOWN The cluster is down")};
+  std::vector<Reply> merged = MergeReplies(plan, absl::MakeSpan(part_replies));
   ASSERT_EQ(merged.size(), 1u);
   EXPECT_TRUE(merged[0].is_error());
 }
@@ -159,6 +161,18 @@ TEST(ClusterSlotTest, ParsesClusterSlots) {
 
   EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Array({}), asked).ok());
   EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Error("ERR cluster support disabled"), asked).ok());
+}
+
+TEST(ClusterSlotTest, OneSlotWhenEveryKeySharesIt) {
+  EXPECT_EQ(OneSlot({{{"GET", "foo"}}}), KeySlot("foo"));
+  // A link script and its WAIT: the keys share a tag; WAIT has no key.
+  EXPECT_EQ(OneSlot({{{"EVALSHA", "sha", "2", "sf:{t}scene", "sf:{t}"}}, {{"WAIT", "1", "100"}}}),
+            KeySlot("t"));
+  EXPECT_EQ(OneSlot({{{"MGET", "foo", "{foo}x"}}}), KeySlot("foo"));
+  ASSERT_NE(KeySlot("foo"), KeySlot("bar"));
+  EXPECT_EQ(OneSlot({{{"MGET", "foo", "bar"}}}), -1);
+  EXPECT_EQ(OneSlot({{{"GET", "foo"}}, {{"get", "bar"}}}), -1);
+  EXPECT_EQ(OneSlot({{{"WAIT", "1", "100"}}}), -1);
 }
 
 }  // namespace
