@@ -1255,6 +1255,34 @@ Plan<std::vector<LinkInfo>> ReadLinksPlan(Executor::Impl& impl, std::string_view
       }};
 }
 
+// A call of the scan started now and waited for later: the server works on
+// the next page while the scan hands out this one.
+template <typename T>
+class Started {
+ public:
+  Started(Executor::Impl& impl, Plan<T> plan, const CallOptions& call)
+      : state_(std::make_shared<State>()) {
+    impl.RunAsync<T>(
+        Operation::kScanLinks, std::move(plan),
+        [state = state_](absl::StatusOr<T> result) {
+          state->result = std::move(result);
+          state->done.Notify();
+        },
+        call);
+  }
+  absl::StatusOr<T> Wait() {
+    state_->done.Wait();  // the call's deadline ends it
+    return *std::move(state_->result);
+  }
+
+ private:
+  struct State {
+    std::optional<absl::StatusOr<T>> result;
+    internal::Notification done;
+  };
+  std::shared_ptr<State> state_;  // shared with the callback: a scan may stop before it runs
+};
+
 }  // namespace
 
 absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
@@ -1295,40 +1323,63 @@ absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
     ready.erase(ready.begin(), ready.begin() + from);
     return true;
   };
-  for (const internal::HostPort& node : *nodes) {
-    std::string cursor = "0";
-    do {
-      auto page = impl_->RunSync(
-          Operation::kScanLinks,
-          absl::StatusOr<Plan<ScanPage>>(ScanPagePlan(node, cursor, pattern, count)), call);
-      if (!page.ok()) return page.status();
-      cursor = std::move(page->cursor);
-      std::vector<FoundKey> found;
-      for (std::string& key : page->keys) {
-        if (key.size() <= prefix.size() + suffix.size() || !key.starts_with(prefix) ||
-            !key.ends_with(suffix)) {
-          continue;
-        }
-        std::string uid = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
-        // Another writer's key that no valid uid makes (a uid with a "}").
-        if (!internal::ValidateUid(uid).ok()) {
-          impl_->Log(LogLevel::kWarning, StrCat(Context(kScanLinks, internal::Quoted(key)),
-                                                ": not the link key of a valid uid; skipped"));
-          continue;
-        }
-        if (!seen.insert(uid).second) continue;
-        found.push_back(FoundKey{std::move(key), std::move(uid)});
+  // The link keys of a page not seen before.
+  auto new_links = [&](std::vector<std::string>& keys) {
+    std::vector<FoundKey> found;
+    for (std::string& key : keys) {
+      if (key.size() <= prefix.size() + suffix.size() || !key.starts_with(prefix) ||
+          !key.ends_with(suffix)) {
+        continue;
       }
-      if (found.empty()) continue;
-      auto links = impl_->RunSync(Operation::kScanLinks,
-                                  absl::StatusOr<Plan<std::vector<LinkInfo>>>(
-                                      ReadLinksPlan(*impl_, ns, std::move(found), pod)),
-                                  call);
-      if (!links.ok()) return links.status();
-      for (LinkInfo& link : *links) ready.push_back(std::move(link));
-      if (!hand_out(false)) return absl::OkStatus();
-    } while (cursor != "0");
+      std::string uid = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+      // Another writer's key that no valid uid makes (a uid with a "}").
+      if (!internal::ValidateUid(uid).ok()) {
+        impl_->Log(LogLevel::kWarning, StrCat(Context(kScanLinks, internal::Quoted(key)),
+                                              ": not the link key of a valid uid; skipped"));
+        continue;
+      }
+      if (!seen.insert(uid).second) continue;
+      found.push_back(FoundKey{std::move(key), std::move(uid)});
+    }
+    return found;
+  };
+  // Three stages in flight on each node: the next page's SCAN and this
+  // page's reads are out (pipelined on one connection) while the reads of
+  // the page before are handed out.
+  std::optional<Started<std::vector<LinkInfo>>> reading;
+  auto take_read = [&]() -> absl::StatusOr<bool> {
+    if (!reading.has_value()) return true;
+    auto links = reading->Wait();
+    reading.reset();
+    if (!links.ok()) return links.status();
+    for (LinkInfo& link : *links) ready.push_back(std::move(link));
+    return hand_out(false);
+  };
+  for (const internal::HostPort& node : *nodes) {
+    auto page = impl_->RunSync(
+        Operation::kScanLinks,
+        absl::StatusOr<Plan<ScanPage>>(ScanPagePlan(node, "0", pattern, count)), call);
+    while (true) {
+      if (!page.ok()) return page.status();
+      std::optional<Started<ScanPage>> next_page;
+      if (page->cursor != "0") {
+        next_page.emplace(*impl_, ScanPagePlan(node, page->cursor, pattern, count), call);
+      }
+      std::optional<Started<std::vector<LinkInfo>>> read_now;
+      if (std::vector<FoundKey> found = new_links(page->keys); !found.empty()) {
+        read_now.emplace(*impl_, ReadLinksPlan(*impl_, ns, std::move(found), pod), call);
+      }
+      auto go_on = take_read();
+      if (!go_on.ok()) return go_on.status();
+      if (!*go_on) return absl::OkStatus();
+      reading = std::move(read_now);
+      if (!next_page.has_value()) break;
+      page = next_page->Wait();
+    }
   }
+  auto go_on = take_read();
+  if (!go_on.ok()) return go_on.status();
+  if (!*go_on) return absl::OkStatus();
   hand_out(true);
   return absl::OkStatus();
 }
