@@ -149,8 +149,7 @@ Reply KeysCommand(CommandEnv& env, Args args) {
 // present from the first call to the last is returned (here exactly once).
 // The keys are visited in the order of their hashes, and the cursor is the
 // hash to go on from; a page never ends between two keys of one hash, so
-// none is skipped. Each call costs a pass over the keyspace, which is fine
-// for the sizes memory:// holds.
+// none is skipped. Each call costs a pass over the keyspace.
 Reply ScanCommand(CommandEnv& env, Args args) {
   std::uint64_t from = 0;
   {
@@ -180,14 +179,23 @@ Reply ScanCommand(CommandEnv& env, Args args) {
     }
   }
   std::vector<std::pair<std::uint64_t, const std::string*>> ahead;  // hash >= from
-  env.keyspace.ForEachLive([&](const std::string& key, const Entry&) {
-    const std::uint64_t hash = StringHash{}(key);
-    if (hash >= from) ahead.emplace_back(hash, &key);
+  env.keyspace.ForEachLive([&](const std::string& key, const Entry& entry) {
+    if (entry.key_hash >= from) ahead.emplace_back(entry.key_hash, &key);
   });
-  std::sort(ahead.begin(), ahead.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::size_t end = std::min(ahead.size(), static_cast<std::size_t>(count));
-  while (end > 0 && end < ahead.size() && ahead[end].first == ahead[end - 1].first) ++end;
+  // The page: the `count` smallest hashes, and the keys that share the
+  // last of them. Selected, not sorted (a scan of N keys in pages of C
+  // costs N/C passes, each O(N)), then put in hash order.
+  const auto by_hash = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::size_t end = ahead.size();
+  if (static_cast<std::size_t>(count) < ahead.size()) {
+    const auto last = ahead.begin() + (count - 1);
+    std::nth_element(ahead.begin(), last, ahead.end(), by_hash);
+    const std::uint64_t last_hash = last->first;
+    end = std::partition(last + 1, ahead.end(),
+                         [&](const auto& entry) { return entry.first == last_hash; }) -
+          ahead.begin();
+  }
+  std::sort(ahead.begin(), ahead.begin() + end, by_hash);
   std::vector<Reply> keys;
   for (std::size_t i = 0; i < end; ++i) {
     const std::string& key = *ahead[i].second;

@@ -19,6 +19,8 @@ namespace sfroute::internal {
 struct Entry {
   std::variant<std::string, HashValue> value;
   std::optional<std::int64_t> expire_at_ms;  // none: the key is persistent
+  // StringHash of the key, kept: SCAN orders keys by it on every page.
+  std::uint64_t key_hash = 0;
 };
 
 // Not thread-safe. A key whose deadline is at or before now() does not
@@ -38,7 +40,8 @@ class Keyspace {
   template <typename T>
   Entry& FindOrCreate(std::string_view key) {
     if (Entry* entry = Find(key)) return *entry;
-    return entries_.emplace(std::string(key), Entry{T{}, std::nullopt}).first->second;
+    return entries_.emplace(std::string(key), Entry{T{}, std::nullopt, StringHash{}(key)})
+        .first->second;
   }
   // Returns true if the key existed (and had not expired).
   bool Erase(std::string_view key);
