@@ -310,9 +310,10 @@ TEST_F(DemoTest, ReportsRoutersThatDisagreeAndAProbeNotRefused) {
 }
 
 TEST_F(DemoTest, ReportsPlayerMovedToTheDrainedPod) {
-  const PlayerRecord* player = FindOnline([&](const LinkRecord& link) {
-    return link.pod != drained() && link.routed_ms > drain_aged_out_ms();
-  });
+  // Any player the simulation has elsewhere (whenever he was routed: a
+  // loaded machine may route nobody after the drained pod aged out).
+  const PlayerRecord* player =
+      FindOnline([&](const LinkRecord& link) { return link.pod != drained(); });
   ASSERT_NE(player, nullptr);
   ASSERT_OK(executor_->SetLinkedPod(ns(), player->uid, kScene, drained(), Ttl::Persistent()));
 
