@@ -493,7 +493,7 @@ bool Connection::ReadAvailable() {
 }
 
 void Connection::Deliver(std::vector<Reply>& replies) {
-  std::vector<std::shared_ptr<Request>> completed;
+  std::vector<std::shared_ptr<Request>>& completed = delivered_;
   bool unasked = false;
   {
     MutexLock lock(&mutex_);
@@ -517,6 +517,7 @@ void Connection::Deliver(std::vector<Reply>& replies) {
     }
   }
   Complete(completed);
+  completed.clear();  // keeps its capacity: no big allocation per read
   if (unasked) {
     Fail(absl::UnavailableError(StrCat("connection to ", address_,
                                        ": the server sent a reply nobody asked for; the "

@@ -141,10 +141,11 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   std::unique_ptr<Transport> transport_;
   UniqueFd connecting_;  // the loop's: the socket while its TCP connect runs
 
-  ReplyParser parser_;       // the reader's
-  std::vector<Reply> read_;  // the reader's: replies of one read
-  std::string sending_;      // the writer's: bytes taken from the queue
-  std::size_t sent_ = 0;     // the writer's: how much of sending_ is sent
+  ReplyParser parser_;                               // the reader's
+  std::vector<Reply> read_;                          // the reader's: replies of one read
+  std::vector<std::shared_ptr<Request>> delivered_;  // the reader's: requests they completed
+  std::string sending_;                              // the writer's: bytes taken from the queue
+  std::size_t sent_ = 0;                             // the writer's: how much of sending_ is sent
 
   mutable Mutex mutex_;
   Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;
