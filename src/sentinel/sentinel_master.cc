@@ -17,7 +17,8 @@ struct SentinelMaster::Lookup {
   std::size_t next = 0;
   std::string said;  // "host:port: why; ..." of the sentinels skipped
   bool all_denied = true;
-  bool named = false;  // a sentinel named a master (that was not one)
+  bool named = false;       // a sentinel named a master (that was not one)
+  std::int64_t epoch = -1;  // the config epoch of the sentinel asked last
 };
 
 SentinelMaster::SentinelMaster(std::vector<HostPort> sentinels, std::string name,
@@ -111,7 +112,9 @@ void SentinelMaster::AskSentinel(std::shared_ptr<Lookup> lookup) {
   const std::size_t sentinel = lookup->order[lookup->next++];
   auto call = OwnCall();
   sentinel_connections_[sentinel]->Send(
-      Batch{{Command{{"SENTINEL", "get-master-addr-by-name", name_}}}}, call,
+      Batch{{Command{{"SENTINEL", "get-master-addr-by-name", name_}},
+             Command{{"SENTINEL", "MASTER", name_}}}},
+      call,
       [self = shared_from_this(), lookup = std::move(lookup), sentinel,
        call](absl::StatusOr<std::vector<Reply>> replies) mutable {
         call->Finish();
@@ -148,7 +151,37 @@ void SentinelMaster::OnSentinelReply(std::shared_ptr<Lookup> lookup, std::size_t
          absl::InternalError("it answered something other than [host, port]"));
     return;
   }
-  CheckRole(std::move(lookup), sentinel, HostPort{reply.elements[0].str, port});
+  HostPort node{reply.elements[0].str, port};
+  // SENTINEL MASTER's config-epoch (a sentinel user without the right to
+  // run it gives none: no comparison then).
+  lookup->epoch = -1;
+  if (const Reply& master = (*replies)[1]; master.type == Reply::Type::kArray) {
+    for (std::size_t i = 0; i + 1 < master.elements.size(); i += 2) {
+      const std::string& value = master.elements[i + 1].str;
+      std::int64_t epoch = 0;
+      if (master.elements[i].str == "config-epoch" &&
+          std::from_chars(value.data(), value.data() + value.size(), epoch).ec == std::errc()) {
+        lookup->epoch = epoch;
+      }
+    }
+  }
+  std::string behind;
+  {
+    MutexLock lock(&mutex_);
+    // Only while the master in use is not suspected: when it is, any node
+    // that answers ROLE master is better than none.
+    if (current_ != nullptr && !suspected_ && current_->node != node && lookup->epoch >= 0 &&
+        lookup->epoch < current_epoch_) {
+      behind = StrCat("it is behind: it names ", node.Address(), " in config epoch ", lookup->epoch,
+                      ", the master in use ", current_->node.Address(), " came in epoch ",
+                      current_epoch_);
+    }
+  }
+  if (!behind.empty()) {
+    Skip(std::move(lookup), sentinel, absl::FailedPreconditionError(behind));
+    return;
+  }
+  CheckRole(std::move(lookup), sentinel, std::move(node));
 }
 
 std::shared_ptr<NodeConnections> SentinelMaster::ConnectionsFor(const HostPort& node) {
@@ -198,7 +231,7 @@ void SentinelMaster::OnRole(std::shared_ptr<Lookup> lookup, std::size_t sentinel
     const Reply& role = replies->front();
     if (role.type == Reply::Type::kArray && !role.elements.empty() &&
         role.elements[0].str == "master") {
-      Found(sentinel, std::move(candidate));
+      Found(sentinel, std::move(candidate), lookup->epoch);
       return;
     }
     why = absl::UnavailableError(StrCat(named, "answers ROLE: ",
@@ -223,7 +256,7 @@ void SentinelMaster::Skip(std::shared_ptr<Lookup> lookup, std::size_t sentinel,
   AskSentinel(std::move(lookup));
 }
 
-void SentinelMaster::Found(std::size_t sentinel, MasterNode master) {
+void SentinelMaster::Found(std::size_t sentinel, MasterNode master, std::int64_t epoch) {
   std::vector<Waiter> waiting;
   std::shared_ptr<NodeConnections> replaced;
   std::string from;
@@ -246,6 +279,7 @@ void SentinelMaster::Found(std::size_t sentinel, MasterNode master) {
         if (candidate_ == master.connections) candidate_.reset();
       }
       suspected_ = false;
+      current_epoch_ = epoch;
       last_failure_ = absl::OkStatus();
       std::erase(order_, sentinel);
       order_.insert(order_.begin(), sentinel);

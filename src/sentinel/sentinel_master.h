@@ -7,6 +7,7 @@
 #define SFROUTE_SRC_SENTINEL_SENTINEL_MASTER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,7 +79,7 @@ class SentinelMaster : public std::enable_shared_from_this<SentinelMaster> {
               absl::StatusOr<std::vector<Reply>> replies);
   // This sentinel gave no master that answers as one: the next one.
   void Skip(std::shared_ptr<Lookup> lookup, std::size_t sentinel, const absl::Status& why);
-  void Found(std::size_t sentinel, MasterNode master);
+  void Found(std::size_t sentinel, MasterNode master, std::int64_t epoch);
   // `in_failover`: a sentinel named a master, which was not one (yet).
   void Failed(absl::Status why, bool in_failover);
   // The master's connections: the ones in use when it is the current
@@ -98,6 +99,11 @@ class SentinelMaster : public std::enable_shared_from_this<SentinelMaster> {
   Mutex mutex_;
   absl::Status shut_down_ ABSL_GUARDED_BY(mutex_);
   std::shared_ptr<MasterNode> current_ ABSL_GUARDED_BY(mutex_);
+  // The config epoch the sentinel that named current_ gave (-1: unknown).
+  // A sentinel with an older one that names another node is behind: it has
+  // not heard of the last failover yet, and the node it names may not have
+  // been demoted yet either (the sentinels do that seconds later).
+  std::int64_t current_epoch_ ABSL_GUARDED_BY(mutex_) = -1;
   bool suspected_ ABSL_GUARDED_BY(mutex_) = false;
   bool looking_up_ ABSL_GUARDED_BY(mutex_) = false;
   SteadyClock::time_point next_lookup_ ABSL_GUARDED_BY(mutex_);
