@@ -147,8 +147,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // ends it at once; so does a timer at its deadline (an async call with
   // the default deadline has no other).
   void WaitNoLongerThanDeadline() {
-    if (registered_) return;
-    registered_ = true;
+    if (registered_.exchange(true)) return;
     if (control_ != nullptr && control_->stoppable()) control_->OnStop(shared_from_this());
     loop_->RunAt(give_up_, [weak = weak_from_this()] {
       auto self = weak.lock();
@@ -191,7 +190,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   absl::Status last_error_;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
   int attempts_ = 0;
-  bool registered_ = false;
+  // The stop and the deadline timer are set up once. Atomic: the attempt's
+  // thread may get here after Get() while the loop already goes on with
+  // the call.
+  std::atomic<bool> registered_{false};
 };
 
 }  // namespace
