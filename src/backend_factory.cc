@@ -9,6 +9,7 @@
 #include "redis/tls.h"
 #include "redis_url.h"
 #include "reply.h"
+#include "sentinel/sentinel_backend.h"
 #include "sync.h"
 
 namespace sfroute::internal {
@@ -80,7 +81,15 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
     connection.tls = *std::move(tls);
   }
   if (endpoint->kind == RedisEndpoint::Kind::kSentinel) {
-    return absl::UnimplementedError("redis-sentinel:// is not supported yet");
+    // The sentinels with their own credentials, the data nodes with the
+    // URL's; both over TLS with rediss-sentinel://.
+    ConnectionOptions sentinel = connection;
+    sentinel.user = endpoint->sentinel_user;
+    sentinel.password = endpoint->sentinel_password;
+    sentinel.db = 0;
+    return std::make_shared<SentinelBackend>(endpoint->nodes, endpoint->sentinel_master,
+                                             std::move(sentinel), std::move(connection),
+                                             options.pool_size, std::move(loop));
   }
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),

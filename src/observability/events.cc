@@ -59,6 +59,28 @@ void Events::Redirected(bool ask, int slot, const std::string& to) {
           StrCat(ask ? "ASK" : "MOVED", " slot ", slot, " to ", to));
 }
 
+void Events::SentinelSkipped(const std::string& sentinel, const std::string& name,
+                             const absl::Status& why) {
+  Limited(LogLevel::kWarning, "sentinel-skipped", sentinel,
+          StrCat("sentinel ", sentinel, " skipped looking up the master '", name,
+                 "': ", why.message()));
+}
+
+void Events::MasterChanged(const std::string& name, const std::string& from, const std::string& to,
+                           const std::string& sentinel) {
+  if (!from.empty()) metrics_->SentinelMasterChanged();
+  // Keyed by the new master: two changes in a row are both written.
+  Limited(from.empty() ? LogLevel::kInfo : LogLevel::kWarning, "master", to,
+          from.empty() ? StrCat("sentinel ", sentinel, ": master '", name, "' is ", to)
+                       : StrCat("sentinel ", sentinel, ": master '", name, "' moved from ", from,
+                                " to ", to));
+}
+
+void Events::MasterLookupFailed(const std::string& name, const absl::Status& why) {
+  Limited(LogLevel::kWarning, "master-lookup", name,
+          StrCat("cannot find the master '", name, "': ", why.message()));
+}
+
 void Events::Limited(LogLevel level, std::string_view kind, const std::string& node,
                      std::string_view message) {
   if (!log_events_) return;

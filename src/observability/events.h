@@ -49,6 +49,14 @@ class Events {
   void ScriptReloaded(std::string_view what);
   void TopologyLoaded(const std::string& from, bool ok, const absl::Status& why);
   void Redirected(bool ask, int slot, const std::string& to);
+  // Sentinel (SPEC.md §9): a sentinel gave no usable master; the master
+  // `name` was found (`from` empty: the first time) or moved; no sentinel
+  // gave it.
+  void SentinelSkipped(const std::string& sentinel, const std::string& name,
+                       const absl::Status& why);
+  void MasterChanged(const std::string& name, const std::string& from, const std::string& to,
+                     const std::string& sentinel);
+  void MasterLookupFailed(const std::string& name, const absl::Status& why);
 
  private:
   // Writes the line unless one of the same kind about the same node went

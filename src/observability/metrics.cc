@@ -164,6 +164,9 @@ MetricsSnapshot Metrics::Snapshot() const {
   rows.push_back({"sfroute_links_moved_total", {}, links_moved_.load(std::memory_order_relaxed)});
   rows.push_back(
       {"sfroute_links_scanned_total", {}, links_scanned_.load(std::memory_order_relaxed)});
+  rows.push_back({"sfroute_sentinel_master_changes_total",
+                  {},
+                  master_changes_.load(std::memory_order_relaxed)});
   for (const auto& source : sources) source->Collect(rows);
   std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>, std::uint64_t>
       series;
@@ -234,6 +237,8 @@ std::string Metrics::Text(const MetricsSnapshot& snapshot) {
                  ? "Links found by ScanLinks (handed to its caller)."
              : counter.name == "sfroute_links_moved_total"
                  ? "Links moved by MoveLinkedPod (evacuations)."
+             : counter.name == "sfroute_sentinel_master_changes_total"
+                 ? "Times the sentinels named another master than the one in use."
                  : "Counted by code built on the executor.");
       last_name = counter.name;
     }

@@ -54,6 +54,8 @@ class Metrics {
     links_scanned_.fetch_add(count, std::memory_order_relaxed);
   }
   void LinkMoved() { links_moved_.fetch_add(1, std::memory_order_relaxed); }
+  // Sentinel: the master moved to another node (SPEC.md §9).
+  void SentinelMasterChanged() { master_changes_.fetch_add(1, std::memory_order_relaxed); }
 
   // Rows of labeled counters from code built on the executor (the
   // drivers): `collect` runs in every Snapshot() until the source is
@@ -82,7 +84,7 @@ class Metrics {
 
   std::unique_ptr<Shard[]> shards_;
   std::atomic<std::uint64_t> script_reloads_{0}, topology_reloads_{0}, moved_{0}, ask_{0};
-  std::atomic<std::uint64_t> links_scanned_{0}, links_moved_{0};
+  std::atomic<std::uint64_t> links_scanned_{0}, links_moved_{0}, master_changes_{0};
   mutable Mutex mutex_;  // registration of nodes and sources only
   std::map<std::string, std::unique_ptr<NodeCounters>> nodes_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::weak_ptr<Source>> sources_ ABSL_GUARDED_BY(mutex_);

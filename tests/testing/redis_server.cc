@@ -64,11 +64,29 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
-std::unique_ptr<RedisServer> RedisServer::Start(std::vector<std::string> extra_args) {
+std::string RedisServer::NewDir() {
   char dir_template[] = "/tmp/sfroute-redis-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) Die("mkdtemp failed");
+  return dir_template;
+}
+
+std::unique_ptr<RedisServer> RedisServer::Start(std::vector<std::string> extra_args) {
   std::unique_ptr<RedisServer> server(
-      new RedisServer(FreeLoopbackPort(), dir_template, std::move(extra_args)));
+      new RedisServer(FreeLoopbackPort(), NewDir(), std::move(extra_args)));
+  server->Launch();
+  return server;
+}
+
+std::unique_ptr<RedisServer> RedisServer::StartSentinel(const std::string& config) {
+  std::unique_ptr<RedisServer> server(new RedisServer(FreeLoopbackPort(), NewDir(), {}));
+  server->sentinel_config_ = server->dir_ + "/sentinel.conf";
+  std::FILE* file = std::fopen(server->sentinel_config_.c_str(), "w");
+  if (file == nullptr) Die("cannot write " + server->sentinel_config_);
+  const std::string text = "port " + std::to_string(server->port_) + "\nbind 127.0.0.1\ndir " +
+                           server->dir_ + "\nlogfile " + server->dir_ +
+                           "/redis.log\ndaemonize no\n" + config + "\n";
+  std::fputs(text.c_str(), file);
+  std::fclose(file);
   server->Launch();
   return server;
 }
@@ -145,21 +163,27 @@ pid_t Spawn(std::vector<std::string> args) {
 }  // namespace
 
 void RedisServer::Launch() {
-  std::vector<std::string> args = {"redis-server",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   dir_,
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--logfile",
-                                   dir_ + "/redis.log",
-                                   "--daemonize",
-                                   "no"};
+  std::vector<std::string> args;
+  if (!sentinel_config_.empty()) {
+    // A sentinel takes its port, dir and log file from its config file.
+    args = {"redis-server", sentinel_config_, "--sentinel"};
+  } else {
+    args = {"redis-server",
+            "--port",
+            std::to_string(port_),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            dir_,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            dir_ + "/redis.log",
+            "--daemonize",
+            "no"};
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = Spawn(std::move(args));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

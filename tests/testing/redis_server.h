@@ -17,6 +17,11 @@ class RedisServer {
   // its command line (for example {"--requirepass", "x"}). Aborts the test
   // binary if the server does not come up: nothing can be tested then.
   static std::unique_ptr<RedisServer> Start(std::vector<std::string> extra_args = {});
+  // Starts `redis-server <config> --sentinel` on a free 127.0.0.1 port:
+  // `config` holds the sentinel's lines (sentinel monitor ...); the port,
+  // bind address, dir and log file are added. A sentinel rewrites its
+  // config file, which lives in the server's dir.
+  static std::unique_ptr<RedisServer> StartSentinel(const std::string& config);
   ~RedisServer();
 
   int port() const { return port_; }
@@ -35,10 +40,12 @@ class RedisServer {
  private:
   RedisServer(int port, std::string dir, std::vector<std::string> extra_args);
   void Launch();
+  static std::string NewDir();
 
   int port_;
   std::string dir_;
   std::vector<std::string> extra_args_;
+  std::string sentinel_config_;  // the config file's path: a sentinel
   pid_t pid_ = -1;
 };
 

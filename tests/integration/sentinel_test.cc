@@ -1,0 +1,441 @@
+// SPEC.md §9, Sentinel: every operation through redis-sentinel://, the
+// sentinel credentials apart from the data nodes', sentinels that are down
+// or know no such master, failovers under load (SENTINEL FAILOVER, a
+// killed primary), the periodic check that takes a read-only client off a
+// demoted master, and the CLI. One deployment (a primary, a replica, three
+// sentinels) serves every test: failovers take seconds, and each test
+// starts from whichever node is the master then.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "deployment.h"
+#include "failover_load.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keys.h"
+#include "raw_redis.h"
+#include "redis_sentinel.h"
+#include "redis_server.h"
+#include "sentinel/sentinel_backend.h"
+#include "sfroute/sfroute.h"
+#include "status_matchers.h"
+
+namespace sfroute {
+namespace {
+
+using internal::LinkKey;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using testing::AsyncLanes;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::OpenOrDie;
+using testing::RedisSentinel;
+using testing::RedisServer;
+using testing::UniqueNamespace;
+using testing::WriteLoad;
+
+MATCHER_P(IsOkAndHolds, expected, "") {
+  if (!arg.ok()) {
+    *result_listener << arg.status();
+    return false;
+  }
+  return *arg == expected;
+}
+
+RedisSentinel& Sentinel() {
+  static std::unique_ptr<RedisSentinel> deployment = RedisSentinel::Start();
+  return *deployment;
+}
+
+long long MillisSince(steady_clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(steady_clock::now() - start).count();
+}
+
+std::uint64_t Counter(const MetricsSnapshot& metrics, const std::string& name) {
+  for (const auto& row : metrics.labeled) {
+    if (row.name == name) return row.value;
+  }
+  return 0;
+}
+
+// The log lines of an executor.
+struct Log {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  LogSink Sink() {
+    return [this](LogLevel, std::string_view line) {
+      std::lock_guard<std::mutex> lock(mutex);
+      lines.emplace_back(line);
+    };
+  }
+  bool Has(const std::string& part) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& line : lines) {
+      if (line.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+void ExpectNoPassword(const absl::Status& status) {
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr(RedisSentinel::kDataPassword)));
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr(RedisSentinel::kSentinelPassword)));
+}
+
+// The URL with its sentinels replaced by `sentinels` ("host:port,...").
+std::string WithSentinels(const std::string& sentinels, const std::string& master = "mymaster",
+                          const std::string& query = std::string("?sentinel_password=") +
+                                                     RedisSentinel::kSentinelPassword) {
+  return std::string("redis-sentinel://:") + RedisSentinel::kDataPassword + "@" + sentinels + "/" +
+         master + query;
+}
+
+std::string AllSentinels() {
+  std::string joined;
+  for (const auto& address : Sentinel().sentinel_addresses()) {
+    joined += (joined.empty() ? "" : ",") + address;
+  }
+  return joined;
+}
+
+TEST(SentinelTest, EveryOperationGoesToTheMasterInItsDb) {
+  RedisSentinel& sentinel = Sentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  auto executor = OpenOrDie({.redis_url = sentinel.url(/*db=*/3)});
+  const std::string ns = UniqueNamespace();
+
+  ASSERT_OK(executor->SetServiceState(ns, "scene", 0, "3-100"));
+  ASSERT_OK(executor->SetServiceStates(ns, {{"scene", {{1, "1-100"}}}, {"chat", {{2, "x"}}}}));
+  EXPECT_THAT(executor->GetServiceState(ns, "scene"),
+              IsOkAndHolds(PodStates{{0, "3-100"}, {1, "1-100"}}));
+  auto states = executor->GetServiceStates(ns, {"scene", "chat"});
+  ASSERT_OK(states);
+  EXPECT_EQ((*states)["chat"], (PodStates{{2, "x"}}));
+  ASSERT_OK(executor->SetWorkloadState(ns, "scene", "busy"));
+  EXPECT_THAT(executor->GetWorkloadState(ns, "scene"),
+              IsOkAndHolds(std::optional<std::string>("busy")));
+  EXPECT_THAT(executor->GetWorkloadStates(ns, {"scene", "none"}),
+              IsOkAndHolds(WorkloadStates{{"scene", "busy"}}));
+
+  EXPECT_THAT(executor->SetLinkedPod(ns, "u1", "scene", 0, Ttl::Persistent()),
+              IsOkAndHolds(std::nullopt));
+  auto tried = executor->TrySetLinkedPod(ns, "u1", "scene", 5, Ttl::Persistent());
+  ASSERT_OK(tried);
+  EXPECT_FALSE(tried->applied);
+  EXPECT_EQ(tried->pod, 0);
+  EXPECT_THAT(executor->SetLinkedPodIfAbsent(ns, "u2", "scene", 7, Ttl::Seconds(60)),
+              IsOkAndHolds(7));
+  EXPECT_THAT(executor->GetLinkedPod(ns, "u2", "scene"), IsOkAndHolds(std::optional<PodIndex>(7)));
+  EXPECT_THAT(executor->GetLinkedPodIfPersist(ns, "u2", "scene"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(executor->BatchGetLinkedPod(ns, {"u1", "u2", "u3"}, "scene"),
+              IsOkAndHolds(PodUids{{0, {"u1"}}, {7, {"u2"}}}));
+  EXPECT_THAT(executor->GetLinkService(ns, "u1"), IsOkAndHolds(ServicePods{{"scene", 0}}));
+  EXPECT_THAT(executor->MoveLinkedPod(ns, "u1", "scene", 0, 4), IsOkAndHolds(true));
+  int scanned = 0;
+  ASSERT_OK(
+      executor->ScanLinks(ns, "scene", std::nullopt, 10, [&](const std::vector<LinkInfo>& links) {
+        scanned += static_cast<int>(links.size());
+        return true;
+      }));
+  EXPECT_EQ(scanned, 2);
+  // Pod 1 has the smaller weight of the two live states.
+  EXPECT_THAT(executor->ComputeLinkedPodIfAbsent(ns, "u4", "scene", Ttl::Seconds(60), 50),
+              IsOkAndHolds(std::optional<PodIndex>(1)));
+  EXPECT_THAT(executor->RemoveLinkedPodWithId(ns, "u1", "scene", 0, 3), IsOkAndHolds(false));
+  EXPECT_THAT(executor->RemoveLinkedPodWithId(ns, "u1", "scene", 0, 4), IsOkAndHolds(true));
+  EXPECT_THAT(executor->RemoveLinkedPod(ns, "u2", "scene", 30), IsOkAndHolds(true));
+
+  // The keys are on the master, in db 3, as a Java or Go service reads them.
+  RedisServer* master = sentinel.Master();
+  ASSERT_NE(master, nullptr);
+  testing::RawRedis raw(master->url(), "", RedisSentinel::kDataPassword);
+  ASSERT_EQ(raw.Command({"SELECT", "3"}).str, "OK");
+  EXPECT_EQ(raw.Get(LinkKey(ns, "u4", "scene")), "1");
+  EXPECT_GT(raw.Ttl(LinkKey(ns, "u2", "scene")), 0);  // kept 30 s
+  EXPECT_FALSE(raw.Exists(LinkKey(ns, "u1", "scene")));
+  EXPECT_EQ(raw.HGetAll(internal::StateKey(ns, "scene")).size(), 2u);
+  ASSERT_EQ(raw.Command({"SELECT", "0"}).str, "OK");
+  EXPECT_FALSE(raw.Exists(LinkKey(ns, "u4", "scene")));
+}
+
+TEST(SentinelTest, UnknownMasterNameIsUnavailableNamingTheSentinelsAndTheMaster) {
+  Sentinel();
+  auto executor = OpenOrDie({.redis_url = WithSentinels(AllSentinels(), "nosuchmaster"),
+                             .command_timeout = milliseconds(300)});
+  const auto start = steady_clock::now();
+  auto linked = executor->GetLinkedPod(UniqueNamespace(), "u", "svc");
+  EXPECT_LT(MillisSince(start), 1000);
+  ASSERT_EQ(linked.status().code(), absl::StatusCode::kUnavailable) << linked.status();
+  EXPECT_THAT(std::string(linked.status().message()), HasSubstr("'nosuchmaster'"));
+  EXPECT_THAT(std::string(linked.status().message()), HasSubstr("knows no master"));
+  for (const auto& address : Sentinel().sentinel_addresses()) {
+    EXPECT_THAT(std::string(linked.status().message()), HasSubstr(address));
+  }
+  ExpectNoPassword(linked.status());
+}
+
+TEST(SentinelTest, SentinelsThatAreDownAreSkipped) {
+  Sentinel();
+  const std::string dead = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  Log log;
+  auto executor =
+      OpenOrDie({.redis_url = WithSentinels(dead + "," + AllSentinels()), .log_sink = log.Sink()});
+  const std::string ns = UniqueNamespace();
+  EXPECT_OK(executor->SetLinkedPod(ns, "u", "svc", 2, Ttl::Persistent()));
+  EXPECT_THAT(executor->GetLinkedPod(ns, "u", "svc"), IsOkAndHolds(std::optional<PodIndex>(2)));
+  EXPECT_TRUE(log.Has("sentinel " + dead + " skipped"));
+  EXPECT_TRUE(log.Has("master 'mymaster' is 127.0.0.1:"));
+
+  // Only dead sentinels: UNAVAILABLE, naming them.
+  auto none = OpenOrDie({.redis_url = WithSentinels(dead), .command_timeout = milliseconds(200)});
+  auto linked = none->GetLinkedPod(ns, "u", "svc");
+  EXPECT_EQ(linked.status().code(), absl::StatusCode::kUnavailable) << linked.status();
+  EXPECT_THAT(std::string(linked.status().message()), HasSubstr(dead));
+}
+
+TEST(SentinelTest, SentinelCredentialsAreApartFromTheDataNodes) {
+  Sentinel();
+  const std::string ns = UniqueNamespace();
+  // No sentinel password: every sentinel says NOAUTH.
+  auto no_password = OpenOrDie({.redis_url = WithSentinels(AllSentinels(), "mymaster", "")});
+  auto refused = no_password->GetLinkedPod(ns, "u", "svc");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  ExpectNoPassword(refused.status());
+  // The data password given to the sentinels: refused too.
+  auto crossed = OpenOrDie({.redis_url = WithSentinels(AllSentinels(), "mymaster",
+                                                       std::string("?sentinel_password=") +
+                                                           RedisSentinel::kDataPassword)});
+  refused = crossed->GetLinkedPod(ns, "u", "svc");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  ExpectNoPassword(refused.status());
+  // The sentinel password given to the master: the master refuses it.
+  auto wrong_data =
+      OpenOrDie({.redis_url = std::string("redis-sentinel://:") + RedisSentinel::kSentinelPassword +
+                              "@" + AllSentinels() +
+                              "/mymaster?sentinel_password=" + RedisSentinel::kSentinelPassword});
+  refused = wrong_data->GetLinkedPod(ns, "u", "svc");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("refused to log in"));
+  ExpectNoPassword(refused.status());
+  // Each its own: fine.
+  auto right = OpenOrDie({.redis_url = Sentinel().url()});
+  EXPECT_OK(right->GetLinkedPod(ns, "u", "svc"));
+}
+
+// The CLI's exit code and output of `sfroute --redis <url> <args...>`.
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+CliRun RunCli(const std::string& url, const std::string& args) {
+  CliRun run;
+#ifdef SFROUTE_CLI_PATH
+  const std::string command =
+      std::string(SFROUTE_CLI_PATH) + " --redis '" + url + "' " + args + " 2>&1";
+  std::FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) run.out += buffer;
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+#endif
+  return run;
+}
+
+TEST(SentinelTest, CliSetsAndGetsLinksThroughSentinel) {
+#ifndef SFROUTE_CLI_PATH
+  GTEST_SKIP() << "the CLI is not built";
+#endif
+  const std::string url = Sentinel().url();
+  const std::string ns = UniqueNamespace();
+  CliRun set = RunCli(url, "link set --ns " + ns + " --uid u1 --svc scene --pod 3 --ttl -1");
+  EXPECT_EQ(set.exit_code, 0) << set.out;
+  EXPECT_EQ(set.out, "{\"previous\":null}\n");
+  CliRun get = RunCli(url, "link get --ns " + ns + " --uid u1 --svc scene");
+  EXPECT_EQ(get.exit_code, 0) << get.out;
+  EXPECT_EQ(get.out, "{\"pod\":3}\n");
+  CliRun unknown = RunCli(WithSentinels(AllSentinels(), "nosuchmaster"),
+                          "link get --ns " + ns + " --uid u1 --svc scene");
+  EXPECT_EQ(unknown.exit_code, 3) << unknown.out;
+  EXPECT_THAT(unknown.out, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(unknown.out, Not(HasSubstr(RedisSentinel::kDataPassword)));
+  EXPECT_THAT(unknown.out, Not(HasSubstr(RedisSentinel::kSentinelPassword)));
+}
+
+TEST(SentinelTest, SentinelFailoverUnderLoad) {
+  RedisSentinel& sentinel = Sentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int old_master = sentinel.Master()->port();
+  const int new_master = sentinel.Replica()->port();
+  Log log;
+  auto plain = OpenOrDie({.redis_url = sentinel.url(), .log_sink = log.Sink()});
+  auto waiting = OpenOrDie({.redis_url = sentinel.url(), .replica_ack_timeout = milliseconds(300)});
+  const std::string ns = UniqueNamespace();
+  WriteLoad without_ack(*plain, ns, "p", [](const std::string&) { return true; });
+  WriteLoad with_ack(*waiting, ns, "w", [](const std::string&) { return true; });
+  AsyncLanes lanes(*plain, ns, "a", 16);
+  without_ack.Start(2);
+  with_ack.Start(2);
+  lanes.Start();
+  std::this_thread::sleep_for(milliseconds(300));
+
+  const auto start = steady_clock::now();
+  ASSERT_TRUE(sentinel.StartFailover());
+  ASSERT_TRUE(sentinel.WaitMaster(new_master));
+  const long long failover_ms = MillisSince(start);
+  without_ack.MarkEvent();
+  with_ack.MarkEvent();
+  // Until the old master replicates from the new one, writes that wait for
+  // a replica fail. The sentinels turn it into a replica 8 s or more after
+  // the switch; the test does it at once, and its clients, still connected
+  // to it, see READONLY.
+  ASSERT_TRUE(sentinel.MakeReplica(old_master, new_master));
+  const long long resume_ms = without_ack.WaitResume(std::chrono::seconds(10));
+  const long long ack_resume_ms = with_ack.WaitResume(std::chrono::seconds(10));
+  std::this_thread::sleep_for(milliseconds(300));
+  without_ack.Stop();
+  with_ack.Stop();
+  lanes.Stop();
+
+  const int lost_with_ack = with_ack.CountLost(*plain);
+  const int lost_without_ack = without_ack.CountLost(*plain);
+  const int lost_async = lanes.CountLost(*plain);
+  std::cout << "[figures] SENTINEL FAILOVER: sentinels named the new master " << failover_ms
+            << " ms after the command; writes resumed " << resume_ms << " ms after that ("
+            << ack_resume_ms << " ms with replica_ack_timeout); slowest write "
+            << std::max(without_ack.max_latency_ms(), with_ack.max_latency_ms()) << " ms"
+            << std::endl;
+  std::cout << "[figures] SENTINEL FAILOVER: lost acknowledged links: " << lost_with_ack << " of "
+            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
+            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
+            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
+            << lanes.errors() << " of " << with_ack.operations() << " / "
+            << without_ack.operations() << " / " << lanes.operations() << " operations"
+            << std::endl;
+  EXPECT_GE(resume_ms, 0);
+  EXPECT_GE(ack_resume_ms, 0);
+  EXPECT_EQ(lost_with_ack, 0);
+  EXPECT_EQ(lanes.mismatches(), 0);
+  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
+  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
+  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+
+  const std::string moved = "moved from 127.0.0.1:" + std::to_string(old_master) +
+                            " to 127.0.0.1:" + std::to_string(new_master);
+  EXPECT_TRUE(log.Has(moved)) << moved;
+  EXPECT_EQ(Counter(plain->Metrics(), "sfroute_sentinel_master_changes_total"), 1u);
+  EXPECT_THAT(plain->MetricsText(), HasSubstr("sfroute_sentinel_master_changes_total 1\n"));
+}
+
+TEST(SentinelTest, KilledPrimaryUnderLoadWithAndWithoutReplicaAck) {
+  RedisSentinel& sentinel = Sentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  RedisServer* victim = sentinel.Master();
+  const int new_master = sentinel.Replica()->port();
+  auto plain = OpenOrDie({.redis_url = sentinel.url()});
+  auto waiting = OpenOrDie({.redis_url = sentinel.url(), .replica_ack_timeout = milliseconds(300)});
+  const std::string ns = UniqueNamespace();
+  WriteLoad without_ack(*plain, ns, "p", [](const std::string&) { return true; });
+  WriteLoad with_ack(*waiting, ns, "w", [](const std::string&) { return true; });
+  AsyncLanes lanes(*plain, ns, "a", 16);
+  without_ack.Start(2);
+  with_ack.Start(2);
+  lanes.Start();
+  std::this_thread::sleep_for(milliseconds(300));
+
+  without_ack.MarkEvent();
+  const auto start = steady_clock::now();
+  victim->Kill();
+  const long long resume_ms = without_ack.WaitResume(std::chrono::seconds(20));
+  ASSERT_TRUE(sentinel.WaitMaster(new_master));
+  const long long promoted_ms = MillisSince(start);
+  // The new master has no replica until the old one is back as one: until
+  // then every persistent write with replica_ack_timeout is refused. (The
+  // sentinels would turn it into a replica themselves, 8 s or more after it
+  // is back; the test does it at once.)
+  with_ack.MarkEvent();
+  victim->Restart();
+  ASSERT_TRUE(sentinel.MakeReplica(victim->port(), new_master));
+  const long long ack_resume_ms = with_ack.WaitResume(std::chrono::seconds(20));
+  std::this_thread::sleep_for(milliseconds(300));
+  without_ack.Stop();
+  with_ack.Stop();
+  lanes.Stop();
+
+  const int lost_with_ack = with_ack.CountLost(*plain);
+  const int lost_without_ack = without_ack.CountLost(*plain);
+  const int lost_async = lanes.CountLost(*plain);
+  std::cout << "[figures] killed primary: writes resumed " << resume_ms
+            << " ms after the kill (down-after-milliseconds 1000), the sentinels named the new "
+            << "master after " << promoted_ms << " ms; with replica_ack_timeout writes resumed "
+            << ack_resume_ms << " ms after the old primary restarted" << std::endl;
+  std::cout << "[figures] killed primary: lost acknowledged links: " << lost_with_ack << " of "
+            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
+            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
+            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
+            << lanes.errors() << " of " << with_ack.operations() << " / "
+            << without_ack.operations() << " / " << lanes.operations() << " operations"
+            << std::endl;
+  EXPECT_GE(resume_ms, 0);
+  EXPECT_GE(ack_resume_ms, 0);
+  EXPECT_EQ(lost_with_ack, 0);
+  EXPECT_EQ(lanes.mismatches(), 0);
+  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
+  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
+  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+}
+
+// A client that only reads never sees an error from a demoted master (it
+// answers reads, and the connection the sentinels closed is opened again
+// at once): only the periodic check takes it to the new master.
+TEST(SentinelTest, ReadOnlyClientFollowsTheMasterWithinSeconds) {
+  RedisSentinel& sentinel = Sentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  auto executor = OpenOrDie({.redis_url = sentinel.url()});
+  const std::string ns = UniqueNamespace();
+  ASSERT_OK(executor->SetLinkedPod(ns, "u", "svc", 1, Ttl::Persistent()));
+  ASSERT_THAT(executor->GetLinkedPod(ns, "u", "svc"), IsOkAndHolds(std::optional<PodIndex>(1)));
+  const int old_master = sentinel.Master()->port();
+  const int new_master = sentinel.Replica()->port();
+
+  ASSERT_TRUE(sentinel.StartFailover());
+  ASSERT_TRUE(sentinel.WaitMaster(new_master));
+  const auto switched = steady_clock::now();
+  // The old master, a replica now (its clients still connected), says pod 2
+  // (a write of its own, which its master never sees); the new master says
+  // pod 1.
+  ASSERT_TRUE(sentinel.MakeReplica(old_master, new_master));
+  ASSERT_TRUE(sentinel.Data(old_master, {"CONFIG", "SET", "replica-read-only", "no"}));
+  ASSERT_TRUE(sentinel.Data(old_master, {"SET", LinkKey(ns, "u", "svc"), "2"}));
+  long long followed_ms = -1;
+  std::optional<PodIndex> last;
+  while (MillisSince(switched) < 10000) {
+    auto linked = executor->GetLinkedPod(ns, "u", "svc");
+    ASSERT_OK(linked);
+    last = *linked;
+    if (*linked == std::optional<PodIndex>(1)) {
+      followed_ms = MillisSince(switched);
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  for (int i = 0; i < 20 && followed_ms >= 0; ++i) {
+    EXPECT_THAT(executor->GetLinkedPod(ns, "u", "svc"), IsOkAndHolds(std::optional<PodIndex>(1)));
+  }
+  sentinel.Data(old_master, {"CONFIG", "SET", "replica-read-only", "yes"});
+  std::cout << "[figures] a read-only client read from the new master " << followed_ms
+            << " ms after the sentinels named it (check period "
+            << internal::SentinelBackend::kRecheckPeriod.count() << " ms)" << std::endl;
+  EXPECT_GE(followed_ms, 0) << "still reading from the demoted master: pod "
+                            << (last.has_value() ? std::to_string(*last) : "none");
+  EXPECT_LT(followed_ms, 5000);
+}
+
+}  // namespace
+}  // namespace sfroute
