@@ -96,8 +96,9 @@ void SentinelMaster::StartLookup() {
 std::shared_ptr<CallControl> SentinelMaster::OwnCall() const {
   // The lookup is the client's own, not a caller's: a caller's deadline or
   // cancel does not stop it, the command timeout does.
-  return std::make_shared<CallControl>(SteadyClock::now() + master_options_.command_timeout,
-                                       /*explicit_deadline=*/false);
+  const auto now = SteadyClock::now();
+  return std::make_shared<CallControl>(now + master_options_.command_timeout,
+                                       /*explicit_deadline=*/false, now);
 }
 
 void SentinelMaster::AskSentinel(std::shared_ptr<Lookup> lookup) {
