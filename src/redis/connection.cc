@@ -67,6 +67,27 @@ Connection::~Connection() = default;
 // --- Connecting (the loop's thread) -------------------------------------
 
 void Connection::StartConnecting() {
+  // The TCP connect and the TLS handshake have connect_timeout: a TLS
+  // handshake against a plain port is never answered (Redis waits for the
+  // end of a line), so this is what ends it.
+  loop_->RunAt(SteadyClock::now() + options_.connect_timeout, [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    bool handshaking = false;
+    {
+      MutexLock lock(&self->mutex_);
+      if (self->phase_ != Phase::kConnecting) return;
+      handshaking = self->transport_ != nullptr;
+    }
+    self->Fail(absl::UnavailableError(
+        handshaking
+            ? StrCat("cannot connect to ", self->address_, ": TLS: no TLS handshake answer within ",
+                     Millis(self->options_.connect_timeout),
+                     " (connect_timeout): is the port a TLS port? (use redis:// for a "
+                     "plain one)")
+            : StrCat("cannot connect to ", self->address_, ": no TCP connection within ",
+                     Millis(self->options_.connect_timeout), " (connect_timeout)")));
+  });
   // The whole open, connect and log-in, has this long.
   const auto give_up = SteadyClock::now() + options_.connect_timeout + options_.command_timeout;
   loop_->RunAt(give_up, [weak = weak_from_this()] {
@@ -167,10 +188,12 @@ void Connection::LogIn() {
                             : Command{{"AUTH", options_.user, options_.password}});
   }
   if (options_.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options_.db)}});
-  if (handshake.empty()) {
-    OnLoggedIn(std::vector<Reply>{});
-    return;
-  }
+  // With nothing else to send, a PING: the first exchange shows at connect
+  // time a server that does not speak RESP over this stream (a TLS port
+  // for a plain connection, or a TLS 1.3 server refusing the client's
+  // certificate, whose alert comes only after the handshake), instead of
+  // failing the first call after it was sent. Once per connection.
+  if (handshake.empty()) handshake.push_back(Command{{"PING"}});
   auto request = std::make_shared<Request>();
   for (const Command& command : handshake) AppendCommand(command, request->bytes);
   request->expected = handshake.size();
@@ -193,7 +216,9 @@ void Connection::LogIn() {
 void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
   if (!replies.ok()) return;  // the connection failed; its requests know
   for (const Reply& reply : *replies) {
-    if (!reply.is_error()) continue;
+    // The PING's error (NOAUTH, NOPERM, BUSY...) is what the calls get
+    // too: they report it themselves. Any reply shows the stream works.
+    if (!reply.is_error() || (options_.password.empty() && options_.db == 0)) continue;
     const bool select =
         reply.str.find("DB index") != std::string::npos || reply.str.starts_with("ERR SELECT");
     const std::string context = select ? StrCat("selecting db ", options_.db, " (redis_url's /",
@@ -376,9 +401,12 @@ void Connection::Flush(int passes) {
       UpdateEventsLocked();
       return;
     } else {
-      Fail(absl::UnavailableError(StrCat("connection to ", address_, " failed while sending: ",
-                                         sent.error.ok() ? "closed" : sent.error.message(),
-                                         "; the commands may or may not have run")));
+      Fail(LoggingIn()
+               ? LostLoggingIn(sent)
+               : absl::UnavailableError(StrCat(
+                     "connection to ", address_,
+                     " failed while sending: ", sent.error.ok() ? "closed" : sent.error.message(),
+                     "; the commands may or may not have run")));
       return;
     }
   }
@@ -465,9 +493,15 @@ bool Connection::ReadAvailable() {
       for (;;) {
         auto reply = parser_.Next();
         if (!reply.ok()) {
-          Fail(absl::UnavailableError(StrCat("connection to ", address_, ": ",
-                                             reply.status().message(),
-                                             "; the commands may or may not have run")));
+          Fail(LoggingIn()
+                   ? absl::UnavailableError(StrCat(
+                         "cannot connect to ", address_, ": the server's answer is not RESP (",
+                         reply.status().message(), ")",
+                         options_.tls == nullptr ? ": if the port is a TLS port, use rediss://"
+                                                 : ""))
+                   : absl::UnavailableError(StrCat("connection to ", address_, ": ",
+                                                   reply.status().message(),
+                                                   "; the commands may or may not have run")));
           return false;
         }
         if (!reply->has_value()) break;
@@ -480,6 +514,9 @@ bool Connection::ReadAvailable() {
       if (received.bytes < kReadChunk && !transport_->HasBufferedInput()) return true;
     } else if (received.kind == IoResult::kWantRead || received.kind == IoResult::kWantWrite) {
       return true;
+    } else if (LoggingIn()) {
+      Fail(LostLoggingIn(received));
+      return false;
     } else {
       Fail(absl::UnavailableError(
           received.kind == IoResult::kClosed
@@ -600,6 +637,26 @@ void Connection::UpdateEventsLocked() {
 }
 
 // --- Ending requests and connections -----------------------------------
+
+bool Connection::LoggingIn() const {
+  MutexLock lock(&mutex_);
+  return phase_ == Phase::kLoggingIn;
+}
+
+absl::Status Connection::LostLoggingIn(const IoResult& result) const {
+  // TLS errors say what happened themselves (tls.cc).
+  const absl::string_view message = result.error.message();
+  if (result.kind == IoResult::kError && message.substr(0, 5) == "TLS: ") {
+    return absl::UnavailableError(
+        StrCat("cannot connect to ", address_, ": ", result.error.message()));
+  }
+  const std::string why =
+      result.kind == IoResult::kError ? std::string(result.error.message()) : std::string("closed");
+  // A TLS port drops a connection whose first bytes are no TLS record.
+  return absl::UnavailableError(StrCat(
+      "cannot connect to ", address_, ": the server ended the connection at the first command (",
+      why, ")", options_.tls == nullptr ? ": if the port is a TLS port, use rediss://" : ""));
+}
 
 void Connection::Stop(Request& request, const absl::Status& why) {
   std::vector<std::shared_ptr<Request>> completed;

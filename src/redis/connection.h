@@ -123,6 +123,10 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   void ReleaseCallerReader();
   bool HasRepliesFor(const CallControl& call) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
+  bool LoggingIn() const;
+  // Why the connection failed when `result` ended it during the log-in.
+  absl::Status LostLoggingIn(const IoResult& result) const;
+
   void Stop(Request& request, const absl::Status& why);
   void FailLocked(const absl::Status& why, std::vector<std::shared_ptr<Request>>& completed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
