@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "redis/socket.h"
@@ -20,6 +21,11 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // On the loop's thread, queued bytes are sent at the end of the round, or
 // once there are this many.
 constexpr std::size_t kLoopFlushBytes = 4 * 1024;
+// A TLS connection has at most this many writes awaiting their replies;
+// what is queued meanwhile goes out in one write when replies come. Redis
+// reads one TLS record per connection and event-loop round: many small
+// writes (one per caller) cost it a round each, a batch costs one.
+constexpr int kTlsWritesInFlight = 2;
 
 // The connection this thread became the reader of in its last Send, for
 // the sync call it is about to wait for (Connection::ReadForCaller).
@@ -44,7 +50,8 @@ struct Connection::Request : StopTarget {
   absl::Status status;  // why it completed without replies
   State state = State::kQueued;
   bool caller_waits = false;
-  bool login = false;  // AUTH/SELECT: written before the connection is ready
+  bool login = false;       // AUTH/SELECT: written before the connection is ready
+  bool ends_write = false;  // the last request of one write (writes_in_flight_)
   std::shared_ptr<CallControl> call;
   BatchDone done;
 };
@@ -58,6 +65,8 @@ std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
 
 Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop)
     : options_(options),
+      max_writes_in_flight_(options.tls != nullptr ? kTlsWritesInFlight
+                                                   : std::numeric_limits<int>::max()),
       address_(options.node.Address()),
       loop_(std::move(loop)),
       node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr) {}
@@ -300,6 +309,7 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
 
 void Connection::StartWriterLocked(bool* write_now) {
   if (writing_) return;  // the current writer takes the new bytes along
+  if (writes_in_flight_ >= max_writes_in_flight_) return;  // Deliver starts one
   // Callbacks of one round of the loop often start new calls: send them
   // together, in one system call, when the round ends — or as soon as a
   // few kilobytes are queued, so that the server works on them while the
@@ -328,7 +338,7 @@ void Connection::StartWriterLocked(bool* write_now) {
 }
 
 bool Connection::TakePendingLocked(bool allowed) {
-  if (!allowed || pending_.empty()) return false;
+  if (!allowed || pending_.empty() || writes_in_flight_ >= max_writes_in_flight_) return false;
   if (phase_ != Phase::kReady) {
     // Only the log-in goes before the connection is ready, with bytes of
     // its own: the outbox waits for its replies.
@@ -368,6 +378,10 @@ bool Connection::TakePendingLocked(bool allowed) {
     took = true;
   }
   pending_.clear();
+  if (took && max_writes_in_flight_ == kTlsWritesInFlight) {
+    awaiting_.back()->ends_write = true;
+    ++writes_in_flight_;
+  }
   // Someone must read what was written: the loop, unless a caller does.
   if (took && reader_ == Reader::kNone) {
     reader_ = Reader::kLoop;
@@ -413,6 +427,7 @@ void Connection::Flush(int passes) {
 }
 
 bool Connection::HasQueuedLocked() const {
+  if (phase_ == Phase::kReady && writes_in_flight_ >= max_writes_in_flight_) return false;
   for (const auto& request : pending_) {
     if (request->state == Request::State::kQueued && (phase_ == Phase::kReady || request->login)) {
       return true;
@@ -532,6 +547,7 @@ bool Connection::ReadAvailable() {
 void Connection::Deliver(std::vector<Reply>& replies) {
   std::vector<std::shared_ptr<Request>> completed;
   bool unasked = false;
+  bool write_now = false;
   {
     MutexLock lock(&mutex_);
     silent_since_ = SteadyClock::now();
@@ -545,6 +561,7 @@ void Connection::Deliver(std::vector<Reply>& replies) {
       // the stream, and drops them.
       if (oldest.state == Request::State::kWritten) oldest.replies.push_back(std::move(reply));
       if (++oldest.received == oldest.expected) {
+        if (oldest.ends_write) --writes_in_flight_;
         if (oldest.state == Request::State::kWritten) {
           oldest.state = Request::State::kCompleted;
           completed.push_back(std::move(awaiting_.front()));
@@ -552,7 +569,13 @@ void Connection::Deliver(std::vector<Reply>& replies) {
         awaiting_.pop_front();
       }
     }
+    // TLS: a write came back; what queued meanwhile goes out together.
+    if (max_writes_in_flight_ == kTlsWritesInFlight && phase_ == Phase::kReady &&
+        !pending_.empty()) {
+      StartWriterLocked(&write_now);
+    }
   }
+  if (write_now) Flush(kCallerPasses);
   Complete(completed);
   if (unasked) {
     Fail(absl::UnavailableError(StrCat("connection to ", address_,
@@ -727,6 +750,7 @@ void Connection::FailLocked(const absl::Status& why,
     completed.push_back(std::move(request));
   }
   awaiting_.clear();
+  writes_in_flight_ = 0;
   for (auto& request : pending_) {
     if (request->state != Request::State::kQueued) continue;
     request->state = Request::State::kCompleted;

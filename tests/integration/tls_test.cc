@@ -268,10 +268,25 @@ TEST_F(TlsTest, ManyThreadsAndLargeRepliesOnOneConnection) {
       }
     });
   }
+  // And async calls beside them: 2000 in flight at once.
+  constexpr int kAsync = 2000;
+  std::atomic<int> async_done{0};
+  std::atomic<int> async_failures{0};
+  absl::Notification all_done;
+  for (int i = 0; i < kAsync; ++i) {
+    ex.SetLinkedPodAsync(ns_, "a" + std::to_string(i), "scene", i, Ttl::Seconds(60),
+                         [&](absl::StatusOr<std::optional<PodIndex>> previous) {
+                           if (!previous.ok()) ++async_failures;
+                           if (++async_done == kAsync) all_done.Notify();
+                         });
+  }
   for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(async_failures.load(), 0);
   RawRedis raw(tls.server->url());
   EXPECT_EQ(raw.Get(LinkKey("t3-9", "scene")), "149");
+  EXPECT_EQ(raw.Get(LinkKey("a1999", "scene")), "1999");
   for (const std::string& key : raw.Keys(NamespacePattern())) raw.Command({"DEL", key});
 }
 
