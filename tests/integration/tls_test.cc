@@ -4,8 +4,9 @@
 // hiredis has no TLS), each TLS failure's message and how soon it comes, the
 // verification modes, tls_sni, client certificates, many threads on one TLS
 // connection, and the CLI.
-#include <unistd.h>
+#include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -46,7 +48,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 using ::testing::Pair;
-using ::testing::UnorderedElementsAre;
 
 constexpr milliseconds kConnectTimeout{600};
 
