@@ -52,9 +52,10 @@ struct ConnectionOptions {
 
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
  public:
-  // Starts connecting; the loop goes on with it (connect, AUTH, SELECT)
-  // without blocking anyone. Requests sent meanwhile are written once the
-  // connection is logged in, or fail with its error.
+  // Starts connecting; the loop goes on with it (connect, TLS handshake,
+  // AUTH and SELECT, or a PING) without blocking anyone. Requests sent
+  // meanwhile are written once the connection is logged in, or fail with
+  // its error.
   static std::shared_ptr<Connection> Open(const ConnectionOptions& options,
                                           std::shared_ptr<EventLoop> loop);
   ~Connection() override;
