@@ -5,28 +5,77 @@
 # concurrency and pipelining, and `sfroute bench`, alternating A and B
 # several times; prints a table of medians.
 #
-#   scripts/bench.sh [--seconds S] [--rounds R]     (defaults: 3 s, 3 rounds)
-#   scripts/bench.sh --cluster [...]   the same cases on a throwaway 6-node
-#                                      Redis Cluster, against redis-benchmark --cluster
+# The TLS rows run against a second redis-server with a TLS port and a
+# certificate made here (openssl), redis-benchmark with --tls.
+#
+#   scripts/bench.sh [--seconds S] [--rounds R] [--tls-only]
+#       defaults: 3 s, 3 rounds; --tls-only: the SetLinkedPod c=50 rows, plain and TLS
+#   scripts/bench.sh --cluster [--seconds S] [--rounds R]
+#       the same cases (no TLS) on a throwaway 6-node Redis Cluster, against
+#       redis-benchmark --cluster
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SFROUTE_ROOT"
 
 seconds=3
 rounds=3
+tls_only=0
 cluster=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --tls-only) tls_only=1; shift ;;
     --cluster) cluster=1; shift ;;
-    *) echo "usage: scripts/bench.sh [--cluster] [--seconds S] [--rounds R]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--cluster | --tls-only] [--seconds S] [--rounds R]" >&2
+      exit 2 ;;
   esac
 done
 
 install_deps
 echo "== building (build/)" >&2
 build_cli
+
+# A CA and a certificate for localhost it signed, and a redis-server serving
+# it on a TLS port (TLS_PORT); the client checks both (tls_verify=full).
+start_tls_redis() {
+  TLS_DIR="$(mktemp -d /tmp/sfroute-bench-tls.XXXXXX)"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${key[@]}" -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" -days 1 \
+    -subj /CN=sfroute-bench-ca 2>/dev/null
+  openssl req -new "${key[@]}" -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" \
+    -subj /CN=localhost 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$TLS_DIR/server.ext"
+  openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+    -CAcreateserial -days 1 -extfile "$TLS_DIR/server.ext" -out "$TLS_DIR/server.crt" 2>/dev/null
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    TLS_PORT=$((20000 + RANDOM % 20000))
+    TLS_PLAIN_PORT=$((20000 + RANDOM % 20000))
+    redis-server --port "$TLS_PLAIN_PORT" --tls-port "$TLS_PORT" --bind 127.0.0.1 \
+      --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key" \
+      --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no --dir "$TLS_DIR" --save "" \
+      --appendonly no --daemonize yes --pidfile "$TLS_DIR/redis.pid" \
+      --logfile "$TLS_DIR/redis.log" >/dev/null
+    local wait
+    for wait in $(seq 50); do
+      if redis-cli -p "$TLS_PLAIN_PORT" ping 2>/dev/null | grep -q PONG; then
+        TLS_URL="rediss://localhost:$TLS_PORT?tls_ca=$TLS_DIR/ca.crt"
+        return 0
+      fi
+      sleep 0.05
+    done
+    [ -f "$TLS_DIR/redis.pid" ] && kill "$(cat "$TLS_DIR/redis.pid")" 2>/dev/null || true
+  done
+  echo "could not start a TLS redis-server; see $TLS_DIR/redis.log" >&2
+  return 1
+}
+stop_tls_redis() {
+  [ -n "${TLS_DIR:-}" ] || return 0
+  [ -f "$TLS_DIR/redis.pid" ] && kill "$(cat "$TLS_DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$TLS_DIR"
+}
+
 version=$(redis-server --version | grep -o 'v=[0-9.]*')
 keyspace=100000
 # The library's text of the script: the prelude, then the script.
@@ -36,7 +85,7 @@ if [ $cluster -eq 1 ]; then
   start_cluster
   echo "== redis cluster $version on $CLUSTER_URL" >&2
   url="$CLUSTER_URL"
-  reference_target=(--cluster -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}")
+  plain_server=(--cluster -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}")
   for port in "${CLUSTER_PORTS[@]}"; do
     sha=$(redis-cli -p "$port" script load "$script")
   done
@@ -46,22 +95,27 @@ if [ $cluster -eq 1 ]; then
   link='sf:{tag}bench:lk:u__rand_int__scene'
   links_hash='sf:{tag}bench:lk:u__rand_int__'
 else
-  trap stop_redis EXIT
+  trap 'stop_redis; stop_tls_redis' EXIT
   start_redis
-  echo "== redis-server $version on $REDIS_URL" >&2
+  start_tls_redis
+  echo "== redis-server $version on $REDIS_URL and TLS on port $TLS_PORT" >&2
   url="$REDIS_URL"
-  reference_target=(-p "$REDIS_PORT")
+  plain_server=(-p "$REDIS_PORT")
   sha=$(redis-cli -p "$REDIS_PORT" script load "$script")
+  redis-cli -p "$TLS_PLAIN_PORT" script load "$script" >/dev/null
   link='sf:{bench:lk:u__rand_int__}scene'
   links_hash='sf:{bench:lk:u__rand_int__}'
 fi
 
 # redis-benchmark with a request count that lasts about $seconds; prints
 # "<ops/s> <p50 ms> <p99 ms>".
+# "<ops/s> <p50 ms> <p99 ms>". Transport "tls": the TLS server, over TLS.
 reference() {
-  local clients="$1" pipeline="$2" requests="$3"
-  shift 3
-  redis-benchmark "${reference_target[@]}" -c "$clients" -P "$pipeline" -n "$requests" \
+  local transport="$1" clients="$2" pipeline="$3" requests="$4" server=("${plain_server[@]}")
+  shift 4
+  [ "$transport" = tls ] &&
+    server=(-h localhost -p "$TLS_PORT" --tls --cacert "$TLS_DIR/ca.crt" --sni localhost)
+  redis-benchmark "${server[@]}" -c "$clients" -P "$pipeline" -n "$requests" \
     -r "$keyspace" --csv "$@" 2>/dev/null | tail -n 1 |
     awk -F'","' '{print $2, $5, $7}'
 }
@@ -69,9 +123,10 @@ reference() {
 # sfroute bench; prints "<links/s> <p50 us> <p99 us> <errors>". Callers
 # "async": one thread keeps 256 calls in flight with the async API.
 candidate() {
-  local json who=(--callers "$2")
+  local json who=(--callers "$2") target="$url"
   [ "$2" = async ] && who=(--async --in-flight 256)
-  json=$(build/bin/sfroute --redis "$url" bench --operation "$1" "${who[@]}" \
+  [ "$3" = tls ] && target="$TLS_URL"
+  json=$(build/bin/sfroute --redis "$target" bench --operation "$1" "${who[@]}" \
     --seconds "$seconds" --keyspace "$keyspace" --batch 100)
   for field in links_per_second p50_us p99_us errors; do
     printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
@@ -81,42 +136,56 @@ candidate() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
-# case name | sfroute op | callers | reference clients | pipeline | reference command
-cases=(
-  "SetLinkedPod c=50|set|50|50|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "GetLinkedPod c=50|get|50|50|1|GET $link"
-  "SetLinkedPod async|set|async|50|16|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "GetLinkedPod async|get|async|50|16|GET $link"
-  "SetLinkedPods 100|set-many|4|50|16|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "BatchGetLinkedPod 100|batch-get|4|50|16|GET $link"
-  "SetLinkedPod c=1|set|1|1|1|EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
-  "GetLinkedPod c=1|get|1|1|1|GET $link"
-)
+# case name | transport | sfroute op | callers | reference clients | pipeline | reference command
+set_link="EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
+cases=("SetLinkedPod c=50|plain|set|50|50|1|$set_link")
+[ $cluster -eq 0 ] && cases+=("SetLinkedPod c=50 TLS|tls|set|50|50|1|$set_link")
+if [ "$tls_only" = 0 ]; then
+  cases+=(
+    "GetLinkedPod c=50|plain|get|50|50|1|GET $link"
+    "SetLinkedPod async|plain|set|async|50|16|$set_link"
+    "GetLinkedPod async|plain|get|async|50|16|GET $link"
+    "SetLinkedPods 100|plain|set-many|4|50|16|$set_link"
+    "BatchGetLinkedPod 100|plain|batch-get|4|50|16|GET $link"
+    "SetLinkedPod c=1|plain|set|1|1|1|$set_link"
+    "GetLinkedPod c=1|plain|get|1|1|1|GET $link"
+  )
+fi
+declare -A ref_median our_median
 
 printf '%-22s %14s %14s %7s %22s %22s %7s\n' case "redis-bench/s" "sfroute/s" ratio \
   "ref p50/p99 (us)" "sfroute p50/p99 (us)" errors
 for entry in "${cases[@]}"; do
-  IFS='|' read -r name op callers clients pipeline command <<<"$entry"
+  IFS='|' read -r name transport op callers clients pipeline command <<<"$entry"
   ref_rates=() ref_p50=() ref_p99=() our_rates=() our_p50=() our_p99=() errors=0
   last_rate=20000
   for round in $(seq "$rounds"); do
     # A: the reference, its request count sized from the last rate seen.
-    read -r rate p50 p99 < <(reference "$clients" "$pipeline" "$((last_rate * seconds))" $command)
+    read -r rate p50 p99 < <(reference "$transport" "$clients" "$pipeline" \
+      "$((last_rate * seconds))" $command)
     last_rate="${rate%.*}"
     ref_rates+=("$last_rate") ref_p50+=("$p50") ref_p99+=("$p99")
     # B: sfroute, links per second.
-    read -r links p50 p99 errs < <(candidate "$op" "$callers")
+    read -r links p50 p99 errs < <(candidate "$op" "$callers" "$transport")
     our_rates+=("${links%.*}") our_p50+=("$p50") our_p99+=("$p99")
     errors=$((errors + errs))
   done
   ref=$(printf '%s\n' "${ref_rates[@]}" | median)
   ours=$(printf '%s\n' "${our_rates[@]}" | median)
+  ref_median[$name]="$ref" our_median[$name]="$ours"
   ref_lat="$(printf '%s\n' "${ref_p50[@]}" | median | awk '{printf "%.0f", $1 * 1000}')/$(printf '%s\n' "${ref_p99[@]}" | median | awk '{printf "%.0f", $1 * 1000}')"
   our_lat="$(printf '%s\n' "${our_p50[@]}" | median | awk '{printf "%.0f", $1}')/$(printf '%s\n' "${our_p99[@]}" | median | awk '{printf "%.0f", $1}')"
   printf '%-22s %14s %14s %7.2f %22s %22s %7s\n' "$name" "$ref" "$ours" \
     "$(awk -v a="$ours" -v b="$ref" 'BEGIN {print a / b}')" "$ref_lat" "$our_lat" "$errors"
 done
 echo
+# What TLS costs each client: its TLS rate over its plain rate.
+ratio() { awk -v tls="$1" -v plain="$2" 'BEGIN {printf "x%.2f", tls / plain}'; }
+[ $cluster -eq 0 ] && echo "TLS vs plain at c=50 (SetLinkedPod): sfroute ${our_median[SetLinkedPod c=50]} -> \
+${our_median[SetLinkedPod c=50 TLS]}/s ($(ratio "${our_median[SetLinkedPod c=50 TLS]}" \
+"${our_median[SetLinkedPod c=50]}")), redis-benchmark ${ref_median[SetLinkedPod c=50]} -> \
+${ref_median[SetLinkedPod c=50 TLS]}/s ($(ratio "${ref_median[SetLinkedPod c=50 TLS]}" \
+"${ref_median[SetLinkedPod c=50]}"))"
 echo "rates are links per second; batch cases: redis-benchmark -P 16 (one link per command)"
 echo "vs sfroute batches of 100 links per call; async: one thread, 256 calls in flight, vs"
 echo "redis-benchmark -c 50 -P 16; latencies are per call. sfroute runs with its default"

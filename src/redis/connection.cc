@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "redis/socket.h"
@@ -20,6 +21,11 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // On the loop's thread, queued bytes are sent at the end of the round, or
 // once there are this many.
 constexpr std::size_t kLoopFlushBytes = 4 * 1024;
+// A TLS connection has at most this many writes awaiting their replies;
+// what is queued meanwhile goes out in one write when replies come. Redis
+// reads one TLS record per connection and event-loop round: many small
+// writes (one per caller) cost it a round each, a batch costs one.
+constexpr int kTlsWritesInFlight = 2;
 
 // The connection this thread became the reader of in its last Send, for
 // the sync call it is about to wait for (Connection::ReadForCaller).
@@ -44,7 +50,8 @@ struct Connection::Request : StopTarget {
   absl::Status status;  // why it completed without replies
   State state = State::kQueued;
   bool caller_waits = false;
-  bool login = false;  // AUTH/SELECT: written before the connection is ready
+  bool login = false;       // AUTH/SELECT: written before the connection is ready
+  bool ends_write = false;  // the last request of one write (writes_in_flight_)
   std::shared_ptr<CallControl> call;
   BatchDone done;
 };
@@ -58,6 +65,8 @@ std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
 
 Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop)
     : options_(options),
+      max_writes_in_flight_(options.tls != nullptr ? kTlsWritesInFlight
+                                                   : std::numeric_limits<int>::max()),
       address_(options.node.Address()),
       loop_(std::move(loop)),
       node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr) {}
@@ -67,6 +76,27 @@ Connection::~Connection() = default;
 // --- Connecting (the loop's thread) -------------------------------------
 
 void Connection::StartConnecting() {
+  // The TCP connect and the TLS handshake have connect_timeout: a TLS
+  // handshake against a plain port is never answered (Redis waits for the
+  // end of a line), so this is what ends it.
+  loop_->RunAt(SteadyClock::now() + options_.connect_timeout, [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    bool handshaking = false;
+    {
+      MutexLock lock(&self->mutex_);
+      if (self->phase_ != Phase::kConnecting) return;
+      handshaking = self->transport_ != nullptr;
+    }
+    self->Fail(absl::UnavailableError(
+        handshaking
+            ? StrCat("cannot connect to ", self->address_, ": TLS: no TLS handshake answer within ",
+                     Millis(self->options_.connect_timeout),
+                     " (connect_timeout): is the port a TLS port? (use redis:// for a "
+                     "plain one)")
+            : StrCat("cannot connect to ", self->address_, ": no TCP connection within ",
+                     Millis(self->options_.connect_timeout), " (connect_timeout)")));
+  });
   // The whole open, connect and log-in, has this long.
   const auto give_up = SteadyClock::now() + options_.connect_timeout + options_.command_timeout;
   loop_->RunAt(give_up, [weak = weak_from_this()] {
@@ -167,10 +197,12 @@ void Connection::LogIn() {
                             : Command{{"AUTH", options_.user, options_.password}});
   }
   if (options_.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options_.db)}});
-  if (handshake.empty()) {
-    OnLoggedIn(std::vector<Reply>{});
-    return;
-  }
+  // With nothing else to send, a PING: the first exchange shows at connect
+  // time a server that does not speak RESP over this stream (a TLS port
+  // for a plain connection, or a TLS 1.3 server refusing the client's
+  // certificate, whose alert comes only after the handshake), instead of
+  // failing the first call after it was sent. Once per connection.
+  if (handshake.empty()) handshake.push_back(Command{{"PING"}});
   auto request = std::make_shared<Request>();
   for (const Command& command : handshake) AppendCommand(command, request->bytes);
   request->expected = handshake.size();
@@ -193,7 +225,9 @@ void Connection::LogIn() {
 void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
   if (!replies.ok()) return;  // the connection failed; its requests know
   for (const Reply& reply : *replies) {
-    if (!reply.is_error()) continue;
+    // The PING's error (NOAUTH, NOPERM, BUSY...) is what the calls get
+    // too: they report it themselves. Any reply shows the stream works.
+    if (!reply.is_error() || (options_.password.empty() && options_.db == 0)) continue;
     const bool select =
         reply.str.find("DB index") != std::string::npos || reply.str.starts_with("ERR SELECT");
     const std::string context = select ? StrCat("selecting db ", options_.db, " (redis_url's /",
@@ -275,6 +309,7 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
 
 void Connection::StartWriterLocked(bool* write_now) {
   if (writing_) return;  // the current writer takes the new bytes along
+  if (writes_in_flight_ >= max_writes_in_flight_) return;  // Deliver starts one
   // Callbacks of one round of the loop often start new calls: send them
   // together, in one system call, when the round ends — or as soon as a
   // few kilobytes are queued, so that the server works on them while the
@@ -303,7 +338,7 @@ void Connection::StartWriterLocked(bool* write_now) {
 }
 
 bool Connection::TakePendingLocked(bool allowed) {
-  if (!allowed || pending_.empty()) return false;
+  if (!allowed || pending_.empty() || writes_in_flight_ >= max_writes_in_flight_) return false;
   if (phase_ != Phase::kReady) {
     // Only the log-in goes before the connection is ready, with bytes of
     // its own: the outbox waits for its replies.
@@ -343,6 +378,10 @@ bool Connection::TakePendingLocked(bool allowed) {
     took = true;
   }
   pending_.clear();
+  if (took && max_writes_in_flight_ == kTlsWritesInFlight) {
+    awaiting_.back()->ends_write = true;
+    ++writes_in_flight_;
+  }
   // Someone must read what was written: the loop, unless a caller does.
   if (took && reader_ == Reader::kNone) {
     reader_ = Reader::kLoop;
@@ -376,15 +415,19 @@ void Connection::Flush(int passes) {
       UpdateEventsLocked();
       return;
     } else {
-      Fail(absl::UnavailableError(StrCat("connection to ", address_, " failed while sending: ",
-                                         sent.error.ok() ? "closed" : sent.error.message(),
-                                         "; the commands may or may not have run")));
+      Fail(LoggingIn()
+               ? LostLoggingIn(sent)
+               : absl::UnavailableError(StrCat(
+                     "connection to ", address_,
+                     " failed while sending: ", sent.error.ok() ? "closed" : sent.error.message(),
+                     "; the commands may or may not have run")));
       return;
     }
   }
 }
 
 bool Connection::HasQueuedLocked() const {
+  if (phase_ == Phase::kReady && writes_in_flight_ >= max_writes_in_flight_) return false;
   for (const auto& request : pending_) {
     if (request->state == Request::State::kQueued && (phase_ == Phase::kReady || request->login)) {
       return true;
@@ -465,9 +508,15 @@ bool Connection::ReadAvailable() {
       for (;;) {
         auto reply = parser_.Next();
         if (!reply.ok()) {
-          Fail(absl::UnavailableError(StrCat("connection to ", address_, ": ",
-                                             reply.status().message(),
-                                             "; the commands may or may not have run")));
+          Fail(LoggingIn()
+                   ? absl::UnavailableError(StrCat(
+                         "cannot connect to ", address_, ": the server's answer is not RESP (",
+                         reply.status().message(), ")",
+                         options_.tls == nullptr ? ": if the port is a TLS port, use rediss://"
+                                                 : ""))
+                   : absl::UnavailableError(StrCat("connection to ", address_, ": ",
+                                                   reply.status().message(),
+                                                   "; the commands may or may not have run")));
           return false;
         }
         if (!reply->has_value()) break;
@@ -480,6 +529,9 @@ bool Connection::ReadAvailable() {
       if (received.bytes < kReadChunk && !transport_->HasBufferedInput()) return true;
     } else if (received.kind == IoResult::kWantRead || received.kind == IoResult::kWantWrite) {
       return true;
+    } else if (LoggingIn()) {
+      Fail(LostLoggingIn(received));
+      return false;
     } else {
       Fail(absl::UnavailableError(
           received.kind == IoResult::kClosed
@@ -495,6 +547,7 @@ bool Connection::ReadAvailable() {
 void Connection::Deliver(std::vector<Reply>& replies) {
   std::vector<std::shared_ptr<Request>>& completed = delivered_;
   bool unasked = false;
+  bool write_now = false;
   {
     MutexLock lock(&mutex_);
     silent_since_ = SteadyClock::now();
@@ -508,6 +561,7 @@ void Connection::Deliver(std::vector<Reply>& replies) {
       // the stream, and drops them.
       if (oldest.state == Request::State::kWritten) oldest.replies.push_back(std::move(reply));
       if (++oldest.received == oldest.expected) {
+        if (oldest.ends_write) --writes_in_flight_;
         if (oldest.state == Request::State::kWritten) {
           oldest.state = Request::State::kCompleted;
           completed.push_back(std::move(awaiting_.front()));
@@ -515,7 +569,13 @@ void Connection::Deliver(std::vector<Reply>& replies) {
         awaiting_.pop_front();
       }
     }
+    // TLS: a write came back; what queued meanwhile goes out together.
+    if (max_writes_in_flight_ == kTlsWritesInFlight && phase_ == Phase::kReady &&
+        !pending_.empty()) {
+      StartWriterLocked(&write_now);
+    }
   }
+  if (write_now) Flush(kCallerPasses);
   Complete(completed);
   completed.clear();  // keeps its capacity: no big allocation per read
   if (unasked) {
@@ -602,6 +662,26 @@ void Connection::UpdateEventsLocked() {
 
 // --- Ending requests and connections -----------------------------------
 
+bool Connection::LoggingIn() const {
+  MutexLock lock(&mutex_);
+  return phase_ == Phase::kLoggingIn;
+}
+
+absl::Status Connection::LostLoggingIn(const IoResult& result) const {
+  // TLS errors say what happened themselves (tls.cc).
+  const absl::string_view message = result.error.message();
+  if (result.kind == IoResult::kError && message.substr(0, 5) == "TLS: ") {
+    return absl::UnavailableError(
+        StrCat("cannot connect to ", address_, ": ", result.error.message()));
+  }
+  const std::string why =
+      result.kind == IoResult::kError ? std::string(result.error.message()) : std::string("closed");
+  // A TLS port drops a connection whose first bytes are no TLS record.
+  return absl::UnavailableError(StrCat(
+      "cannot connect to ", address_, ": the server ended the connection at the first command (",
+      why, ")", options_.tls == nullptr ? ": if the port is a TLS port, use rediss://" : ""));
+}
+
 void Connection::Stop(Request& request, const absl::Status& why) {
   std::vector<std::shared_ptr<Request>> completed;
   {
@@ -671,6 +751,7 @@ void Connection::FailLocked(const absl::Status& why,
     completed.push_back(std::move(request));
   }
   awaiting_.clear();
+  writes_in_flight_ = 0;
   for (auto& request : pending_) {
     if (request->state != Request::State::kQueued) continue;
     request->state = Request::State::kCompleted;

@@ -52,9 +52,10 @@ struct ConnectionOptions {
 
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
  public:
-  // Starts connecting; the loop goes on with it (connect, AUTH, SELECT)
-  // without blocking anyone. Requests sent meanwhile are written once the
-  // connection is logged in, or fail with its error.
+  // Starts connecting; the loop goes on with it (connect, TLS handshake,
+  // AUTH and SELECT, or a PING) without blocking anyone. Requests sent
+  // meanwhile are written once the connection is logged in, or fail with
+  // its error.
   static std::shared_ptr<Connection> Open(const ConnectionOptions& options,
                                           std::shared_ptr<EventLoop> loop);
   ~Connection() override;
@@ -123,6 +124,10 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   void ReleaseCallerReader();
   bool HasRepliesFor(const CallControl& call) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
+  bool LoggingIn() const;
+  // Why the connection failed when `result` ended it during the log-in.
+  absl::Status LostLoggingIn(const IoResult& result) const;
+
   void Stop(Request& request, const absl::Status& why);
   void FailLocked(const absl::Status& why, std::vector<std::shared_ptr<Request>>& completed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -131,7 +136,8 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   void UpdateEventsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const ConnectionOptions options_;
-  const std::string address_;  // host:port, for messages
+  const int max_writes_in_flight_;  // kTlsWritesInFlight for TLS, else no limit
+  const std::string address_;       // host:port, for messages
   const std::shared_ptr<EventLoop> loop_;
   Events::Node* const node_events_;  // null when nobody listens; lives as long as options_.events
   std::atomic<bool> failed_{false};
@@ -154,6 +160,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   std::deque<std::shared_ptr<Request>> pending_ ABSL_GUARDED_BY(mutex_);   // not written yet
   std::deque<std::shared_ptr<Request>> awaiting_ ABSL_GUARDED_BY(mutex_);  // written, in order
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;                           // a writer is sending
+  int writes_in_flight_ ABSL_GUARDED_BY(mutex_) = 0;  // writes whose last reply is due
   bool loop_writes_ ABSL_GUARDED_BY(mutex_) = false;  // ... and it is the loop (EPOLLOUT)
   bool flush_at_round_end_ ABSL_GUARDED_BY(mutex_) = false;
   // The RESP bytes of the requests in pending_, in order; a request stopped

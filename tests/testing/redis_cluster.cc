@@ -71,16 +71,24 @@ std::unique_ptr<RedisCluster> RedisCluster::Start(Config config) {
   cluster->dir_ = dir_template;
   const int count = config.primaries * (1 + config.replicas_per_primary);
   for (int i = 0; i < count; ++i) {
-    cluster->nodes_.push_back(RedisServer::Start(
-        {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-         "--cluster-node-timeout", std::to_string(config.node_timeout_ms), "--cluster-port",
-         std::to_string(FreeLoopbackPort()),
-         // Tests kill primaries on purpose: let any replica take over, and
-         // keep replicas where they are.
-         "--cluster-replica-validity-factor", "0", "--cluster-allow-replica-migration", "no",
-         // Replicas sync at once (the default waits 5 s for more replicas)
-         // and report their offsets every second.
-         "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"}));
+    std::vector<std::string> args = {
+        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+        std::to_string(config.node_timeout_ms), "--cluster-port",
+        std::to_string(FreeLoopbackPort()),
+        // Tests kill primaries on purpose: let any replica take over, and
+        // keep replicas where they are.
+        "--cluster-replica-validity-factor", "0", "--cluster-allow-replica-migration", "no",
+        // Replicas sync at once (the default waits 5 s for more replicas)
+        // and report their offsets every second.
+        "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"};
+    if (config.tls != nullptr) {
+      const int tls_port = FreeLoopbackPort();
+      const auto tls_args = config.tls->ServerArgs(tls_port);
+      args.insert(args.end(), tls_args.begin(), tls_args.end());
+      args.insert(args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+      cluster->tls_ports_.push_back(tls_port);
+    }
+    cluster->nodes_.push_back(RedisServer::Start(std::move(args)));
     cluster->alive_.push_back(true);
   }
   if (!cluster->Create()) Die("redis-cli --cluster create failed; see " + cluster->dir_);
@@ -107,6 +115,27 @@ std::string RedisCluster::url() const {
   for (int port : ports())
     seeds += (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port));
   return "redis-cluster://" + seeds;
+}
+
+std::string RedisCluster::tls_url() const {
+  std::string seeds;
+  for (int port : tls_ports_)
+    seeds += (seeds.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(port));
+  return "rediss-cluster://" + seeds;
+}
+
+int RedisCluster::TlsPortOf(int port) const {
+  for (std::size_t i = 0; i < nodes_.size() && i < tls_ports_.size(); ++i) {
+    if (nodes_[i]->port() == port) return tls_ports_[i];
+  }
+  return -1;
+}
+
+int RedisCluster::PlainPort(int port) const {
+  for (std::size_t i = 0; i < nodes_.size() && i < tls_ports_.size(); ++i) {
+    if (tls_ports_[i] == port) return nodes_[i]->port();
+  }
+  return port;
 }
 
 std::vector<int> RedisCluster::ports() const {
@@ -157,7 +186,7 @@ int RedisCluster::ReplicaOf(int primary_port) {
   auto role = Command(primary_port, {"ROLE"});
   if (!role || role->elements.size() < 3 || role->elements[0].str != "master") return -1;
   for (const RawReply& replica : role->elements[2].elements) {
-    if (replica.elements.size() >= 2) return std::atoi(replica.elements[1].str.c_str());
+    if (replica.elements.size() >= 2) return PlainPort(std::atoi(replica.elements[1].str.c_str()));
   }
   return -1;
 }
@@ -280,7 +309,7 @@ bool RedisCluster::Healthy() {
     if (!role || role->elements.empty()) return false;
     if (role->elements[0].str == "slave") {
       if (role->elements.size() < 4 || role->elements[3].str != "connected") return false;
-      replica_of[port] = static_cast<int>(role->elements[2].integer);
+      replica_of[port] = PlainPort(static_cast<int>(role->elements[2].integer));
     }
   }
   // Every live node serves slots or replicates a node that does.

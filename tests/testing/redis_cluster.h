@@ -13,6 +13,7 @@
 
 #include "raw_redis.h"
 #include "redis_server.h"
+#include "tls_certs.h"
 
 namespace sfroute::testing {
 
@@ -23,6 +24,11 @@ class RedisCluster {
     int replicas_per_primary = 1;
     // Small, so that a killed primary is replaced within a few seconds.
     int node_timeout_ms = 1000;
+    // When set, every node also has a TLS port serving certs->Cert("server"),
+    // and the nodes talk TLS among themselves (tls-cluster, tls-replication).
+    // Redis 7.0 announces the TLS ports to TLS clients and the plain ones to
+    // plain clients: the helpers below keep to the plain ports.
+    std::shared_ptr<const TlsCerts> tls;
   };
 
   // Aborts the test binary if the cluster does not come up healthy.
@@ -33,6 +39,10 @@ class RedisCluster {
   // redis-cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,... (every node a seed).
   std::string url() const;
   std::vector<int> ports() const;
+  // rediss-cluster://127.0.0.1:<tls port 1>,... (Config::tls only).
+  std::string tls_url() const;
+  // The TLS port of the node whose plain port is `port` (Config::tls only).
+  int TlsPortOf(int port) const;
 
   // One command on one node over a fresh connection; nullopt when the node
   // cannot be reached.
@@ -68,12 +78,16 @@ class RedisCluster {
   explicit RedisCluster(Config config) : config_(config) {}
   std::optional<RawReply> ClusterSlots();  // from the first live node that answers
   std::string NodeId(int port);
+  // With tls-replication, replicas and primaries name each other by TLS
+  // port: the plain port of that node (else `port` itself).
+  int PlainPort(int port) const;
   bool Create();
 
   Config config_;
   std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::vector<bool> alive_;
-  std::string dir_;  // redis-cli's log
+  std::vector<int> tls_ports_;  // of nodes_, with Config::tls
+  std::string dir_;             // redis-cli's log
 };
 
 // The cluster every test of a binary may share: one started once for it.
