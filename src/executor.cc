@@ -1343,9 +1343,10 @@ absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
     }
     return found;
   };
-  // Three stages in flight on each node: the next page's SCAN and this
-  // page's reads are out (pipelined on one connection) while the reads of
-  // the page before are handed out.
+  // Three stages in flight: the next page's SCAN of every node and this
+  // page's reads are out (pipelined on the node's connection) while the
+  // reads of the page before are handed out. The nodes of a cluster are
+  // scanned side by side, a page of each in turn.
   std::optional<Started<std::vector<LinkInfo>>> reading;
   auto take_read = [&]() -> absl::StatusOr<bool> {
     if (!reading.has_value()) return true;
@@ -1355,15 +1356,25 @@ absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
     for (LinkInfo& link : *links) ready.push_back(std::move(link));
     return hand_out(false);
   };
+  struct NodeScan {
+    internal::HostPort node;
+    std::optional<Started<ScanPage>> next_page;  // none: the node is done
+  };
+  std::vector<NodeScan> scans;
   for (const internal::HostPort& node : *nodes) {
-    auto page = impl_->RunSync(
-        Operation::kScanLinks,
-        absl::StatusOr<Plan<ScanPage>>(ScanPagePlan(node, "0", pattern, count)), call);
-    while (true) {
+    scans.push_back(
+        {node, Started<ScanPage>(*impl_, ScanPagePlan(node, "0", pattern, count), call)});
+  }
+  for (bool pending = true; pending;) {
+    pending = false;
+    for (NodeScan& scan : scans) {
+      if (!scan.next_page.has_value()) continue;
+      auto page = scan.next_page->Wait();
+      scan.next_page.reset();
       if (!page.ok()) return page.status();
-      std::optional<Started<ScanPage>> next_page;
       if (page->cursor != "0") {
-        next_page.emplace(*impl_, ScanPagePlan(node, page->cursor, pattern, count), call);
+        scan.next_page.emplace(*impl_, ScanPagePlan(scan.node, page->cursor, pattern, count), call);
+        pending = true;
       }
       std::optional<Started<std::vector<LinkInfo>>> read_now;
       if (std::vector<FoundKey> found = new_links(page->keys); !found.empty()) {
@@ -1373,8 +1384,6 @@ absl::Status Executor::ScanLinks(std::string_view ns, std::string_view svc,
       if (!go_on.ok()) return go_on.status();
       if (!*go_on) return absl::OkStatus();
       reading = std::move(read_now);
-      if (!next_page.has_value()) break;
-      page = next_page->Wait();
     }
   }
   auto go_on = take_read();
