@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -523,6 +524,51 @@ TEST(SentinelTlsTest, MasterWithACertificateForAnotherNameIsUnavailableNamingIt)
   // The right certificate again: fine.
   auto right = OpenOrDie({.redis_url = sentinel.tls_url()});
   EXPECT_OK(right->GetLinkedPod(UniqueNamespace(), "u", "svc"));
+}
+
+// Each sentinel is checked against the host the URL gives it by (SPEC.md
+// §9: the URL's host), not the first sentinel's: here a sentinel whose
+// certificate holds 127.0.0.1 only, listed as 127.0.0.1 after a first
+// sentinel listed as localhost (down). The master, announced by IP, is
+// checked against the URL's first host, localhost, as before.
+TEST(SentinelTlsTest, EachSentinelIsCheckedAgainstItsOwnHost) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int master = sentinel.Announced(sentinel.Master()->port());
+  // A sentinel of its own, watching the same master under another name
+  // (the deployment's sentinels ignore its hellos), without a password.
+  const int tls_port = testing::FreeLoopbackPort();
+  std::ostringstream config;
+  config << "sentinel monitor other 127.0.0.1 " << master << " 1\n"
+         << "sentinel auth-pass other " << RedisSentinel::kDataPassword << "\n"
+         << "tls-port " << tls_port << "\n"
+         << "tls-cert-file " << Certs().Cert("ip-only") << "\n"
+         << "tls-key-file " << Certs().Key("ip-only") << "\n"
+         << "tls-ca-cert-file " << Certs().Cert("ca") << "\n"
+         << "tls-auth-clients no\n"
+         << "tls-replication yes\n";
+  auto own = RedisServer::StartSentinel(config.str());
+  const std::string dead = "localhost:" + std::to_string(testing::FreeLoopbackPort());
+  const std::string url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword + "@" +
+                          dead + ",127.0.0.1:" + std::to_string(tls_port) +
+                          "/other?tls_ca=" + Certs().Cert("ca");
+  Log log;
+  auto executor = OpenOrDie({.redis_url = url, .log_sink = log.Sink()});
+  const std::string ns = UniqueNamespace();
+  EXPECT_OK(executor->SetLinkedPod(ns, "u", "svc", 3, Ttl::Persistent()));
+  EXPECT_THAT(executor->GetLinkedPod(ns, "u", "svc"), IsOkAndHolds(std::optional<PodIndex>(3)));
+  EXPECT_TRUE(log.Has("master 'other' is 127.0.0.1:" + std::to_string(master)));
+
+  // The same sentinel listed as localhost: its certificate is not for it.
+  auto as_localhost =
+      OpenOrDie({.redis_url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword +
+                              "@localhost:" + std::to_string(tls_port) +
+                              "/other?tls_ca=" + Certs().Cert("ca"),
+                 .command_timeout = milliseconds(1000)});
+  auto refused = as_localhost->GetLinkedPod(ns, "u", "svc");
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("the server's certificate is not for localhost (it is for IP"));
 }
 
 TEST(SentinelTlsTest, CallsResumeOnTheNewMasterAfterAFailoverOverTls) {
