@@ -571,6 +571,44 @@ TEST(SentinelTlsTest, EachSentinelIsCheckedAgainstItsOwnHost) {
               HasSubstr("the server's certificate is not for localhost (it is for IP"));
 }
 
+// A sentinel that watches the master's plain port (no tls-replication)
+// names that port: rediss-sentinel:// then says the port is not TLS. (The
+// plain port may wait for the end of a line the ClientHello lacks: the
+// handshake's wait is the connect timeout, which must end before the
+// call's deadline for the reason to show; with both at their default of
+// 1000 ms the call says only that its deadline passed.)
+TEST(SentinelTlsTest, SentinelNamingAPlainPortGivesAPlainPortError) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int plain = sentinel.Master()->port();
+  const int tls_port = testing::FreeLoopbackPort();
+  std::ostringstream config;
+  config << "sentinel monitor plain 127.0.0.1 " << plain << " 1\n"
+         << "sentinel auth-pass plain " << RedisSentinel::kDataPassword << "\n"
+         << "tls-port " << tls_port << "\n"
+         << "tls-cert-file " << Certs().Cert("server") << "\n"
+         << "tls-key-file " << Certs().Key("server") << "\n"
+         << "tls-ca-cert-file " << Certs().Cert("ca") << "\n"
+         << "tls-auth-clients no\n";
+  auto own = RedisServer::StartSentinel(config.str());
+  auto executor =
+      OpenOrDie({.redis_url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword +
+                              "@localhost:" + std::to_string(tls_port) +
+                              "/plain?tls_ca=" + Certs().Cert("ca"),
+                 .connect_timeout = milliseconds(300),
+                 .command_timeout = milliseconds(2000)});
+  auto linked = executor->GetLinkedPod(UniqueNamespace(), "u", "svc");
+  // The named master is retried as during a failover until the deadline
+  // (docs/sentinel.md): UNAVAILABLE or DEADLINE_EXCEEDED, with the reason.
+  EXPECT_THAT(linked.status().code(),
+              ::testing::AnyOf(absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded))
+      << linked.status();
+  const std::string message(linked.status().message());
+  EXPECT_THAT(message, HasSubstr("127.0.0.1:" + std::to_string(plain)));
+  EXPECT_THAT(message, ::testing::AnyOf(HasSubstr("does not speak TLS"),
+                                        HasSubstr("is the port a TLS port?")));
+}
+
 TEST(SentinelTlsTest, CallsResumeOnTheNewMasterAfterAFailoverOverTls) {
   RedisSentinel& sentinel = TlsSentinel();
   ASSERT_TRUE(sentinel.WaitSettled());
