@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cluster/cluster_backend.h"
 #include "memory/memory_backend.h"
@@ -82,14 +83,33 @@ absl::StatusOr<std::shared_ptr<Backend>> OpenBackend(const Options& options,
   }
   if (endpoint->kind == RedisEndpoint::Kind::kSentinel) {
     // The sentinels with their own credentials, the data nodes with the
-    // URL's; both over TLS with rediss-sentinel://.
-    ConnectionOptions sentinel = connection;
-    sentinel.user = endpoint->sentinel_user;
-    sentinel.password = endpoint->sentinel_password;
-    sentinel.db = 0;
-    return std::make_shared<SentinelBackend>(endpoint->nodes, endpoint->sentinel_master,
-                                             std::move(sentinel), std::move(connection),
-                                             options.pool_size, std::move(loop));
+    // URL's; both over TLS with rediss-sentinel://. Each sentinel's
+    // certificate is checked against its own host in the URL (unless
+    // tls_sni is set); the data nodes, announced by the sentinels (by IP,
+    // as Redis does), against tls_sni else the URL's first host.
+    std::vector<ConnectionOptions> sentinels;
+    std::map<std::string, std::shared_ptr<const TlsClient>> tls_by_host;
+    for (const HostPort& node : endpoint->nodes) {
+      ConnectionOptions sentinel = connection;
+      sentinel.node = node;
+      sentinel.user = endpoint->sentinel_user;
+      sentinel.password = endpoint->sentinel_password;
+      sentinel.db = 0;
+      if (endpoint->tls && endpoint->tls_options.sni.empty() &&
+          node.host != endpoint->nodes.front().host) {
+        std::shared_ptr<const TlsClient>& tls = tls_by_host[node.host];
+        if (tls == nullptr) {
+          auto created = TlsClient::Create(endpoint->tls_options, node.host);
+          if (!created.ok()) return created.status();
+          tls = *std::move(created);
+        }
+        sentinel.tls = tls;
+      }
+      sentinels.push_back(std::move(sentinel));
+    }
+    return std::make_shared<SentinelBackend>(std::move(sentinels), endpoint->sentinel_master,
+                                             std::move(connection), options.pool_size,
+                                             std::move(loop));
   }
   if (endpoint->kind == RedisEndpoint::Kind::kCluster) {
     return std::make_shared<ClusterBackend>(endpoint->nodes, std::move(connection),

@@ -198,14 +198,12 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
 
 }  // namespace
 
-SentinelBackend::SentinelBackend(std::vector<HostPort> sentinels, std::string master_name,
-                                 ConnectionOptions sentinel_options,
+SentinelBackend::SentinelBackend(std::vector<ConnectionOptions> sentinels, std::string master_name,
                                  ConnectionOptions master_options, int connections,
                                  std::shared_ptr<EventLoop> loop)
     : loop_(loop),
       command_timeout_(master_options.command_timeout),
       master_(std::make_shared<SentinelMaster>(std::move(sentinels), std::move(master_name),
-                                               std::move(sentinel_options),
                                                std::move(master_options), connections, loop)) {
   std::weak_ptr<SentinelMaster> weak = master_;
   loop->Every(SweepPeriod(command_timeout_), [weak] {

@@ -37,12 +37,12 @@ class SentinelBackend : public Backend {
   // in use.
   static constexpr std::chrono::milliseconds kRecheckPeriod{1000};
 
-  // `sentinel_options`: user, password, timeouts and TLS for the sentinels;
+  // `sentinels`: node, user, password, timeouts and TLS of each sentinel;
   // `master_options`: the same for the data nodes, with the db (their node
   // is replaced). `connections`: to the master.
-  SentinelBackend(std::vector<HostPort> sentinels, std::string master_name,
-                  ConnectionOptions sentinel_options, ConnectionOptions master_options,
-                  int connections, std::shared_ptr<EventLoop> loop);
+  SentinelBackend(std::vector<ConnectionOptions> sentinels, std::string master_name,
+                  ConnectionOptions master_options, int connections,
+                  std::shared_ptr<EventLoop> loop);
 
   // Batch::node (SCAN) must be the master in use: a cursor means nothing
   // on another server.

@@ -21,17 +21,26 @@ struct SentinelMaster::Lookup {
   std::int64_t epoch = -1;  // the config epoch of the sentinel asked last
 };
 
-SentinelMaster::SentinelMaster(std::vector<HostPort> sentinels, std::string name,
-                               ConnectionOptions sentinel_options, ConnectionOptions master_options,
-                               int connections, std::shared_ptr<EventLoop> loop)
-    : sentinels_(std::move(sentinels)),
+namespace {
+
+std::vector<HostPort> NodesOf(const std::vector<ConnectionOptions>& sentinels) {
+  std::vector<HostPort> nodes;
+  for (const ConnectionOptions& options : sentinels) nodes.push_back(options.node);
+  return nodes;
+}
+
+}  // namespace
+
+SentinelMaster::SentinelMaster(std::vector<ConnectionOptions> sentinels, std::string name,
+                               ConnectionOptions master_options, int connections,
+                               std::shared_ptr<EventLoop> loop)
+    : sentinels_(NodesOf(sentinels)),
       name_(std::move(name)),
       master_options_(std::move(master_options)),
       pool_size_(connections),
       loop_(std::move(loop)) {
-  for (std::size_t i = 0; i < sentinels_.size(); ++i) {
-    ConnectionOptions options = sentinel_options;
-    options.node = sentinels_[i];
+  for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    ConnectionOptions options = std::move(sentinels[i]);
     options.db = 0;  // a sentinel has no databases
     sentinel_connections_.push_back(
         std::make_shared<NodeConnections>(std::move(options), 1, loop_));

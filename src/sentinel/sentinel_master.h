@@ -35,9 +35,11 @@ class SentinelMaster : public std::enable_shared_from_this<SentinelMaster> {
   // retrying during a failover must not keep the sentinels busy.
   static constexpr std::chrono::milliseconds kLookupGap{50};
 
-  SentinelMaster(std::vector<HostPort> sentinels, std::string name,
-                 ConnectionOptions sentinel_options, ConnectionOptions master_options,
-                 int connections, std::shared_ptr<EventLoop> loop);
+  // `sentinels`: one ConnectionOptions per sentinel, with its node (and
+  // its TLS client: each is checked against its own host).
+  SentinelMaster(std::vector<ConnectionOptions> sentinels, std::string name,
+                 ConnectionOptions master_options, int connections,
+                 std::shared_ptr<EventLoop> loop);
 
   // Calls `done` with the master: at once (on this thread) when it is known
   // and not suspected; else once a lookup finds it. A lookup that fails

@@ -2,13 +2,15 @@
 // sentinel credentials apart from the data nodes', sentinels that are down
 // or know no such master, failovers under load (SENTINEL FAILOVER, a
 // killed primary), the periodic check that takes a read-only client off a
-// demoted master, and the CLI. One deployment (a primary, a replica, three
+// demoted master, and the CLI; and rediss-sentinel:// against a second
+// deployment whose sentinels and data nodes speak TLS. One deployment (a primary, a replica, three
 // sentinels) serves every test: failovers take seconds, and each test
 // starts from whichever node is the master then.
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "sentinel/sentinel_backend.h"
 #include "sfroute/sfroute.h"
 #include "status_matchers.h"
+#include "tls_certs.h"
 
 namespace sfroute {
 namespace {
@@ -37,6 +40,7 @@ using ::testing::Not;
 using testing::OpenOrDie;
 using testing::RedisSentinel;
 using testing::RedisServer;
+using testing::TlsCerts;
 using testing::UniqueNamespace;
 using testing::WriteLoad;
 
@@ -104,10 +108,11 @@ std::string AllSentinels() {
   return joined;
 }
 
-TEST(SentinelTest, EveryOperationGoesToTheMasterInItsDb) {
-  RedisSentinel& sentinel = Sentinel();
+// Every public operation through `url` (its db 3); the keys are checked on
+// the master over its plain port.
+void EveryOperationGoesToTheMasterInDb3(RedisSentinel& sentinel, const std::string& url) {
   ASSERT_TRUE(sentinel.WaitSettled());
-  auto executor = OpenOrDie({.redis_url = sentinel.url(/*db=*/3)});
+  auto executor = OpenOrDie({.redis_url = url});
   const std::string ns = UniqueNamespace();
 
   ASSERT_OK(executor->SetServiceState(ns, "scene", 0, "3-100"));
@@ -162,6 +167,10 @@ TEST(SentinelTest, EveryOperationGoesToTheMasterInItsDb) {
   EXPECT_EQ(raw.HGetAll(internal::StateKey(ns, "scene")).size(), 2u);
   ASSERT_EQ(raw.Command({"SELECT", "0"}).str, "OK");
   EXPECT_FALSE(raw.Exists(LinkKey(ns, "u4", "scene")));
+}
+
+TEST(SentinelTest, EveryOperationGoesToTheMasterInItsDb) {
+  EveryOperationGoesToTheMasterInDb3(Sentinel(), Sentinel().url(/*db=*/3));
 }
 
 TEST(SentinelTest, UnknownMasterNameIsUnavailableNamingTheSentinelsAndTheMaster) {
@@ -435,6 +444,213 @@ TEST(SentinelTest, ReadOnlyClientFollowsTheMasterWithinSeconds) {
   EXPECT_GE(followed_ms, 0) << "still reading from the demoted master: pod "
                             << (last.has_value() ? std::to_string(*last) : "none");
   EXPECT_LT(followed_ms, 5000);
+}
+
+// rediss-sentinel://: a second deployment, with TLS ports on every process.
+// The sentinels are addressed as localhost, and name the data nodes by IP
+// (127.0.0.1) and TLS port; every connection is checked against the URL's
+// host (SPEC.md §9), which the test certificate holds.
+const TlsCerts& Certs() {
+  static std::unique_ptr<TlsCerts> certs = TlsCerts::Make();
+  return *certs;
+}
+
+RedisSentinel& TlsSentinel() {
+  static std::unique_ptr<RedisSentinel> deployment =
+      RedisSentinel::Start(RedisSentinel::Config{.tls = &Certs()});
+  return *deployment;
+}
+
+// The sentinels watch the data nodes over TLS (tls-replication yes), so
+// they name the master's TLS port, the one a rediss-sentinel:// client needs.
+TEST(SentinelTlsTest, SentinelsNameTheMastersTlsPort) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  RedisServer* master = sentinel.Master();
+  ASSERT_NE(master, nullptr);
+  auto reply = sentinel.Ask(0, {"SENTINEL", "get-master-addr-by-name", "mymaster"});
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->elements.size(), 2u);
+  std::cout << "[figures] over TLS, SENTINEL get-master-addr-by-name says "
+            << reply->elements[0].str << ":" << reply->elements[1].str << " (plain port "
+            << master->port() << ", TLS port " << sentinel.Announced(master->port()) << ")"
+            << std::endl;
+  EXPECT_EQ(reply->elements[0].str, "127.0.0.1");
+  EXPECT_EQ(reply->elements[1].str, std::to_string(sentinel.Announced(master->port())));
+  EXPECT_NE(sentinel.Announced(master->port()), master->port());
+}
+
+TEST(SentinelTlsTest, EveryOperationGoesToTheMasterOverTls) {
+  RedisSentinel& sentinel = TlsSentinel();
+  EveryOperationGoesToTheMasterInDb3(sentinel, sentinel.tls_url(/*db=*/3));
+}
+
+TEST(SentinelTlsTest, WrongCaIsUnavailableNamingTheTlsProblem) {
+  RedisSentinel& sentinel = TlsSentinel();
+  std::string url = sentinel.tls_url();
+  const std::string ca = "tls_ca=";
+  url = url.substr(0, url.find(ca)) + ca + Certs().Cert("other-ca");
+  auto executor = OpenOrDie({.redis_url = url, .command_timeout = milliseconds(1000)});
+  auto linked = executor->GetLinkedPod(UniqueNamespace(), "u", "svc");
+  ASSERT_EQ(linked.status().code(), absl::StatusCode::kUnavailable) << linked.status();
+  EXPECT_THAT(std::string(linked.status().message()), HasSubstr("not signed by a trusted CA"));
+  EXPECT_THAT(std::string(linked.status().message()),
+              HasSubstr(sentinel.sentinel_tls_addresses().front()));
+  ExpectNoPassword(linked.status());
+}
+
+// The master the sentinels name is checked too, against the same name: with
+// a certificate for another host on the master only, the sentinels answer
+// and the master is refused, naming the problem.
+TEST(SentinelTlsTest, MasterWithACertificateForAnotherNameIsUnavailableNamingIt) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int master = sentinel.Master()->port();
+  auto set_cert = [&](const std::string& name) {
+    auto reply = sentinel.Data(master, {"CONFIG", "SET", "tls-cert-file", Certs().Cert(name),
+                                        "tls-key-file", Certs().Key(name)});
+    return reply.has_value() && reply->type != testing::RawReply::Type::kError;
+  };
+  ASSERT_TRUE(set_cert("wrong"));
+  auto executor =
+      OpenOrDie({.redis_url = sentinel.tls_url(), .command_timeout = milliseconds(1000)});
+  auto linked = executor->GetLinkedPod(UniqueNamespace(), "u", "svc");
+  ASSERT_TRUE(set_cert("server"));
+  // The named master is retried as during a failover until the deadline
+  // (docs/sentinel.md): UNAVAILABLE or DEADLINE_EXCEEDED, with the reason.
+  EXPECT_THAT(linked.status().code(),
+              ::testing::AnyOf(absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded))
+      << linked.status();
+  const std::string message(linked.status().message());
+  EXPECT_THAT(message, HasSubstr("127.0.0.1:" + std::to_string(sentinel.Announced(master))));
+  EXPECT_THAT(message, HasSubstr("the server's certificate is not for localhost"));
+  ExpectNoPassword(linked.status());
+  // The right certificate again: fine.
+  auto right = OpenOrDie({.redis_url = sentinel.tls_url()});
+  EXPECT_OK(right->GetLinkedPod(UniqueNamespace(), "u", "svc"));
+}
+
+// Each sentinel is checked against the host the URL gives it by (SPEC.md
+// §9: the URL's host), not the first sentinel's: here a sentinel whose
+// certificate holds 127.0.0.1 only, listed as 127.0.0.1 after a first
+// sentinel listed as localhost (down). The master, announced by IP, is
+// checked against the URL's first host, localhost, as before.
+TEST(SentinelTlsTest, EachSentinelIsCheckedAgainstItsOwnHost) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int master = sentinel.Announced(sentinel.Master()->port());
+  // A sentinel of its own, watching the same master under another name
+  // (the deployment's sentinels ignore its hellos), without a password.
+  const int tls_port = testing::FreeLoopbackPort();
+  std::ostringstream config;
+  config << "sentinel monitor other 127.0.0.1 " << master << " 1\n"
+         << "sentinel auth-pass other " << RedisSentinel::kDataPassword << "\n"
+         << "tls-port " << tls_port << "\n"
+         << "tls-cert-file " << Certs().Cert("ip-only") << "\n"
+         << "tls-key-file " << Certs().Key("ip-only") << "\n"
+         << "tls-ca-cert-file " << Certs().Cert("ca") << "\n"
+         << "tls-auth-clients no\n"
+         << "tls-replication yes\n";
+  auto own = RedisServer::StartSentinel(config.str());
+  const std::string dead = "localhost:" + std::to_string(testing::FreeLoopbackPort());
+  const std::string url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword + "@" +
+                          dead + ",127.0.0.1:" + std::to_string(tls_port) +
+                          "/other?tls_ca=" + Certs().Cert("ca");
+  Log log;
+  auto executor = OpenOrDie({.redis_url = url, .log_sink = log.Sink()});
+  const std::string ns = UniqueNamespace();
+  EXPECT_OK(executor->SetLinkedPod(ns, "u", "svc", 3, Ttl::Persistent()));
+  EXPECT_THAT(executor->GetLinkedPod(ns, "u", "svc"), IsOkAndHolds(std::optional<PodIndex>(3)));
+  EXPECT_TRUE(log.Has("master 'other' is 127.0.0.1:" + std::to_string(master)));
+
+  // The same sentinel listed as localhost: its certificate is not for it.
+  auto as_localhost =
+      OpenOrDie({.redis_url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword +
+                              "@localhost:" + std::to_string(tls_port) +
+                              "/other?tls_ca=" + Certs().Cert("ca"),
+                 .command_timeout = milliseconds(1000)});
+  auto refused = as_localhost->GetLinkedPod(ns, "u", "svc");
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("the server's certificate is not for localhost (it is for IP"));
+}
+
+// A sentinel that watches the master's plain port (no tls-replication)
+// names that port: rediss-sentinel:// then says the port is not TLS. (The
+// plain port may wait for the end of a line the ClientHello lacks: the
+// handshake's wait is the connect timeout, which must end before the
+// call's deadline for the reason to show; with both at their default of
+// 1000 ms the call says only that its deadline passed.)
+TEST(SentinelTlsTest, SentinelNamingAPlainPortGivesAPlainPortError) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int plain = sentinel.Master()->port();
+  const int tls_port = testing::FreeLoopbackPort();
+  std::ostringstream config;
+  config << "sentinel monitor plain 127.0.0.1 " << plain << " 1\n"
+         << "sentinel auth-pass plain " << RedisSentinel::kDataPassword << "\n"
+         << "tls-port " << tls_port << "\n"
+         << "tls-cert-file " << Certs().Cert("server") << "\n"
+         << "tls-key-file " << Certs().Key("server") << "\n"
+         << "tls-ca-cert-file " << Certs().Cert("ca") << "\n"
+         << "tls-auth-clients no\n";
+  auto own = RedisServer::StartSentinel(config.str());
+  auto executor =
+      OpenOrDie({.redis_url = std::string("rediss-sentinel://:") + RedisSentinel::kDataPassword +
+                              "@localhost:" + std::to_string(tls_port) +
+                              "/plain?tls_ca=" + Certs().Cert("ca"),
+                 .connect_timeout = milliseconds(300),
+                 .command_timeout = milliseconds(2000)});
+  auto linked = executor->GetLinkedPod(UniqueNamespace(), "u", "svc");
+  // The named master is retried as during a failover until the deadline
+  // (docs/sentinel.md): UNAVAILABLE or DEADLINE_EXCEEDED, with the reason.
+  EXPECT_THAT(linked.status().code(),
+              ::testing::AnyOf(absl::StatusCode::kUnavailable, absl::StatusCode::kDeadlineExceeded))
+      << linked.status();
+  const std::string message(linked.status().message());
+  EXPECT_THAT(message, HasSubstr("127.0.0.1:" + std::to_string(plain)));
+  EXPECT_THAT(message, ::testing::AnyOf(HasSubstr("does not speak TLS"),
+                                        HasSubstr("is the port a TLS port?")));
+}
+
+TEST(SentinelTlsTest, CallsResumeOnTheNewMasterAfterAFailoverOverTls) {
+  RedisSentinel& sentinel = TlsSentinel();
+  ASSERT_TRUE(sentinel.WaitSettled());
+  const int old_master = sentinel.Master()->port();
+  const int new_master = sentinel.Replica()->port();
+  Log log;
+  auto executor = OpenOrDie({.redis_url = sentinel.tls_url(), .log_sink = log.Sink()});
+  const std::string ns = UniqueNamespace();
+  ASSERT_OK(executor->SetLinkedPod(ns, "before", "svc", 1, Ttl::Persistent()));
+  // On the replica before it is promoted.
+  auto acked = sentinel.Data(old_master, {"WAIT", "1", "2000"});
+  ASSERT_TRUE(acked.has_value());
+  ASSERT_EQ(acked->integer, 1);
+
+  const auto start = steady_clock::now();
+  ASSERT_TRUE(sentinel.StartFailover());
+  ASSERT_TRUE(sentinel.WaitMaster(new_master));
+  ASSERT_TRUE(sentinel.MakeReplica(old_master, new_master));
+  long long resumed_ms = -1;
+  while (MillisSince(start) < 20000) {
+    if (executor->SetLinkedPod(ns, "after", "svc", 2, Ttl::Persistent()).ok()) {
+      resumed_ms = MillisSince(start);
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  std::cout << "[figures] over TLS, a write succeeded " << resumed_ms
+            << " ms after SENTINEL FAILOVER" << std::endl;
+  ASSERT_GE(resumed_ms, 0);
+  EXPECT_THAT(executor->GetLinkedPod(ns, "before", "svc"),
+              IsOkAndHolds(std::optional<PodIndex>(1)));
+  testing::RawRedis raw("redis://127.0.0.1:" + std::to_string(new_master), "",
+                        RedisSentinel::kDataPassword);
+  EXPECT_EQ(raw.Get(LinkKey(ns, "after", "svc")), "2");
+  const std::string moved =
+      "moved from 127.0.0.1:" + std::to_string(sentinel.Announced(old_master)) +
+      " to 127.0.0.1:" + std::to_string(sentinel.Announced(new_master));
+  EXPECT_TRUE(log.Has(moved)) << moved;
 }
 
 }  // namespace

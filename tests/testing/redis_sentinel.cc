@@ -47,8 +47,9 @@ bool WaitFor(std::chrono::seconds timeout, Condition condition) {
 
 }  // namespace
 
-std::unique_ptr<RedisSentinel> RedisSentinel::Start() {
+std::unique_ptr<RedisSentinel> RedisSentinel::Start(Config config) {
   std::unique_ptr<RedisSentinel> deployment(new RedisSentinel);
+  deployment->tls_ = config.tls;
   // A new replica's full sync starts at once (the default waits 5 s).
   const std::vector<std::string> data_args = {"--requirepass",
                                               kDataPassword,
@@ -56,21 +57,48 @@ std::unique_ptr<RedisSentinel> RedisSentinel::Start() {
                                               kDataPassword,
                                               "--repl-diskless-sync-delay",
                                               "0"};
-  deployment->a_ = RedisServer::Start(data_args);
+  // With TLS, the replica connects to the TLS port and announces its own
+  // (tls-replication), as do the sentinels (to the data nodes and to each
+  // other).
+  auto with_tls = [&](std::vector<std::string> args, int tls_port) {
+    if (config.tls == nullptr) return args;
+    for (auto& arg : config.tls->ServerArgs(tls_port)) args.push_back(std::move(arg));
+    args.insert(args.end(), {"--tls-replication", "yes"});
+    return args;
+  };
+  if (config.tls != nullptr) {
+    deployment->a_tls_port_ = FreeLoopbackPort();
+    deployment->b_tls_port_ = FreeLoopbackPort();
+  }
+  deployment->a_ = RedisServer::Start(with_tls(data_args, deployment->a_tls_port_));
+  const int a_announced = deployment->Announced(deployment->a_->port());
   std::vector<std::string> replica_args = data_args;
   replica_args.insert(replica_args.end(),
-                      {"--replicaof", "127.0.0.1", std::to_string(deployment->a_->port())});
-  deployment->b_ = RedisServer::Start(replica_args);
-  std::ostringstream config;
-  config << "sentinel monitor " << kMasterName << " 127.0.0.1 " << deployment->a_->port() << " 2\n"
-         << "sentinel auth-pass " << kMasterName << " " << kDataPassword << "\n"
-         << "sentinel down-after-milliseconds " << kMasterName << " 1000\n"
-         << "sentinel failover-timeout " << kMasterName << " 4000\n"
-         << "sentinel parallel-syncs " << kMasterName << " 1\n"
-         << "requirepass " << kSentinelPassword << "\n"
-         << "sentinel sentinel-pass " << kSentinelPassword << "\n";
-  for (int i = 0; i < 3; ++i)
-    deployment->sentinels_.push_back(RedisServer::StartSentinel(config.str()));
+                      {"--replicaof", "127.0.0.1", std::to_string(a_announced)});
+  deployment->b_ = RedisServer::Start(with_tls(replica_args, deployment->b_tls_port_));
+  std::ostringstream config_text;
+  config_text << "sentinel monitor " << kMasterName << " 127.0.0.1 " << a_announced << " 2\n"
+              << "sentinel auth-pass " << kMasterName << " " << kDataPassword << "\n"
+              << "sentinel down-after-milliseconds " << kMasterName << " 1000\n"
+              << "sentinel failover-timeout " << kMasterName << " 4000\n"
+              << "sentinel parallel-syncs " << kMasterName << " 1\n"
+              << "requirepass " << kSentinelPassword << "\n"
+              << "sentinel sentinel-pass " << kSentinelPassword << "\n";
+  if (config.tls != nullptr) {
+    config_text << "tls-cert-file " << config.tls->Cert("server") << "\n"
+                << "tls-key-file " << config.tls->Key("server") << "\n"
+                << "tls-ca-cert-file " << config.tls->Cert("ca") << "\n"
+                << "tls-auth-clients no\n"
+                << "tls-replication yes\n";
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::string text = config_text.str();
+    if (config.tls != nullptr) {
+      deployment->sentinel_tls_ports_.push_back(FreeLoopbackPort());
+      text += "tls-port " + std::to_string(deployment->sentinel_tls_ports_.back()) + "\n";
+    }
+    deployment->sentinels_.push_back(RedisServer::StartSentinel(text));
+  }
   if (!deployment->WaitSettled()) {
     std::fprintf(stderr, "test harness: the sentinels did not settle\n");
     std::abort();
@@ -88,6 +116,32 @@ std::string RedisSentinel::url(int db) const {
   if (db != 0) url << "/" << db;
   url << "?sentinel_password=" << kSentinelPassword;
   return url.str();
+}
+
+std::string RedisSentinel::tls_url(int db) const {
+  std::ostringstream url;
+  url << "rediss-sentinel://:" << kDataPassword << "@";
+  for (std::size_t i = 0; i < sentinel_tls_ports_.size(); ++i) {
+    url << (i == 0 ? "" : ",") << "localhost:" << sentinel_tls_ports_[i];
+  }
+  url << "/" << kMasterName;
+  if (db != 0) url << "/" << db;
+  url << "?sentinel_password=" << kSentinelPassword
+      << "&tls_ca=" << (tls_ != nullptr ? tls_->Cert("ca") : "");
+  return url.str();
+}
+
+std::vector<std::string> RedisSentinel::sentinel_tls_addresses() const {
+  std::vector<std::string> addresses;
+  for (int port : sentinel_tls_ports_) addresses.push_back("localhost:" + std::to_string(port));
+  return addresses;
+}
+
+int RedisSentinel::Announced(int port) const {
+  if (tls_ == nullptr) return port;
+  if (a_ != nullptr && port == a_->port()) return a_tls_port_;
+  if (b_ != nullptr && port == b_->port()) return b_tls_port_;
+  return port;
 }
 
 std::vector<std::string> RedisSentinel::sentinel_addresses() const {
@@ -137,7 +191,7 @@ std::optional<int> RedisSentinel::NamedMaster() {
 bool RedisSentinel::WaitMaster(int port, std::chrono::seconds timeout) {
   return WaitFor(timeout, [&] {
     auto role = Data(port, {"ROLE"});
-    return NamedMaster() == port && role.has_value() && !role->elements.empty() &&
+    return NamedMaster() == Announced(port) && role.has_value() && !role->elements.empty() &&
            role->elements[0].str == "master";
   });
 }
@@ -146,10 +200,11 @@ bool RedisSentinel::WaitSettled(std::chrono::seconds timeout) {
   return WaitFor(timeout, [&] {
     RedisServer* master = Master();
     RedisServer* replica = Replica();
-    if (master == nullptr || NamedMaster() != master->port()) return false;
+    if (master == nullptr || NamedMaster() != Announced(master->port())) return false;
     auto info = Data(replica->port(), {"INFO", "replication"});
     if (!info.has_value() ||
-        info->str.find("master_port:" + std::to_string(master->port())) == std::string::npos ||
+        info->str.find("master_port:" + std::to_string(Announced(master->port()))) ==
+            std::string::npos ||
         info->str.find("master_link_status:up") == std::string::npos) {
       return false;
     }
@@ -163,7 +218,7 @@ bool RedisSentinel::WaitSettled(std::chrono::seconds timeout) {
       for (const RawReply& entry : replicas->elements) {
         // Not its master-link-status: the sentinels refresh it every 10 s
         // only (the replica's own INFO says so above).
-        known |= Field(entry, "port") == std::to_string(replica->port()) &&
+        known |= Field(entry, "port") == std::to_string(Announced(replica->port())) &&
                  Field(entry, "flags") == "slave";
       }
       for (const RawReply& entry : others->elements) {
@@ -176,12 +231,12 @@ bool RedisSentinel::WaitSettled(std::chrono::seconds timeout) {
 }
 
 bool RedisSentinel::MakeReplica(int port, int master_port) {
-  auto reply = Data(port, {"REPLICAOF", "127.0.0.1", std::to_string(master_port)});
+  const std::string announced = std::to_string(Announced(master_port));
+  auto reply = Data(port, {"REPLICAOF", "127.0.0.1", announced});
   if (!reply.has_value() || reply->type == RawReply::Type::kError) return false;
   return WaitFor(std::chrono::seconds(20), [&] {
     auto info = Data(port, {"INFO", "replication"});
-    return info.has_value() &&
-           info->str.find("master_port:" + std::to_string(master_port)) != std::string::npos &&
+    return info.has_value() && info->str.find("master_port:" + announced) != std::string::npos &&
            info->str.find("master_link_status:up") != std::string::npos;
   });
 }

@@ -46,6 +46,8 @@ leaf() {
 # A server presents its certificate as a client too (cluster bus, replication).
 server="subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth"
 leaf server localhost "$server" 20200101000000Z 20991231000000Z
+leaf ip-only 127.0.0.1 "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth" \
+  20200101000000Z 20991231000000Z
 leaf wrong wrong.example \
   "subjectAltName=DNS:wrong.example\nextendedKeyUsage=serverAuth" 20200101000000Z 20991231000000Z
 leaf expired localhost "$server" 20200101000000Z 20200102000000Z

@@ -16,6 +16,7 @@ class TlsCerts {
   //   other-ca  a CA that signed nothing here (a CA the client must not trust)
   //   server    a server certificate for localhost (SAN DNS:localhost, IP:127.0.0.1),
   //             also good as a client's (a cluster node presents it to the others)
+  //   ip-only   as `server`, but for 127.0.0.1 only (SAN IP:127.0.0.1, no DNS name)
   //   wrong     a server certificate for wrong.example only
   //   expired   as `server`, but valid only on 2020-01-01
   //   client    a client certificate (CN sfroute-client)
