@@ -12,10 +12,8 @@ constexpr int kRedisPort = 6379;
 constexpr int kSentinelPort = 26379;
 
 constexpr std::string_view kForms =
-    " (expected redis://[[user]:password@]host[:port][/db], "
-    "redis-cluster://[[user]:password@]host:port[,host:port...], "
-    "redis-sentinel://[[user]:password@]host:port[,host:port...]/master[/db], "
-    "their rediss... forms for TLS, or memory://[name])";
+    " (expected redis://[[user]:password@]host[:port][/db], redis-cluster://host:port[,...], "
+    "redis-sentinel://host:port[,...]/master[/db], rediss... for TLS, or memory://[name])";
 
 absl::Status Invalid(std::string_view what) {
   return absl::InvalidArgumentError(StrCat("invalid redis_url: ", what, kForms));
@@ -198,16 +196,18 @@ absl::Status ParseQuery(std::string_view query, RedisEndpoint& endpoint) {
       return Invalid(StrCat("query parameter '", pair.substr(0, 40), "' has no value"));
     }
     const std::string_view name = pair.substr(0, equals);
-    auto value = PercentDecode(pair.substr(equals + 1), StrCat("value of ", name));
+    const std::string_view shown = name.substr(0, 40);  // messages stay short
+    auto value = PercentDecode(pair.substr(equals + 1), StrCat("value of ", shown));
     if (!value.ok()) return value.status();
     const bool is_tls = name.starts_with("tls_");
     const bool is_sentinel = name.starts_with("sentinel_");
     if (is_tls && !endpoint.tls) {
       return Invalid(
-          StrCat(name, " is for TLS URLs (rediss://, rediss-cluster://, rediss-sentinel://)"));
+          StrCat(shown, " is for TLS URLs (rediss://, rediss-cluster://, rediss-sentinel://)"));
     }
     if (is_sentinel && !sentinel) {
-      return Invalid(StrCat(name, " is for sentinel URLs (redis-sentinel://, rediss-sentinel://)"));
+      return Invalid(
+          StrCat(shown, " is for sentinel URLs (redis-sentinel://, rediss-sentinel://)"));
     }
     TlsOptions& tls = endpoint.tls_options;
     if (name == "tls_ca") {
@@ -226,7 +226,7 @@ absl::Status ParseQuery(std::string_view query, RedisEndpoint& endpoint) {
       if (value->empty()) return Invalid("empty sentinel_password");
       endpoint.sentinel_password = *std::move(value);
     } else {
-      return Invalid(StrCat("unknown query parameter '", name.substr(0, 40), "'"));
+      return Invalid(StrCat("unknown query parameter '", shown, "'"));
     }
     endpoint.redacted_url.push_back(separator);
     endpoint.redacted_url.append(name == "sentinel_password" ? "sentinel_password=***" : pair);

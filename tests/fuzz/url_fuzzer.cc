@@ -38,16 +38,21 @@ using internal::RedisEndpoint;
 constexpr std::string_view kInvalidShown = "(an invalid redis_url, not shown)";
 constexpr int kMaxDb = 1 << 20;
 
-std::string_view SchemeOf(RedisEndpoint::Kind kind) {
+std::string_view SchemeOf(RedisEndpoint::Kind kind, bool tls) {
   switch (kind) {
     case RedisEndpoint::Kind::kStandalone:
-      return "redis://";
+      return tls ? "rediss://" : "redis://";
     case RedisEndpoint::Kind::kCluster:
-      return "redis-cluster://";
+      return tls ? "rediss-cluster://" : "redis-cluster://";
+    case RedisEndpoint::Kind::kSentinel:
+      return tls ? "rediss-sentinel://" : "redis-sentinel://";
     case RedisEndpoint::Kind::kMemory:
       return "memory://";
   }
   return "";
+}
+std::string_view SchemeOf(const RedisEndpoint& endpoint) {
+  return SchemeOf(endpoint.kind, endpoint.tls);
 }
 
 // The reference: a canonical decimal (no sign, no leading zero, digits only)
@@ -75,24 +80,29 @@ std::string PercentEncodeAll(std::string_view text) {
 }
 
 std::string DescribeEndpoint(const RedisEndpoint& endpoint) {
-  std::string out = std::string(SchemeOf(endpoint.kind)) + " user=\"" + Escape(endpoint.user) +
+  std::string out = std::string(SchemeOf(endpoint)) + " user=\"" + Escape(endpoint.user) +
                     "\" password=\"" + Escape(endpoint.password) + "\" nodes=";
   for (const HostPort& node : endpoint.nodes) {
     out += "[" + Escape(node.host) + "]:" + std::to_string(node.port) + " ";
   }
   return out + "db=" + std::to_string(endpoint.db) + " memory_name=\"" +
-         Escape(endpoint.memory_name) + "\"";
+         Escape(endpoint.memory_name) + "\" master=\"" + Escape(endpoint.sentinel_master) +
+         "\" sentinel_user=\"" + Escape(endpoint.sentinel_user) + "\" tls_ca=\"" +
+         Escape(endpoint.tls_options.ca_file) + "\"";
 }
 
 // Same deployment and credentials (the redacted URL is not compared).
 bool SameEndpoint(const RedisEndpoint& a, const RedisEndpoint& b, bool compare_password) {
-  return a.kind == b.kind && a.nodes == b.nodes && a.user == b.user && a.db == b.db &&
-         a.memory_name == b.memory_name && (!compare_password || a.password == b.password);
+  return a.kind == b.kind && a.tls == b.tls && a.nodes == b.nodes && a.user == b.user &&
+         a.db == b.db && a.memory_name == b.memory_name && a.sentinel_master == b.sentinel_master &&
+         a.sentinel_user == b.sentinel_user && a.tls_options == b.tls_options &&
+         (!compare_password ||
+          (a.password == b.password && a.sentinel_password == b.sentinel_password));
 }
 
 // The endpoint as a URL with nothing left implicit.
 std::string WriteUrl(const RedisEndpoint& endpoint) {
-  std::string url(SchemeOf(endpoint.kind));
+  std::string url(SchemeOf(endpoint));
   if (endpoint.kind == RedisEndpoint::Kind::kMemory) return url + endpoint.memory_name;
   if (!endpoint.password.empty()) {
     url += PercentEncodeAll(endpoint.user) + ":" + PercentEncodeAll(endpoint.password) + "@";
@@ -105,13 +115,64 @@ std::string WriteUrl(const RedisEndpoint& endpoint) {
     url += node.host.starts_with('[') ? "[" + node.host + "]" : node.host;
     url += ":" + std::to_string(node.port);
   }
-  if (endpoint.kind == RedisEndpoint::Kind::kStandalone) url += "/" + std::to_string(endpoint.db);
+  if (endpoint.kind == RedisEndpoint::Kind::kSentinel) {
+    url += "/" + PercentEncodeAll(endpoint.sentinel_master);
+  }
+  if (endpoint.kind != RedisEndpoint::Kind::kCluster) url += "/" + std::to_string(endpoint.db);
+  char separator = '?';
+  const auto parameter = [&](std::string_view name, const std::string& value) {
+    url += separator + std::string(name) + "=" + PercentEncodeAll(value);
+    separator = '&';
+  };
+  if (endpoint.tls) {
+    const sfroute::TlsOptions& tls = endpoint.tls_options;
+    if (!tls.ca_file.empty()) parameter("tls_ca", tls.ca_file);
+    if (!tls.cert_file.empty()) parameter("tls_cert", tls.cert_file);
+    if (!tls.key_file.empty()) parameter("tls_key", tls.key_file);
+    if (!tls.sni.empty()) parameter("tls_sni", tls.sni);
+    constexpr const char* kVerify[] = {"full", "ca", "none"};
+    parameter("tls_verify", kVerify[static_cast<int>(tls.verify)]);
+  }
+  if (!endpoint.sentinel_user.empty()) parameter("sentinel_user", endpoint.sentinel_user);
+  if (!endpoint.sentinel_password.empty()) {
+    parameter("sentinel_password", endpoint.sentinel_password);
+  }
   return url;
+}
+
+// `url` as RedactedUrl must show it: the password of the userinfo and the
+// value of each sentinel_password query parameter become "***".
+std::string ExpectedRedaction(std::string_view url, std::string_view scheme, bool has_password) {
+  const std::size_t at = url.rfind('@');
+  const std::size_t question = url.find('?', at == std::string_view::npos ? 0 : at);
+  std::string_view before_query = url.substr(0, question);
+  std::string expected;
+  if (has_password) {
+    const std::string_view userinfo = before_query.substr(scheme.size(), at - scheme.size());
+    expected = std::string(scheme) + std::string(userinfo.substr(0, userinfo.find(':'))) + ":***" +
+               std::string(before_query.substr(at));
+  } else {
+    expected = std::string(before_query);
+  }
+  // An empty query ("…?") is no query.
+  if (question == std::string_view::npos || question + 1 == url.size()) return expected;
+  std::string_view query = url.substr(question + 1);
+  char separator = '?';
+  while (true) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    expected += separator;
+    expected += pair.starts_with("sentinel_password=") ? std::string("sentinel_password=***")
+                                                       : std::string(pair);
+    separator = '&';
+    if (amp == std::string_view::npos) return expected;
+    query = query.substr(amp + 1);
+  }
 }
 
 void CheckParsed(std::string_view url, const RedisEndpoint& endpoint) {
   const std::string context = "url \"" + Escape(url) + "\" parsed as " + DescribeEndpoint(endpoint);
-  const std::string_view scheme = SchemeOf(endpoint.kind);
+  const std::string_view scheme = SchemeOf(endpoint);
   FUZZ_CHECK(url.starts_with(scheme), context);
   const std::string redacted = RedactedUrl(url);
   FUZZ_CHECK(redacted == endpoint.redacted_url, context + "; RedactedUrl gave " + Escape(redacted));
@@ -123,32 +184,27 @@ void CheckParsed(std::string_view url, const RedisEndpoint& endpoint) {
   }
 
   FUZZ_CHECK(!endpoint.nodes.empty(), context);
-  if (endpoint.kind == RedisEndpoint::Kind::kStandalone) {
-    FUZZ_CHECK(endpoint.nodes.size() == 1, context);
-    FUZZ_CHECK(endpoint.db >= 0 && endpoint.db <= kMaxDb, context);
-  } else {
+  if (endpoint.kind == RedisEndpoint::Kind::kCluster) {
     FUZZ_CHECK(endpoint.db == 0, context);
+  } else {
+    FUZZ_CHECK(endpoint.kind != RedisEndpoint::Kind::kStandalone || endpoint.nodes.size() == 1,
+               context);
+    FUZZ_CHECK(endpoint.db >= 0 && endpoint.db <= kMaxDb, context);
   }
+  FUZZ_CHECK((endpoint.kind == RedisEndpoint::Kind::kSentinel) != endpoint.sentinel_master.empty(),
+             context);
+  FUZZ_CHECK(endpoint.tls || endpoint.tls_options == sfroute::TlsOptions{}, context);
   for (const HostPort& node : endpoint.nodes) {
     FUZZ_CHECK(!node.host.empty(), context);
     FUZZ_CHECK(node.port >= 1 && node.port <= 65535, context);
   }
 
-  if (endpoint.password.empty()) {
-    FUZZ_CHECK(endpoint.user.empty(), context);
-    FUZZ_CHECK(redacted == url, context + "; redacted \"" + Escape(redacted) + "\"");
-  } else {
-    // scheme userinfo '@' rest: the rest is kept, in the userinfo the user
-    // is kept as written and the password is "***".
-    const std::size_t at = url.rfind('@');
-    FUZZ_CHECK(at != std::string_view::npos, context);
-    const std::string_view userinfo = url.substr(scheme.size(), at - scheme.size());
-    const std::string expected = std::string(scheme) +
-                                 std::string(userinfo.substr(0, userinfo.find(':'))) + ":***" +
-                                 std::string(url.substr(at));
-    FUZZ_CHECK(redacted == expected, context + "; redacted \"" + Escape(redacted) +
-                                         "\", expected \"" + Escape(expected) + "\"");
-  }
+  if (endpoint.password.empty()) FUZZ_CHECK(endpoint.user.empty(), context);
+  // The userinfo's password and each sentinel_password's value become "***";
+  // the rest is kept as written.
+  const std::string expected = ExpectedRedaction(url, scheme, !endpoint.password.empty());
+  FUZZ_CHECK(redacted == expected, context + "; redacted \"" + Escape(redacted) +
+                                       "\", expected \"" + Escape(expected) + "\"");
 
   auto reparsed = ParseRedisUrl(redacted);
   FUZZ_CHECK(reparsed.ok(), context + "; the redacted URL \"" + Escape(redacted) +
@@ -157,6 +213,9 @@ void CheckParsed(std::string_view url, const RedisEndpoint& endpoint) {
              context + "; the redacted URL parses as " + DescribeEndpoint(*reparsed));
   FUZZ_CHECK(reparsed->password == (endpoint.password.empty() ? "" : "***"),
              context + "; the redacted URL has password \"" + Escape(reparsed->password) + "\"");
+  FUZZ_CHECK(reparsed->sentinel_password == (endpoint.sentinel_password.empty() ? "" : "***"),
+             context + "; the redacted URL has sentinel_password \"" +
+                 Escape(reparsed->sentinel_password) + "\"");
 
   const std::string written = WriteUrl(endpoint);
   auto again = ParseRedisUrl(written);
@@ -222,8 +281,13 @@ std::string HostText(FuzzedDataProvider& input, bool& bracketed) {
 
 // Builds a URL from the input and checks the parse against what was built.
 void CheckBuilt(FuzzedDataProvider& input) {
-  const auto kind = static_cast<RedisEndpoint::Kind>(input.ConsumeIntegralInRange(0, 2));
-  std::string url(SchemeOf(kind));
+  // The kinds built part by part; TLS and sentinel URLs come from the raw
+  // mode (and the dictionary).
+  constexpr RedisEndpoint::Kind kBuilt[] = {RedisEndpoint::Kind::kStandalone,
+                                            RedisEndpoint::Kind::kCluster,
+                                            RedisEndpoint::Kind::kMemory};
+  const RedisEndpoint::Kind kind = kBuilt[input.ConsumeIntegralInRange(0, 2)];
+  std::string url(SchemeOf(kind, /*tls=*/false));
   if (kind == RedisEndpoint::Kind::kMemory) {
     const std::string name = input.ConsumeRandomLengthString(40);
     url += name;
