@@ -59,7 +59,7 @@ int OneSlot(const std::vector<Command>& commands) {
       // The keys of a link script share their tag: hashed once.
       const std::string_view tag = HashTag(command.args[position]);
       if (slot >= 0 && tag == slot_tag) continue;
-      const int key_slot = Crc16(tag) % kClusterSlots;
+      const int key_slot = TagSlot(tag);
       if (slot >= 0 && key_slot != slot) return -1;
       slot = key_slot;
       slot_tag = tag;

@@ -62,7 +62,9 @@ std::string_view HashTag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-int KeySlot(std::string_view key) { return Crc16(HashTag(key)) % kClusterSlots; }
+int TagSlot(std::string_view tag) { return Crc16(tag) % kClusterSlots; }
+
+int KeySlot(std::string_view key) { return TagSlot(HashTag(key)); }
 
 absl::InlinedVector<std::size_t, 2> KeyPositions(const Command& command) {
   const std::string_view name = command.args.empty() ? "" : std::string_view(command.args[0]);

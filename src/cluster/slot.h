@@ -25,6 +25,9 @@ std::string_view HashTag(std::string_view key);
 
 // CRC16(HashTag(key)) mod 16384.
 int KeySlot(std::string_view key);
+// The slot of a hash tag as HashTag() gives it (KeySlot(key) is
+// TagSlot(HashTag(key))).
+int TagSlot(std::string_view tag);
 
 // The positions in command.args of the keys the command touches, known by
 // command name (case-insensitive): GET, SET, HSET, HGETALL, HDEL, EXPIRE,

@@ -22,12 +22,8 @@ class SlotMap {
   // node listed without an address ("" or "?") is that node.
   static absl::StatusOr<SlotMap> FromClusterSlots(const Reply& reply, const HostPort& asked);
 
-  // The primary that serves `slot`, or nullptr when no node does.
-  const HostPort* PrimaryOf(int slot) const {
-    const int index = OwnerIndex(slot);
-    return index < 0 ? nullptr : &primaries_[index];
-  }
-  // Its index in primaries(), or -1.
+  // The index in primaries() of the primary that serves `slot`, or -1 when
+  // no node does.
   int OwnerIndex(int slot) const { return slot < 0 || slot >= kClusterSlots ? -1 : owner_[slot]; }
 
   // Every primary of the map, in the order CLUSTER SLOTS listed them.

@@ -378,7 +378,7 @@ bool Connection::TakePendingLocked(bool allowed) {
     took = true;
   }
   pending_.clear();
-  if (took && max_writes_in_flight_ == kTlsWritesInFlight) {
+  if (took && options_.tls != nullptr) {
     awaiting_.back()->ends_write = true;
     ++writes_in_flight_;
   }
@@ -570,8 +570,7 @@ void Connection::Deliver(std::vector<Reply>& replies) {
       }
     }
     // TLS: a write came back; what queued meanwhile goes out together.
-    if (max_writes_in_flight_ == kTlsWritesInFlight && phase_ == Phase::kReady &&
-        !pending_.empty()) {
+    if (options_.tls != nullptr && phase_ == Phase::kReady && !pending_.empty()) {
       StartWriterLocked(&write_now);
     }
   }

@@ -277,6 +277,31 @@ TEST(SentinelTest, CliSetsAndGetsLinksThroughSentinel) {
   EXPECT_THAT(unknown.out, Not(HasSubstr(RedisSentinel::kSentinelPassword)));
 }
 
+// After a failover under load: prints what each load lost and checks that
+// writes resumed, no link acknowledged with replica_ack_timeout was lost,
+// and no call got another's reply or an unexpected error.
+void ExpectNothingAcknowledgedLost(const std::string& what, Executor& reader,
+                                   WriteLoad& without_ack, WriteLoad& with_ack, AsyncLanes& lanes,
+                                   long long resume_ms, long long ack_resume_ms) {
+  const int lost_with_ack = with_ack.CountLost(reader);
+  const int lost_without_ack = without_ack.CountLost(reader);
+  const int lost_async = lanes.CountLost(reader);
+  std::cout << "[figures] " << what << ": lost acknowledged links: " << lost_with_ack << " of "
+            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
+            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
+            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
+            << lanes.errors() << " of " << with_ack.operations() << " / "
+            << without_ack.operations() << " / " << lanes.operations() << " operations"
+            << std::endl;
+  EXPECT_GE(resume_ms, 0);
+  EXPECT_GE(ack_resume_ms, 0);
+  EXPECT_EQ(lost_with_ack, 0);
+  EXPECT_EQ(lanes.mismatches(), 0);
+  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
+  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
+  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+}
+
 TEST(SentinelTest, SentinelFailoverUnderLoad) {
   RedisSentinel& sentinel = Sentinel();
   ASSERT_TRUE(sentinel.WaitSettled());
@@ -312,28 +337,13 @@ TEST(SentinelTest, SentinelFailoverUnderLoad) {
   with_ack.Stop();
   lanes.Stop();
 
-  const int lost_with_ack = with_ack.CountLost(*plain);
-  const int lost_without_ack = without_ack.CountLost(*plain);
-  const int lost_async = lanes.CountLost(*plain);
   std::cout << "[figures] SENTINEL FAILOVER: sentinels named the new master " << failover_ms
             << " ms after the command; writes resumed " << resume_ms << " ms after that ("
             << ack_resume_ms << " ms with replica_ack_timeout); slowest write "
             << std::max(without_ack.max_latency_ms(), with_ack.max_latency_ms()) << " ms"
             << std::endl;
-  std::cout << "[figures] SENTINEL FAILOVER: lost acknowledged links: " << lost_with_ack << " of "
-            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
-            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
-            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
-            << lanes.errors() << " of " << with_ack.operations() << " / "
-            << without_ack.operations() << " / " << lanes.operations() << " operations"
-            << std::endl;
-  EXPECT_GE(resume_ms, 0);
-  EXPECT_GE(ack_resume_ms, 0);
-  EXPECT_EQ(lost_with_ack, 0);
-  EXPECT_EQ(lanes.mismatches(), 0);
-  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
-  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
-  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+  ExpectNothingAcknowledgedLost("SENTINEL FAILOVER", *plain, without_ack, with_ack, lanes,
+                                resume_ms, ack_resume_ms);
 
   const std::string moved = "moved from 127.0.0.1:" + std::to_string(old_master) +
                             " to 127.0.0.1:" + std::to_string(new_master);
@@ -377,27 +387,12 @@ TEST(SentinelTest, KilledPrimaryUnderLoadWithAndWithoutReplicaAck) {
   with_ack.Stop();
   lanes.Stop();
 
-  const int lost_with_ack = with_ack.CountLost(*plain);
-  const int lost_without_ack = without_ack.CountLost(*plain);
-  const int lost_async = lanes.CountLost(*plain);
   std::cout << "[figures] killed primary: writes resumed " << resume_ms
             << " ms after the kill (down-after-milliseconds 1000), the sentinels named the new "
             << "master after " << promoted_ms << " ms; with replica_ack_timeout writes resumed "
             << ack_resume_ms << " ms after the old primary restarted" << std::endl;
-  std::cout << "[figures] killed primary: lost acknowledged links: " << lost_with_ack << " of "
-            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
-            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
-            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
-            << lanes.errors() << " of " << with_ack.operations() << " / "
-            << without_ack.operations() << " / " << lanes.operations() << " operations"
-            << std::endl;
-  EXPECT_GE(resume_ms, 0);
-  EXPECT_GE(ack_resume_ms, 0);
-  EXPECT_EQ(lost_with_ack, 0);
-  EXPECT_EQ(lanes.mismatches(), 0);
-  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
-  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
-  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+  ExpectNothingAcknowledgedLost("killed primary", *plain, without_ack, with_ack, lanes, resume_ms,
+                                ack_resume_ms);
 }
 
 // A client that only reads never sees an error from a demoted master (it

@@ -153,11 +153,11 @@ TEST(ClusterSlotTest, ParsesClusterSlots) {
   auto map = SlotMap::FromClusterSlots(reply, asked);
   ASSERT_TRUE(map.ok()) << map.status();
   ASSERT_EQ(map->primaries().size(), 3u);
-  EXPECT_EQ(*map->PrimaryOf(0), (HostPort{"127.0.0.1", 7000}));
-  EXPECT_EQ(*map->PrimaryOf(5461), (HostPort{"127.0.0.1", 7001}));
-  EXPECT_EQ(*map->PrimaryOf(16000), (HostPort{"127.0.0.1", 7002}));
-  EXPECT_EQ(map->PrimaryOf(16001), nullptr);
-  EXPECT_EQ(map->PrimaryOf(-1), nullptr);
+  EXPECT_EQ(map->primaries().at(map->OwnerIndex(0)), (HostPort{"127.0.0.1", 7000}));
+  EXPECT_EQ(map->primaries().at(map->OwnerIndex(5461)), (HostPort{"127.0.0.1", 7001}));
+  EXPECT_EQ(map->primaries().at(map->OwnerIndex(16000)), (HostPort{"127.0.0.1", 7002}));
+  EXPECT_EQ(map->OwnerIndex(16001), -1);
+  EXPECT_EQ(map->OwnerIndex(-1), -1);
 
   EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Array({}), asked).ok());
   EXPECT_FALSE(SlotMap::FromClusterSlots(Reply::Error("ERR cluster support disabled"), asked).ok());
