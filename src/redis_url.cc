@@ -191,6 +191,7 @@ absl::Status ParseQuery(std::string_view query, RedisEndpoint& endpoint) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;  // "a=1&&b=2", "a=1&": empty parts are nothing
     const auto equals = pair.find('=');
     if (equals == std::string_view::npos) {
       return Invalid(StrCat("query parameter '", pair.substr(0, 40), "' has no value"));

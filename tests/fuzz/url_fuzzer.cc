@@ -154,17 +154,19 @@ std::string ExpectedRedaction(std::string_view url, std::string_view scheme, boo
   } else {
     expected = std::string(before_query);
   }
-  // An empty query ("…?") is no query.
-  if (question == std::string_view::npos || question + 1 == url.size()) return expected;
+  if (question == std::string_view::npos) return expected;
+  // Empty parts ("…?", "a=1&&b=2", "a=1&") are dropped.
   std::string_view query = url.substr(question + 1);
   char separator = '?';
   while (true) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
-    expected += separator;
-    expected += pair.starts_with("sentinel_password=") ? std::string("sentinel_password=***")
-                                                       : std::string(pair);
-    separator = '&';
+    if (!pair.empty()) {
+      expected += separator;
+      expected += pair.starts_with("sentinel_password=") ? std::string("sentinel_password=***")
+                                                         : std::string(pair);
+      separator = '&';
+    }
     if (amp == std::string_view::npos) return expected;
     query = query.substr(amp + 1);
   }
