@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -50,18 +51,39 @@ bool Answers(int port) {
 }  // namespace
 
 int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    Die("cannot find a free loopback port");
+  // Ports below the kernel's ephemeral range (32768 on), so that no client
+  // socket of a test running beside this one takes the port between this
+  // choice and the server's bind (CI failed on that once). A port is also
+  // reserved with a lock held until this process ends, so that two test
+  // processes, or two servers of one, never choose the same one.
+  constexpr int kFirst = 20000, kCount = 12000;
+  static std::mutex mutex;
+  static unsigned next =
+      static_cast<unsigned>(getpid()) * 7919u +
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::lock_guard<std::mutex> lock(mutex);
+  std::filesystem::create_directories("/tmp/sfroute-test-ports");
+  for (int tries = 0; tries < kCount; ++tries) {
+    const int port = kFirst + static_cast<int>(next++ % kCount);
+    const std::string lock_path = "/tmp/sfroute-test-ports/" + std::to_string(port);
+    const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lock_fd < 0) Die("cannot open " + lock_path);
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      close(lock_fd);  // another test process has it
+      continue;
+    }
+    // Nobody may listen there now either (a server started by a script).
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    if (fd >= 0) close(fd);
+    if (free) return port;  // lock_fd stays open: the reservation lasts as long as this process
+    close(lock_fd);
   }
-  close(fd);
-  return ntohs(addr.sin_port);
+  Die("cannot find a free loopback port");
 }
 
 std::string RedisServer::NewDir() {

@@ -49,8 +49,9 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-// A loopback port nobody listens on now. (A cluster node's bus port comes
-// from here too: the default, port + 10000, may pass 65535.)
+// A loopback port nobody listens on now, outside the ephemeral range and
+// reserved for this process. (A cluster node's bus port comes from here too:
+// the default, port + 10000, may pass 65535.)
 int FreeLoopbackPort();
 
 // The Redis every test of the suite may share: $SFROUTE_TEST_REDIS when set
