@@ -98,6 +98,10 @@ class Router {
   // - a persistent link to a pod that is not live: UNAVAILABLE naming the
   //   pod — it holds the player's state, a router never moves it;
   // - no live pod: UNAVAILABLE.
+  // "Not live" is never judged on this router's view alone before a link
+  // moves or a route is refused: the pod states are read again first (one
+  // HGETALL shared by the routes that need it at once), since another
+  // router may know a pod this one has not read yet.
   // Errors of the calls made are returned as they are; none is cached.
   // `call` bounds the whole route (its deadline spans every call made).
   absl::StatusOr<RouteResult> Route(std::string_view uid, const CallOptions& call = {});

@@ -157,6 +157,7 @@ class Router::Impl {
   }
 
   absl::Status Refresh(const CallOptions& call) {
+    const std::int64_t started = options_.clock->Now().count();
     absl::StatusOr<PodStates> states = executor_.GetServiceState(options_.ns, options_.svc, call);
     if (!states.ok()) {
       LogRefreshFailure(states.status());
@@ -192,6 +193,7 @@ class Router::Impl {
       }
       LearnShare(growth);
       refreshed_ = true;
+      refreshed_from_.store(std::max(refreshed_from_.load(), started));
     }
     counters_.Add(kRefreshes);
     if (refresh_failing_.exchange(false)) {
@@ -343,6 +345,25 @@ class Router::Impl {
     }
   }
 
+  // The slot of `pod` when it is live, on pod states read after the route
+  // began at `route_start`. A router's view lags the others' by up to
+  // state_refresh (a pod that just started, a report not read yet): a link
+  // is never moved, nor a route refused, on that view alone — another router
+  // may have just placed the uid there. So a pod not live in it is judged
+  // again on a fresh read; routes that need one at once share it.
+  absl::StatusOr<const PodSlot*> ConfirmedLiveSlot(PodIndex pod, std::int64_t route_start,
+                                                   const CallOptions& call) {
+    if (const PodSlot* slot = LiveSlot(pod, route_start)) return slot;
+    {
+      std::lock_guard<std::mutex> lock(confirm_mutex_);
+      if (refreshed_from_.load() < route_start) {
+        absl::Status refreshed = Refresh(call);
+        if (!refreshed.ok()) return refreshed;
+      }
+    }
+    return LiveSlot(pod, options_.clock->Now().count());
+  }
+
   // The slot of `pod` when it is live at `now`.
   const PodSlot* LiveSlot(PodIndex pod, std::int64_t now) const {
     std::lock_guard<std::mutex> lock(pods_mutex_);
@@ -356,7 +377,10 @@ class Router::Impl {
   // The live pod with the least load (reported, plus placed since,
   // weighed by LearnShare()), ties to the lowest pod; null when none is live. Counts the placement
   // in advance (`take`); Unplace() takes it back if it did not happen.
-  PodSlot* ChoosePod(std::int64_t now, std::optional<PodIndex> excluded) {
+  // Live at the clock's now, not the route's start: the route's reads may
+  // have taken a while.
+  PodSlot* ChoosePod(std::optional<PodIndex> excluded) {
+    const std::int64_t now = options_.clock->Now().count();
     std::lock_guard<std::mutex> lock(pods_mutex_);
     PodSlot* best = nullptr;
     double best_load = 0;
@@ -395,7 +419,7 @@ class Router::Impl {
       if (!linked.ok()) return linked.status();
       if (!linked->has_value()) {
         // Not linked: place him; if another router was first, his pod.
-        PodSlot* chosen = ChoosePod(now, std::nullopt);
+        PodSlot* chosen = ChoosePod(std::nullopt);
         if (chosen == nullptr) return NoLivePod(uid);
         counters_.Add(kRedisCalls);
         absl::StatusOr<PodIndex> pod = executor_.SetLinkedPodIfAbsent(
@@ -410,22 +434,26 @@ class Router::Impl {
           return RouteResult{*pod, true};
         }
         Unplace(*chosen);
-        if (const PodSlot* slot = LiveSlot(*pod, now)) {
-          Cache(uid, *slot, now);
+        absl::StatusOr<const PodSlot*> slot = ConfirmedLiveSlot(*pod, now, call);
+        if (!slot.ok()) return slot.status();
+        if (*slot != nullptr) {
+          Cache(uid, **slot, now);
           counters_.Add(kLinked);
           return RouteResult{*pod, false};
         }
-        continue;  // placed by another router on a pod not live here: read again
+        continue;  // placed by another router on a pod not live: read again
       }
       const PodIndex pod = **linked;
-      if (const PodSlot* slot = LiveSlot(pod, now)) {
+      absl::StatusOr<const PodSlot*> live = ConfirmedLiveSlot(pod, now, call);
+      if (!live.ok()) return live.status();
+      if (const PodSlot* slot = *live) {
         Cache(uid, *slot, now);
         counters_.Add(kLinked);
         return RouteResult{pod, false};
       }
       // Linked to a pod that is not live: a temporary link moves, a
       // persistent one (the pod holds his state) stays.
-      PodSlot* chosen = ChoosePod(now, pod);
+      PodSlot* chosen = ChoosePod(pod);
       if (chosen == nullptr) return NoLivePod(uid);
       counters_.Add(kRedisCalls);
       absl::StatusOr<MoveResult> move = executor_.MoveTemporaryLinkedPod(
@@ -441,7 +469,9 @@ class Router::Impl {
       }
       Unplace(*chosen);
       if (!move->pod.has_value()) continue;  // the link went meanwhile: place him
-      if (const PodSlot* slot = LiveSlot(*move->pod, now)) {
+      absl::StatusOr<const PodSlot*> moved_to = ConfirmedLiveSlot(*move->pod, now, call);
+      if (!moved_to.ok()) return moved_to.status();
+      if (const PodSlot* slot = *moved_to) {
         Cache(uid, *slot, now);  // another router moved him first
         counters_.Add(kLinked);
         return RouteResult{*move->pod, false};
@@ -486,6 +516,9 @@ class Router::Impl {
   std::map<PodIndex, std::unique_ptr<PodSlot>> pods_;
   double placement_weight_ = 1;  // LearnShare()
   std::atomic<bool> refreshed_{false};
+  // When the newest pod states read were asked for (clock ms).
+  std::atomic<std::int64_t> refreshed_from_{kNever};
+  std::mutex confirm_mutex_;  // one confirming read at a time
 
   std::array<CacheShard, kCacheShards> cache_;
 

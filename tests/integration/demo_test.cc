@@ -309,6 +309,31 @@ TEST_F(DemoTest, ReportsRoutersThatDisagreeAndAProbeNotRefused) {
   EXPECT_THAT(broken.Find("crash")->violations[0].detail, HasSubstr("not UNAVAILABLE"));
 }
 
+// Two pods for one uid are not flagged when one of them stopped being live
+// while the two routed (its report aged past freshness: one router placed
+// him just before, the other moved him just after) — and only then.
+TEST_F(DemoTest, TwoPodsAreNotFlaggedOnlyWhenOneStoppedBeingLiveMeanwhile) {
+  CheckResult check = Check();
+  ASSERT_TRUE(check.ok()) << Describe(check);
+  ASSERT_FALSE(result_.twins.empty());
+  const auto& crash = result_.crash;
+  ASSERT_TRUE(crash.happened);
+  auto& twin = result_.twins.front();
+  twin.pods[0] = crash.pod;
+  twin.pods[1] = (crash.pod + 1) % config_.pods;
+  const std::int64_t stale_ms = crash.last_report_ms + config_.fresh_ms;
+  twin.start_ms = stale_ms - 5;
+  twin.end_ms = stale_ms + 5;
+  CheckResult excused{.invariants = sfroute::demo::EvaluateInvariants(result_, check.readback)};
+  EXPECT_TRUE(excused.Find("one-pod")->ok()) << Describe(excused);
+  EXPECT_THAT(excused.Find("one-pod")->note, HasSubstr("1 got two pods"));
+
+  twin.end_ms = stale_ms - 1;  // both routes ended while it was live
+  CheckResult flagged{.invariants = sfroute::demo::EvaluateInvariants(result_, check.readback)};
+  ASSERT_EQ(flagged.Find("one-pod")->violations.size(), 1u) << Describe(flagged);
+  EXPECT_EQ(flagged.Find("one-pod")->violations[0].uid, result_.players[twin.player].uid);
+}
+
 TEST_F(DemoTest, ReportsPlayerMovedToTheDrainedPod) {
   // Any player the simulation has elsewhere (whenever he was routed: a
   // loaded machine may route nobody after the drained pod aged out).

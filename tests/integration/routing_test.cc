@@ -380,6 +380,37 @@ TEST_P(RoutingTest, APersistentLinkToAPodThatIsNotLiveIsUnavailableUntilThePodIs
   EXPECT_EQ(back, (RouteResult{.pod = 0, .placed = false}));
 }
 
+// Each router reads the pod states on its own schedule, so one may not
+// know yet a pod that another already places players on. It reads them
+// again before it moves anyone: both answer the same pod (the demo's
+// "one-pod" check caught two routers disagreeing there).
+TEST_P(RoutingTest, ARouterWhoseViewLagsReadsThePodsAgainBeforeItMovesAPlayer) {
+  Report(0, 50);
+  auto lagging = OpenRouter();  // knows pod 0 only
+  ASSERT_NE(lagging, nullptr);
+  clock_->Advance(milliseconds(10));
+  Report(1, 0);  // a pod just started
+  auto current = OpenRouter();
+  ASSERT_NE(current, nullptr);
+  ASSERT_OK_AND_ASSIGN(RouteResult placed, current->Route("u1"));
+  EXPECT_EQ(placed, (RouteResult{.pod = 1, .placed = true}));
+
+  const std::uint64_t refreshes = lagging->stats().refreshes;
+  ASSERT_OK_AND_ASSIGN(RouteResult route, lagging->Route("u1"));
+  EXPECT_EQ(route, (RouteResult{.pod = 1, .placed = false}));
+  EXPECT_EQ(StoredLink("u1"), "1");
+  EXPECT_EQ(lagging->stats().moved, 0u);
+  EXPECT_EQ(lagging->stats().refreshes, refreshes + 1);
+
+  // A pod that is really gone: the fresh read says so, and the temporary
+  // link moves. That read serves the rest of the route (one only).
+  clock_->Advance(kFreshness + milliseconds(1));
+  Report(0, 50);
+  ASSERT_OK_AND_ASSIGN(RouteResult moved, lagging->Route("u1"));
+  EXPECT_EQ(moved, (RouteResult{.pod = 0, .placed = true}));
+  EXPECT_EQ(lagging->stats().refreshes, refreshes + 2);
+}
+
 TEST_P(RoutingTest, APodThatDiesAndComesBackTakesPlayersAgain) {
   Report(0, 0);
   Report(1, 0);

@@ -143,6 +143,7 @@ absl::StatusOr<RouteResult> PlayerActions::RouteTwice(int index, const PlayerRec
   twin.routers[1] = (GatewayOf(index) + 1) % config_.routers;
   absl::StatusOr<RouteResult> routes[2];
   RouteLog other;  // the second thread's
+  twin.start_ms = NowMs();
   std::latch start(2);
   std::thread second([&] {
     start.arrive_and_wait();
@@ -151,6 +152,7 @@ absl::StatusOr<RouteResult> PlayerActions::RouteTwice(int index, const PlayerRec
   start.arrive_and_wait();
   routes[0] = Route(RouteRecord::Kind::kArrival, index, player, 0, twin.routers[0], log);
   second.join();
+  twin.end_ms = NowMs();
   log.routes.insert(log.routes.end(), other.routes.begin(), other.routes.end());
   for (int i = 0; i < 2; ++i) {
     if (routes[i].ok()) {

@@ -91,6 +91,9 @@ struct TwinRoute {
   // What each router answered: a pod, or an error.
   std::optional<PodIndex> pods[2];
   std::string errors[2];
+  // From before the first route started until both had ended.
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
 };
 
 // A time a pod was not reporting: after its last report (stamped
