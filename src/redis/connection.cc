@@ -4,7 +4,6 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
-#include <limits>
 #include <utility>
 
 #include "redis/socket.h"
@@ -21,11 +20,16 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // On the loop's thread, queued bytes are sent at the end of the round, or
 // once there are this many.
 constexpr std::size_t kLoopFlushBytes = 4 * 1024;
-// A TLS connection has at most this many writes awaiting their replies;
-// what is queued meanwhile goes out in one write when replies come. Redis
-// reads one TLS record per connection and event-loop round: many small
-// writes (one per caller) cost it a round each, a batch costs one.
-constexpr int kTlsWritesInFlight = 2;
+// Callers' threads have at most this many writes awaiting their replies on
+// a connection; what they queue meanwhile goes out in one write when
+// replies come (or with the loop's next flush). Many callers each writing
+// their own small request cost every side a system call per request: held
+// back, they go in batches (GetLinkedPod at 50 sync callers +11% on
+// standalone, +27% on the cluster, measured). The loop's own writes, already
+// one per round, are not held back — except over TLS, where Redis reads one
+// TLS record per connection and event-loop round: there a batch costs it
+// one round where many small writes cost a round each.
+constexpr int kWritesInFlight = 2;
 
 // The connection this thread became the reader of in its last Send, for
 // the sync call it is about to wait for (Connection::ReadForCaller).
@@ -65,8 +69,6 @@ std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
 
 Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLoop> loop)
     : options_(options),
-      max_writes_in_flight_(options.tls != nullptr ? kTlsWritesInFlight
-                                                   : std::numeric_limits<int>::max()),
       address_(options.node.Address()),
       loop_(std::move(loop)),
       node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr) {}
@@ -308,8 +310,8 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
 }
 
 void Connection::StartWriterLocked(bool* write_now) {
-  if (writing_) return;  // the current writer takes the new bytes along
-  if (writes_in_flight_ >= max_writes_in_flight_) return;  // Deliver starts one
+  if (writing_) return;               // the current writer takes the new bytes along
+  if (WriteHeldBackLocked()) return;  // Deliver starts one
   // Callbacks of one round of the loop often start new calls: send them
   // together, in one system call, when the round ends — or as soon as a
   // few kilobytes are queued, so that the server works on them while the
@@ -338,7 +340,7 @@ void Connection::StartWriterLocked(bool* write_now) {
 }
 
 bool Connection::TakePendingLocked(bool allowed) {
-  if (!allowed || pending_.empty() || writes_in_flight_ >= max_writes_in_flight_) return false;
+  if (!allowed || pending_.empty() || WriteHeldBackLocked()) return false;
   if (phase_ != Phase::kReady) {
     // Only the log-in goes before the connection is ready, with bytes of
     // its own: the outbox waits for its replies.
@@ -378,7 +380,7 @@ bool Connection::TakePendingLocked(bool allowed) {
     took = true;
   }
   pending_.clear();
-  if (took && options_.tls != nullptr) {
+  if (took) {
     awaiting_.back()->ends_write = true;
     ++writes_in_flight_;
   }
@@ -426,8 +428,13 @@ void Connection::Flush(int passes) {
   }
 }
 
+bool Connection::WriteHeldBackLocked() const {
+  return writes_in_flight_ >= kWritesInFlight &&
+         (options_.tls != nullptr || !loop_->InLoopThread());
+}
+
 bool Connection::HasQueuedLocked() const {
-  if (phase_ == Phase::kReady && writes_in_flight_ >= max_writes_in_flight_) return false;
+  if (phase_ == Phase::kReady && WriteHeldBackLocked()) return false;
   for (const auto& request : pending_) {
     if (request->state == Request::State::kQueued && (phase_ == Phase::kReady || request->login)) {
       return true;
@@ -569,8 +576,8 @@ void Connection::Deliver(std::vector<Reply>& replies) {
         awaiting_.pop_front();
       }
     }
-    // TLS: a write came back; what queued meanwhile goes out together.
-    if (options_.tls != nullptr && phase_ == Phase::kReady && !pending_.empty()) {
+    // A write came back: what callers queued meanwhile goes out together.
+    if (phase_ == Phase::kReady && !pending_.empty()) {
       StartWriterLocked(&write_now);
     }
   }

@@ -115,6 +115,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   // whether there was any.
   bool TakePendingLocked(bool allowed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool HasQueuedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool WriteHeldBackLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void StartWriterLocked(bool* write_now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   // Reading: by the one reader at a time (reader_).
@@ -136,8 +137,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   void UpdateEventsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const ConnectionOptions options_;
-  const int max_writes_in_flight_;  // kTlsWritesInFlight for TLS, else no limit
-  const std::string address_;       // host:port, for messages
+  const std::string address_;  // host:port, for messages
   const std::shared_ptr<EventLoop> loop_;
   Events::Node* const node_events_;  // null when nobody listens; lives as long as options_.events
   std::atomic<bool> failed_{false};

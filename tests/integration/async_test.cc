@@ -91,20 +91,27 @@ TEST(AsyncTest, ADeadlineEndsOnlyItsOwnCallAndTheConnectionStays) {
   ASSERT_OK(executor->SetLinkedPod(ns, "warm", "svc", 1, Ttl::Persistent()));
   const std::vector<std::string> connection_before = ClientIds(raw);
 
-  // The server sleeps 400 ms: 50 calls wait with the default deadline, one
-  // with a deadline of 100 ms, all on the one shared connection.
+  // The server sleeps 400 ms: one call with a deadline of 100 ms is written
+  // first, then 50 calls wait with the default deadline, all on the one
+  // shared connection.
   std::thread sleep([&] { sleeper.Command({"DEBUG", "SLEEP", "0.4"}); });
   std::this_thread::sleep_for(milliseconds(50));
+  absl::StatusOr<std::optional<PodIndex>> short_deadline;
+  Clock::duration waited{};
+  std::thread short_call([&] {
+    const auto start = Clock::now();
+    short_deadline = executor->SetLinkedPod(ns, "short", "svc", 9, Ttl::Persistent(),
+                                            {.deadline = start + milliseconds(100)});
+    waited = Clock::now() - start;
+  });
+  std::this_thread::sleep_for(milliseconds(20));  // written by then
   constexpr int kCalls = 50;
   std::vector<Landing<std::optional<PodIndex>>> others(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     executor->SetLinkedPodAsync(ns, "u" + std::to_string(i), "svc", i, Ttl::Persistent(),
                                 others[i].Catch());
   }
-  const auto start = Clock::now();
-  auto short_deadline = executor->SetLinkedPod(ns, "short", "svc", 9, Ttl::Persistent(),
-                                               {.deadline = Clock::now() + milliseconds(100)});
-  const auto waited = Clock::now() - start;
+  short_call.join();
   EXPECT_STATUS_CODE(short_deadline, DEADLINE_EXCEEDED);
   EXPECT_TRUE(MessageHas(short_deadline.status(), "may or may not have run"))
       << short_deadline.status();
