@@ -2,8 +2,9 @@
 // commands are appended to the pipeline, and its replies are picked out in
 // order (Redis answers a connection's commands in the order sent).
 //
-// Callers write (the first one in sends what the others queued meanwhile);
-// the event loop reads — except when a sync caller finds the connection
+// Callers write (the first one in sends what the others queued meanwhile,
+// with at most two writes of theirs awaiting replies: later ones wait and
+// go out together); the event loop reads — except when a sync caller finds the connection
 // idle: it then reads its own reply, and hands reading to the loop only if
 // others queued behind it. Each request ends on its own: a deadline or a
 // cancel drops a request not yet written, and completes a written one at
