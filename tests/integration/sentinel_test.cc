@@ -277,30 +277,62 @@ TEST(SentinelTest, CliSetsAndGetsLinksThroughSentinel) {
   EXPECT_THAT(unknown.out, Not(HasSubstr(RedisSentinel::kSentinelPassword)));
 }
 
-// After a failover under load: prints what each load lost and checks that
-// writes resumed, no link acknowledged with replica_ack_timeout was lost,
-// and no call got another's reply or an unexpected error.
-void ExpectNothingAcknowledgedLost(const std::string& what, Executor& reader,
-                                   WriteLoad& without_ack, WriteLoad& with_ack, AsyncLanes& lanes,
-                                   long long resume_ms, long long ack_resume_ms) {
-  const int lost_with_ack = with_ack.CountLost(reader);
-  const int lost_without_ack = without_ack.CountLost(reader);
-  const int lost_async = lanes.CountLost(reader);
-  std::cout << "[figures] " << what << ": lost acknowledged links: " << lost_with_ack << " of "
-            << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
-            << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
-            << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
-            << lanes.errors() << " of " << with_ack.operations() << " / "
-            << without_ack.operations() << " / " << lanes.operations() << " operations"
-            << std::endl;
-  EXPECT_GE(resume_ms, 0);
-  EXPECT_GE(ack_resume_ms, 0);
-  EXPECT_EQ(lost_with_ack, 0);
-  EXPECT_EQ(lanes.mismatches(), 0);
-  EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
-  EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
-  EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
-}
+// The load both failover tests put on the deployment, running from its
+// construction: sync writers without and with replica_ack_timeout, and
+// async lanes on the executor without.
+struct FailoverLoad {
+  explicit FailoverLoad(const std::string& url, LogSink log_sink = nullptr)
+      : plain(OpenOrDie({.redis_url = url, .log_sink = std::move(log_sink)})),
+        waiting(OpenOrDie({.redis_url = url, .replica_ack_timeout = milliseconds(300)})),
+        ns(UniqueNamespace()),
+        without_ack(*plain, ns, "p", [](const std::string&) { return true; }),
+        with_ack(*waiting, ns, "w", [](const std::string&) { return true; }),
+        lanes(*plain, ns, "a", 16) {
+    without_ack.Start(2);
+    with_ack.Start(2);
+    lanes.Start();
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+
+  // Lets the load run on a little after the failover, then stops it.
+  void Stop() {
+    std::this_thread::sleep_for(milliseconds(300));
+    without_ack.Stop();
+    with_ack.Stop();
+    lanes.Stop();
+  }
+
+  // Prints what each load lost and checks that writes resumed, no link
+  // acknowledged with replica_ack_timeout was lost, and no call got
+  // another's reply or an unexpected error.
+  void ExpectNothingAcknowledgedLost(const std::string& what, long long resume_ms,
+                                     long long ack_resume_ms) {
+    const int lost_with_ack = with_ack.CountLost(*plain);
+    const int lost_without_ack = without_ack.CountLost(*plain);
+    const int lost_async = lanes.CountLost(*plain);
+    std::cout << "[figures] " << what << ": lost acknowledged links: " << lost_with_ack << " of "
+              << with_ack.acked() << " with replica_ack_timeout, " << lost_without_ack << " of "
+              << without_ack.acked() << " without, " << lost_async << " of " << lanes.acked()
+              << " async; errors " << with_ack.errors() << " / " << without_ack.errors() << " / "
+              << lanes.errors() << " of " << with_ack.operations() << " / "
+              << without_ack.operations() << " / " << lanes.operations() << " operations"
+              << std::endl;
+    EXPECT_GE(resume_ms, 0);
+    EXPECT_GE(ack_resume_ms, 0);
+    EXPECT_EQ(lost_with_ack, 0);
+    EXPECT_EQ(lanes.mismatches(), 0);
+    EXPECT_TRUE(without_ack.unexpected().empty()) << without_ack.unexpected().front();
+    EXPECT_TRUE(with_ack.unexpected().empty()) << with_ack.unexpected().front();
+    EXPECT_TRUE(lanes.unexpected().empty()) << lanes.unexpected().front();
+  }
+
+  std::unique_ptr<Executor> plain;
+  std::unique_ptr<Executor> waiting;
+  const std::string ns;
+  WriteLoad without_ack;
+  WriteLoad with_ack;
+  AsyncLanes lanes;
+};
 
 TEST(SentinelTest, SentinelFailoverUnderLoad) {
   RedisSentinel& sentinel = Sentinel();
@@ -308,16 +340,9 @@ TEST(SentinelTest, SentinelFailoverUnderLoad) {
   const int old_master = sentinel.Master()->port();
   const int new_master = sentinel.Replica()->port();
   Log log;
-  auto plain = OpenOrDie({.redis_url = sentinel.url(), .log_sink = log.Sink()});
-  auto waiting = OpenOrDie({.redis_url = sentinel.url(), .replica_ack_timeout = milliseconds(300)});
-  const std::string ns = UniqueNamespace();
-  WriteLoad without_ack(*plain, ns, "p", [](const std::string&) { return true; });
-  WriteLoad with_ack(*waiting, ns, "w", [](const std::string&) { return true; });
-  AsyncLanes lanes(*plain, ns, "a", 16);
-  without_ack.Start(2);
-  with_ack.Start(2);
-  lanes.Start();
-  std::this_thread::sleep_for(milliseconds(300));
+  FailoverLoad load(sentinel.url(), log.Sink());
+  WriteLoad& without_ack = load.without_ack;
+  WriteLoad& with_ack = load.with_ack;
 
   const auto start = steady_clock::now();
   ASSERT_TRUE(sentinel.StartFailover());
@@ -332,24 +357,20 @@ TEST(SentinelTest, SentinelFailoverUnderLoad) {
   ASSERT_TRUE(sentinel.MakeReplica(old_master, new_master));
   const long long resume_ms = without_ack.WaitResume(std::chrono::seconds(10));
   const long long ack_resume_ms = with_ack.WaitResume(std::chrono::seconds(10));
-  std::this_thread::sleep_for(milliseconds(300));
-  without_ack.Stop();
-  with_ack.Stop();
-  lanes.Stop();
+  load.Stop();
 
   std::cout << "[figures] SENTINEL FAILOVER: sentinels named the new master " << failover_ms
             << " ms after the command; writes resumed " << resume_ms << " ms after that ("
             << ack_resume_ms << " ms with replica_ack_timeout); slowest write "
             << std::max(without_ack.max_latency_ms(), with_ack.max_latency_ms()) << " ms"
             << std::endl;
-  ExpectNothingAcknowledgedLost("SENTINEL FAILOVER", *plain, without_ack, with_ack, lanes,
-                                resume_ms, ack_resume_ms);
+  load.ExpectNothingAcknowledgedLost("SENTINEL FAILOVER", resume_ms, ack_resume_ms);
 
   const std::string moved = "moved from 127.0.0.1:" + std::to_string(old_master) +
                             " to 127.0.0.1:" + std::to_string(new_master);
   EXPECT_TRUE(log.Has(moved)) << moved;
-  EXPECT_EQ(Counter(plain->Metrics(), "sfroute_sentinel_master_changes_total"), 1u);
-  EXPECT_THAT(plain->MetricsText(), HasSubstr("sfroute_sentinel_master_changes_total 1\n"));
+  EXPECT_EQ(Counter(load.plain->Metrics(), "sfroute_sentinel_master_changes_total"), 1u);
+  EXPECT_THAT(load.plain->MetricsText(), HasSubstr("sfroute_sentinel_master_changes_total 1\n"));
 }
 
 TEST(SentinelTest, KilledPrimaryUnderLoadWithAndWithoutReplicaAck) {
@@ -357,16 +378,9 @@ TEST(SentinelTest, KilledPrimaryUnderLoadWithAndWithoutReplicaAck) {
   ASSERT_TRUE(sentinel.WaitSettled());
   RedisServer* victim = sentinel.Master();
   const int new_master = sentinel.Replica()->port();
-  auto plain = OpenOrDie({.redis_url = sentinel.url()});
-  auto waiting = OpenOrDie({.redis_url = sentinel.url(), .replica_ack_timeout = milliseconds(300)});
-  const std::string ns = UniqueNamespace();
-  WriteLoad without_ack(*plain, ns, "p", [](const std::string&) { return true; });
-  WriteLoad with_ack(*waiting, ns, "w", [](const std::string&) { return true; });
-  AsyncLanes lanes(*plain, ns, "a", 16);
-  without_ack.Start(2);
-  with_ack.Start(2);
-  lanes.Start();
-  std::this_thread::sleep_for(milliseconds(300));
+  FailoverLoad load(sentinel.url());
+  WriteLoad& without_ack = load.without_ack;
+  WriteLoad& with_ack = load.with_ack;
 
   without_ack.MarkEvent();
   const auto start = steady_clock::now();
@@ -382,17 +396,13 @@ TEST(SentinelTest, KilledPrimaryUnderLoadWithAndWithoutReplicaAck) {
   victim->Restart();
   ASSERT_TRUE(sentinel.MakeReplica(victim->port(), new_master));
   const long long ack_resume_ms = with_ack.WaitResume(std::chrono::seconds(20));
-  std::this_thread::sleep_for(milliseconds(300));
-  without_ack.Stop();
-  with_ack.Stop();
-  lanes.Stop();
+  load.Stop();
 
   std::cout << "[figures] killed primary: writes resumed " << resume_ms
             << " ms after the kill (down-after-milliseconds 1000), the sentinels named the new "
             << "master after " << promoted_ms << " ms; with replica_ack_timeout writes resumed "
             << ack_resume_ms << " ms after the old primary restarted" << std::endl;
-  ExpectNothingAcknowledgedLost("killed primary", *plain, without_ack, with_ack, lanes, resume_ms,
-                                ack_resume_ms);
+  load.ExpectNothingAcknowledgedLost("killed primary", resume_ms, ack_resume_ms);
 }
 
 // A client that only reads never sees an error from a demoted master (it

@@ -186,13 +186,20 @@ InvariantResult CheckDrain(const SimulationResult& result, const Readback& readb
   return invariant;
 }
 
+// The times `pod` of service `svc` was not reporting; none for a pod the
+// run did not have.
+const std::vector<Silence>& SilencesOf(const SimulationResult& result, int svc, PodIndex pod) {
+  static const std::vector<Silence> kNone;
+  if (pod < 0 || static_cast<std::size_t>(pod) >= result.pods[svc].size()) return kNone;
+  return result.pods[svc][pod].silences;
+}
+
 // Whether `pod` had stopped reporting before end_ms, and was not known
 // back by every router before start_ms: a router may then have moved its
 // temporary links.
 bool MayHaveLookedDead(const SimulationResult& result, int svc, PodIndex pod, std::int64_t start_ms,
                        std::int64_t end_ms) {
-  if (pod < 0 || static_cast<std::size_t>(pod) >= result.pods[svc].size()) return false;
-  for (const Silence& silence : result.pods[svc][pod].silences) {
+  for (const Silence& silence : SilencesOf(result, svc, pod)) {
     if (silence.last_report_ms != kNeverMs && silence.last_report_ms < end_ms &&
         start_ms <= silence.known_ms) {
       return true;
@@ -267,10 +274,8 @@ InvariantResult CheckGraceExpiry(const SimulationResult& result, const Readback&
 // and another found it dead just after and moved him.
 bool StoppedBeingLiveDuring(const SimulationResult& result, int svc, std::optional<PodIndex> pod,
                             std::int64_t start_ms, std::int64_t end_ms) {
-  if (!pod.has_value() || *pod < 0 || static_cast<std::size_t>(*pod) >= result.pods[svc].size()) {
-    return false;
-  }
-  for (const Silence& silence : result.pods[svc][*pod].silences) {
+  if (!pod.has_value()) return false;
+  for (const Silence& silence : SilencesOf(result, svc, *pod)) {
     if (silence.last_report_ms == kNeverMs) continue;
     const std::int64_t stale_ms = silence.last_report_ms + result.config.fresh_ms;
     if (start_ms <= stale_ms && stale_ms <= end_ms) return true;
@@ -429,7 +434,7 @@ InvariantResult CheckScaleIn(const SimulationResult& result, const Readback& rea
 bool MayBeLive(const SimulationResult& result, int svc, PodIndex pod, std::int64_t start_ms,
                std::int64_t end_ms) {
   if (pod < 0 || static_cast<std::size_t>(pod) >= result.pods[svc].size()) return false;
-  for (const Silence& silence : result.pods[svc][pod].silences) {
+  for (const Silence& silence : SilencesOf(result, svc, pod)) {
     const bool stale_at_start = silence.last_report_ms == kNeverMs ||
                                 start_ms - result.config.fresh_ms > silence.last_report_ms;
     if (stale_at_start && end_ms < silence.resumed_ms) return false;
