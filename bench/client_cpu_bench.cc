@@ -15,6 +15,7 @@
 // sharing one router.
 #include <benchmark/benchmark.h>
 
+#include <charconv>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,18 +41,28 @@ using internal::Reply;
 // thread).
 class CannedServer {
  public:
+  // What a connection does with commands: encodes them, then reads the
+  // replies to the bytes it wrote.
   absl::StatusOr<std::vector<Reply>> Execute(const std::vector<internal::Command>& commands) {
-    std::string wire;
-    std::string answers;
-    for (const auto& command : commands) {
-      internal::AppendCommand(command, wire);
-      answers.append(Answer(command));
+    wire_.clear();
+    for (const auto& command : commands) internal::AppendCommand(command, wire_);
+    return Answer(wire_, commands.size());
+  }
+
+  // The replies to `count` commands encoded in `wire`: what Redis would
+  // send back for them, parsed.
+  absl::StatusOr<std::vector<Reply>> Answer(std::string_view wire, std::size_t count) {
+    answers_.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      std::size_t arguments = 0;
+      std::string_view name;
+      if (!Next(wire, arguments, name)) return absl::InternalError("canned: malformed command");
+      answers_.append(AnswerTo(name, arguments - 1));
     }
-    benchmark::DoNotOptimize(wire.data());
-    parser_.Feed(answers.data(), answers.size());
+    parser_.Feed(answers_.data(), answers_.size());
     std::vector<Reply> replies;
-    replies.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) {
+    replies.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
       auto reply = parser_.Next();
       if (!reply.ok()) return reply.status();
       replies.push_back(**std::move(reply));
@@ -60,15 +71,34 @@ class CannedServer {
   }
 
  private:
+  // Reads one command off the front of `wire`: its number of arguments
+  // and its name (the server's side of the protocol, without the work).
+  static bool Next(std::string_view& wire, std::size_t& arguments, std::string_view& name) {
+    auto number = [&wire](char kind, std::size_t& value) {
+      if (wire.empty() || wire[0] != kind) return false;
+      const auto [end, error] = std::from_chars(wire.data() + 1, wire.data() + wire.size(), value);
+      if (error != std::errc() || wire.end() - end < 2) return false;
+      wire.remove_prefix(end - wire.data() + 2);  // the number and its CRLF
+      return true;
+    };
+    if (!number('*', arguments) || arguments == 0) return false;
+    for (std::size_t i = 0; i < arguments; ++i) {
+      std::size_t size = 0;
+      if (!number('$', size) || wire.size() < size + 2) return false;
+      if (i == 0) name = wire.substr(0, size);
+      wire.remove_prefix(size + 2);
+    }
+    return true;
+  }
+
   // The bytes Redis would send back (the server's side: built once).
-  std::string_view Answer(const internal::Command& command) {
-    const std::string& name = command.args[0];
+  std::string_view AnswerTo(std::string_view name, std::size_t keys) {
     if (name == "GET") return "$1\r\n7\r\n";
     if (name == "MGET") {
-      std::string& answer = mget_answers_[command.args.size() - 1];
+      std::string& answer = mget_answers_[keys];
       if (answer.empty()) {
-        answer = "*" + std::to_string(command.args.size() - 1) + "\r\n";
-        for (std::size_t i = 1; i < command.args.size(); ++i) answer += "$1\r\n7\r\n";
+        answer = "*" + std::to_string(keys) + "\r\n";
+        for (std::size_t i = 0; i < keys; ++i) answer += "$1\r\n7\r\n";
       }
       return answer;
     }
@@ -82,7 +112,9 @@ class CannedServer {
     return "*2\r\n:1\r\n$1\r\n6\r\n";  // EVALSHA set_link: {applied, previous}
   }
 
-  internal::ReplyParser parser_;                     // long-lived, as on a connection
+  internal::ReplyParser parser_;  // long-lived, as on a connection
+  std::string wire_;              // kept, as a connection's buffer
+  std::string answers_;
   std::map<std::size_t, std::string> mget_answers_;  // by key count
 };
 
@@ -103,9 +135,9 @@ class CannedBackend : public internal::Backend {
 // cluster backend (slot map, routing, plans, merges).
 class CannedNode : public internal::NodeSender {
  public:
-  void Send(const internal::Batch& batch, std::shared_ptr<internal::CallControl>,
-            internal::BatchDone done) override {
-    std::move(done)(server_.Execute(batch.commands));
+  void SendWire(const internal::WireBatch& batch, std::shared_ptr<internal::CallControl>,
+                internal::BatchDone done) override {
+    std::move(done)(server_.Answer(batch.bytes, batch.commands));
   }
   void Sweep(internal::SteadyClock::time_point) override {}
   void Shutdown(const absl::Status&) override {}

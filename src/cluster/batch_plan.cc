@@ -2,24 +2,25 @@
 
 #include <strings.h>
 
-#include <map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "cluster/slot.h"
+#include "redis/resp.h"
 
 namespace sfroute::internal {
 namespace {
 
-// One MGET per slot, in the order the slots first appear.
-void SplitMget(const Command& mget, std::size_t origin, BatchPlan& plan) {
-  std::map<int, std::size_t> part_of_slot;  // slot -> index into plan.parts
-  for (std::size_t i = 1; i < mget.args.size(); ++i) {
-    const int slot = KeySlot(mget.args[i]);
-    auto [it, inserted] = part_of_slot.emplace(slot, plan.parts.size());
-    if (inserted) plan.parts.push_back(BatchPart{Command{{mget.args[0]}}, slot, origin, {}});
-    BatchPart& part = plan.parts[it->second];
-    part.command.args.push_back(mget.args[i]);
-    part.positions.push_back(i - 1);
+// One MGET per slot of its keys, in the order the slots first appear.
+// `slots` holds the slot of each key.
+void SplitMget(const Command& mget, absl::Span<const int> slots, std::size_t origin,
+               BatchPlan& plan) {
+  absl::flat_hash_map<int, std::size_t> part_of_slot;  // slot -> index into plan.parts
+  part_of_slot.reserve(slots.size());
+  for (std::size_t key = 0; key < slots.size(); ++key) {
+    auto [it, inserted] = part_of_slot.try_emplace(slots[key], plan.parts.size());
+    if (inserted) plan.parts.push_back(BatchPart{&mget, slots[key], origin, {}});
+    plan.parts[it->second].positions.push_back(key);
   }
 }
 
@@ -27,28 +28,62 @@ void SplitMget(const Command& mget, std::size_t origin, BatchPlan& plan) {
 
 BatchPlan PlanBatch(const std::vector<Command>& commands) {
   BatchPlan plan;
+  plan.parts.reserve(commands.size());
   plan.split_keys.assign(commands.size(), 0);
+  absl::InlinedVector<int, 16> slots;  // of the command's keys
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
     const auto keys = KeyPositions(command);
-    const int slot = keys.empty() ? -1 : KeySlot(command.args[keys.front()]);
+    slots.clear();
     bool one_slot = true;
-    for (std::size_t i = 1; i < keys.size() && one_slot; ++i) {
-      one_slot = KeySlot(command.args[keys[i]]) == slot;
+    std::string_view last_tag;  // the keys of a link script share theirs: hashed once
+    for (const std::size_t position : keys) {
+      const std::string_view tag = HashTag(command.args[position]);
+      slots.push_back(!slots.empty() && tag == last_tag ? slots.back() : TagSlot(tag));
+      last_tag = tag;
+      one_slot = one_slot && slots.back() == slots.front();
     }
+    const int slot = keys.empty() ? -1 : slots.front();
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
     if (!one_slot && strcasecmp(command.args[0].c_str(), "MGET") == 0) {
       plan.split = true;
       plan.split_keys[origin] = keys.size();
       if (!plan.anchor) plan.anchor = plan.parts.size();
-      SplitMget(command, origin, plan);
+      SplitMget(command, slots, origin, plan);
       continue;
     }
     if (slot >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
-    plan.parts.push_back(BatchPart{command, slot, origin, {}});
+    plan.parts.push_back(BatchPart{&command, slot, origin, {}});
   }
   return plan;
+}
+
+std::size_t EncodedSizeBound(const BatchPart& part) {
+  // A header ("$" or "*", up to 20 digits, CRLF) for the array and each
+  // argument.
+  constexpr std::size_t kHeader = 24;
+  const Command& command = *part.command;
+  std::size_t size = kHeader;
+  if (part.positions.empty()) {
+    for (const std::string& arg : command.args) size += kHeader + arg.size() + 2;
+    return size;
+  }
+  size += kHeader + command.args[0].size() + 2;
+  for (const std::size_t key : part.positions) size += kHeader + command.args[key + 1].size() + 2;
+  return size;
+}
+
+void AppendPart(const BatchPart& part, std::string& out) {
+  const Command& command = *part.command;
+  if (part.positions.empty()) {
+    AppendArrayHeader(command.args.size(), out);
+    for (const std::string& arg : command.args) AppendArgument(arg, out);
+    return;
+  }
+  AppendArrayHeader(part.positions.size() + 1, out);
+  AppendArgument(command.args[0], out);
+  for (const std::size_t key : part.positions) AppendArgument(command.args[key + 1], out);
 }
 
 int OneSlot(const std::vector<Command>& commands) {
@@ -68,19 +103,13 @@ int OneSlot(const std::vector<Command>& commands) {
   return slot;
 }
 
-std::vector<Reply> MergeReplies(const BatchPlan& plan,
-                                absl::Span<std::optional<Reply>> part_replies) {
-  if (!plan.split) {  // a part per command, in order
-    std::vector<Reply> replies;
-    replies.reserve(part_replies.size());
-    for (auto& reply : part_replies) replies.push_back(*std::move(reply));
-    return replies;
-  }
+std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies) {
+  if (!plan.split) return part_replies;  // a part per command, in order
   std::vector<Reply> replies(plan.split_keys.size());
   std::vector<bool> failed(plan.split_keys.size(), false);
   for (std::size_t i = 0; i < plan.parts.size(); ++i) {
     const BatchPart& part = plan.parts[i];
-    Reply& reply = *part_replies[i];
+    Reply& reply = part_replies[i];
     const std::size_t keys = plan.split_keys[part.origin];
     if (keys == 0) {
       replies[part.origin] = std::move(reply);

@@ -9,21 +9,25 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/types/span.h"
 #include "backend.h"
 #include "reply.h"
 
 namespace sfroute::internal {
 
+// A command of the plan. It points into the planned commands (a call's
+// batch, which outlives the call): no command is copied; AppendPart
+// encodes it straight from there.
 struct BatchPart {
-  Command command;
-  int slot = -1;           // the slot of its keys; -1: keyless
-  std::size_t origin = 0;  // index of the input command it came from
-  // For a part of a split MGET: where each of its keys is in the input.
-  std::vector<std::size_t> positions;
+  const Command* command = nullptr;  // the input command it is, or is cut from
+  int slot = -1;                     // the slot of its keys; -1: keyless
+  std::size_t origin = 0;            // index of the input command
+  // A part of a split MGET: its keys, as their positions among the input
+  // MGET's keys (argument position + 1). Empty: the whole command.
+  absl::InlinedVector<std::size_t, 1> positions;
 };
 
 struct BatchPlan {
@@ -34,19 +38,24 @@ struct BatchPlan {
   bool split = false;  // some MGET was split: the parts are not the commands
 };
 
+// The plan points into `commands`: they must outlive it, unchanged.
 BatchPlan PlanBatch(const std::vector<Command>& commands);
+
+// Appends the part's command to `out`, in RESP; at most EncodedSizeBound
+// bytes.
+void AppendPart(const BatchPart& part, std::string& out);
+std::size_t EncodedSizeBound(const BatchPart& part);
 
 // The slot of every key of `commands` when they all share one (then the
 // batch needs no plan: it goes to that slot's node as it is); -1 when
 // their keys are in several slots or there is no key.
 int OneSlot(const std::vector<Command>& commands);
 
-// One reply per input command from one reply per part (moved out of
-// `part_replies`). A split MGET whose parts all answered arrays becomes one
-// array; else its first part reply that is not an array (an error) stands
-// for it.
-std::vector<Reply> MergeReplies(const BatchPlan& plan,
-                                absl::Span<std::optional<Reply>> part_replies);
+// One reply per input command from one reply per part (`part_replies`
+// itself when no MGET was split). A split MGET whose parts all answered
+// arrays becomes one array; else its first part reply that is not an array
+// (an error) stands for it.
+std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies);
 
 }  // namespace sfroute::internal
 

@@ -35,14 +35,16 @@ struct Hop {
 
 class Call;
 
-// The pipeline of one node in one attempt. Its commands are the plan's,
-// moved in for the send and back out right after it (the connection has
-// encoded them by then): a call copies its commands once, into its plan.
+constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+
+// The pipeline of one node in one attempt, encoded straight from the
+// plan's parts (which point into the caller's batch): a call copies no
+// command.
 struct NodeBatch {
   Call* call = nullptr;
   HostPort node;
   NodeSender* connections = nullptr;
-  Batch batch;
+  std::string bytes;                    // its commands, in RESP
   absl::InlinedVector<int, 2> part_of;  // per command: its part; -1 for ASKING
   // Set by the thread that reads them; read once every node has answered.
   absl::StatusOr<std::vector<Reply>> replies;
@@ -64,8 +66,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         done_(std::move(done)),
         start_(start),
         give_up_(give_up),
-        hops_(plan_.parts.size()),
-        replies_(plan_.parts.size()) {}
+        replies_(plan_.parts.size()),
+        answered_(plan_.parts.size(), false),
+        unanswered_(plan_.parts.size()) {}
 
   // Stopped while it waits for its backoff (while it is out on the nodes,
   // the requests there are stopped, and the attempt ends with them).
@@ -119,9 +122,12 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
  private:
   // One attempt: the parts still without a reply, one pipeline per node.
   void SendOnce(const Routes& routes) {
+    if (finished_.load()) return;  // the plan may point at a batch gone by now
+    batches_.reserve(std::min(unanswered_, routes.primaries.size()));
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      if (!replies_[part]) AddToBatch(part, routes);
+      if (!answered_[part]) AddToBatch(part, routes);
     }
+    for (NodeBatch& node_batch : batches_) Encode(node_batch);
     // One count more than there are batches, given back below: a batch
     // answered at once (inside Send) cannot end the attempt while others
     // are still to be sent. batches_ stays as it is until the attempt ends.
@@ -130,13 +136,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       // Points at its batch and owns the call: small enough for the
       // callback to hold without an allocation.
       std::shared_ptr<NodeBatch> batch(shared_from_this(), &node_batch);
-      node_batch.connections->Send(node_batch.batch, control_, [batch](auto replies) {
-        batch->call->OnNodeReplies(*batch, std::move(replies));
-      });
-      for (std::size_t k = 0; k < node_batch.part_of.size(); ++k) {
-        const int part = node_batch.part_of[k];
-        if (part >= 0) plan_.parts[part].command = std::move(node_batch.batch.commands[k]);
-      }
+      node_batch.connections->SendWire(
+          WireBatch{node_batch.bytes, node_batch.part_of.size(), exclusive_, caller_waits_},
+          control_,
+          [batch](auto replies) { batch->call->OnNodeReplies(*batch, std::move(replies)); });
     }
     if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) AfterRoundTrip();
   }
@@ -162,7 +165,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         return;
       }
       for (int part : batch.part_of) {
-        if (part >= 0) hops_[part] = Hop{};  // back to the (reloaded) map
+        if (part >= 0 && !hops_.empty()) hops_[part] = Hop{};  // back to the (reloaded) map
       }
     }
     ResendKeylessWithAnchor();
@@ -216,10 +219,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     // A keyless part (WAIT) goes where the anchor goes.
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
-    const Hop& hop = hops_[routed];
+    const Hop* hop = hops_.empty() ? nullptr : &hops_[routed];
     std::optional<Routes::Primary> target;
-    if (hop.target) {
-      target = topology_->ConnectionsOf(*hop.target);
+    if (hop != nullptr && hop->target) {
+      target = topology_->ConnectionsOf(*hop->target);
     } else if (const int slot = plan_.parts[routed].slot; slot >= 0) {
       target = routes.Of(slot);
     } else {
@@ -239,15 +242,26 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       batch->call = this;
       batch->node = *target->node;
       batch->connections = target->connections;
-      batch->batch.exclusive_connection = exclusive_;
-      batch->batch.caller_waits = caller_waits_;
+      batch->part_of.reserve(unanswered_);  // no more than the parts to send
     }
-    if (!keyless && hops_[part].asking) {
-      batch->batch.commands.push_back(Command{{"ASKING"}});
-      batch->part_of.push_back(-1);
-    }
-    batch->batch.commands.push_back(std::move(plan_.parts[part].command));
+    if (!keyless && !hops_.empty() && hops_[part].asking) batch->part_of.push_back(-1);
     batch->part_of.push_back(static_cast<int>(part));
+  }
+
+  // The node's pipeline in RESP, in one buffer sized once.
+  void Encode(NodeBatch& batch) const {
+    std::size_t size = 0;
+    for (const int part : batch.part_of) {
+      size += part < 0 ? kAsking.size() : EncodedSizeBound(plan_.parts[part]);
+    }
+    batch.bytes.reserve(size);
+    for (const int part : batch.part_of) {
+      if (part < 0) {
+        batch.bytes.append(kAsking);
+      } else {
+        AppendPart(plan_.parts[part], batch.bytes);
+      }
+    }
   }
 
   void TakeReplies(NodeBatch& batch) {
@@ -259,14 +273,16 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // A reply is final unless the cluster refused the command: then it did
   // not run and is sent again, where the refusal says.
   void TakeReply(std::size_t part, const HostPort& node, Reply& reply) {
-    Hop& route = hops_[part];
-    route.asking = false;  // ASK holds for one try only
+    if (!hops_.empty()) hops_[part].asking = false;  // ASK holds for one try only
     if (!reply.is_error()) {
-      replies_[part] = std::move(reply);
+      Answer(part, reply);
       return;
     }
     const std::string& error = reply.str;
     if (auto redirect = ParseRedirect(error, node)) {
+      // The first refusal of the call gives every part a route of its own.
+      if (hops_.empty()) hops_.resize(plan_.parts.size());
+      Hop& route = hops_[part];
       route.target = redirect->target;
       route.asking = redirect->kind == Redirect::Kind::kAsk;
       if (topology_->events() != nullptr) {
@@ -277,9 +293,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     } else if (error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN")) {
       wants_backoff_ = true;  // a slot in migration, or the cluster re-forming
       if (error.starts_with("CLUSTERDOWN")) topology_->MarkStale();
-      route = Hop{};
+      if (!hops_.empty()) hops_[part] = Hop{};
     } else {
-      replies_[part] = std::move(reply);
+      Answer(part, reply);
       return;
     }
     last_error_ = absl::UnavailableError(StrCat(node.Address(), " answered: ", error));
@@ -288,17 +304,26 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // WAIT runs with the anchor, on its connection. When the anchor was
   // refused, it goes again with it (WAIT is harmless to repeat).
   void ResendKeylessWithAnchor() {
-    if (!plan_.anchor || replies_[*plan_.anchor]) return;
+    if (!plan_.anchor || answered_[*plan_.anchor]) return;
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      if (plan_.parts[part].slot < 0) replies_[part].reset();
+      if (plan_.parts[part].slot < 0 && answered_[part]) {
+        answered_[part] = false;
+        ++unanswered_;
+      }
     }
   }
 
-  bool Done() const {
-    return std::all_of(replies_.begin(), replies_.end(), [](const auto& reply) { return reply; });
+  void Answer(std::size_t part, Reply& reply) {
+    replies_[part] = std::move(reply);
+    if (!answered_[part]) {
+      answered_[part] = true;
+      --unanswered_;
+    }
   }
 
-  std::vector<Reply> Replies() { return MergeReplies(plan_, absl::MakeSpan(replies_)); }
+  bool Done() const { return unanswered_ == 0; }
+
+  std::vector<Reply> Replies() { return MergeReplies(plan_, std::move(replies_)); }
 
   absl::Status GaveUp() const {
     const auto elapsed =
@@ -314,7 +339,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
 
   const std::shared_ptr<Topology> topology_;
   const std::shared_ptr<EventLoop> loop_;
-  BatchPlan plan_;  // its commands are out in batches_ while they are sent
+  BatchPlan plan_;  // points into the caller's batch, valid until Finish
   const bool exclusive_;
   const bool caller_waits_;
   const std::shared_ptr<CallControl> control_;
@@ -327,8 +352,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
 
   // Touched by one thread at a time: the one running the attempt, then the
   // one that received its last node's replies.
-  absl::InlinedVector<Hop, 2> hops_;
-  absl::InlinedVector<std::optional<Reply>, 2> replies_;  // empty: still to send
+  std::vector<Hop> hops_;  // per part once the cluster refused one; empty until then
+  std::vector<Reply> replies_;
+  std::vector<bool> answered_;  // false: still to send
+  std::size_t unanswered_;
   absl::Status last_error_;
   bool wants_backoff_ = false;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
@@ -378,7 +405,7 @@ void ClusterBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call,
   // to the slot's primary as it is (no plan, no copy); only when the
   // cluster refuses some of it (a redirect, TRYAGAIN) or the connection
   // could not take it does it become a Call, which retries. The batch
-  // outlives `done` (Backend's contract), so that Call can still copy it.
+  // outlives `done` (Backend's contract), so that Call can still plan it.
   if (const Routes* routes = topology_->Fresh()) {
     if (const int slot = OneSlot(batch.commands); slot >= 0) {
       if (const auto primary = routes->Of(slot)) {

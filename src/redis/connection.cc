@@ -254,18 +254,12 @@ void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
 
 bool Connection::HasReadDuty() { return tls_reader_duty != nullptr; }
 
-bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
+bool Connection::Send(std::string_view bytes, std::size_t commands, bool caller_waits,
                       const std::shared_ptr<CallControl>& call, BatchDone& done) {
-  // Encoded outside the lock, into a buffer each thread keeps, then copied
-  // to the outbox: no allocation per call.
-  thread_local std::string encoded;
-  encoded.clear();
-  for (const Command& command : commands) AppendCommand(command, encoded);
-  if (encoded.capacity() > kBufferKept) encoded.shrink_to_fit();
   auto request = std::make_shared<Request>();
-  request->size = encoded.size();
-  request->expected = commands.size();
-  request->replies.reserve(commands.size());
+  request->size = bytes.size();
+  request->expected = commands;
+  request->replies.reserve(commands);
   request->caller_waits = caller_waits;
   request->call = call;
   request->owner = weak_from_this();
@@ -300,7 +294,7 @@ bool Connection::Send(const std::vector<Command>& commands, bool caller_waits,
       tls_reader_duty = shared_from_this();
       if (disarm) UpdateEventsLocked();
     }
-    outbox_.append(encoded);
+    outbox_.append(bytes);
     pending_.push_back(request);
     if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
   }

@@ -22,6 +22,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,12 +62,13 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
                                           std::shared_ptr<EventLoop> loop);
   ~Connection() override;
 
-  // Queues `commands`, and takes `done`, which gets their replies, or why
-  // not, exactly once. Returns false, leaving `done` to the caller, when
-  // the connection has failed already: nothing was sent, the caller picks
+  // Queues `commands` commands, encoded in `bytes` (read before it
+  // returns), and takes `done`, which gets their replies, or why not,
+  // exactly once. Returns false, leaving `done` to the caller, when the
+  // connection has failed already: nothing was sent, the caller picks
   // another connection. `caller_waits`: the calling thread will wait for
   // the replies (see ReadForCaller).
-  bool Send(const std::vector<Command>& commands, bool caller_waits,
+  bool Send(std::string_view bytes, std::size_t commands, bool caller_waits,
             const std::shared_ptr<CallControl>& call, BatchDone& done);
 
   // Ends the connection: every request gets `why` (UNAVAILABLE or

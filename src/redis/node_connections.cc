@@ -1,10 +1,17 @@
 #include "redis/node_connections.h"
 
+#include <string>
 #include <utility>
 
+#include "redis/resp.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
+namespace {
+
+constexpr std::size_t kEncodedBufferKept = 1 << 20;
+
+}  // namespace
 
 NodeConnections::NodeConnections(ConnectionOptions options, int count,
                                  std::shared_ptr<EventLoop> loop)
@@ -24,7 +31,28 @@ std::shared_ptr<Connection> NodeConnections::Shared(std::size_t slot) {
   return connection;
 }
 
-void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) {
+void NodeSender::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) {
+  // Encoded into a buffer each thread keeps: no allocation per call. A send
+  // started from inside another's callback (on the same thread, while the
+  // buffer is in use) encodes into its own.
+  thread_local std::string kept;
+  thread_local bool kept_in_use = false;
+  std::string own;
+  std::string& bytes = kept_in_use ? own : kept;
+  const bool uses_kept = !kept_in_use;
+  kept_in_use = true;
+  bytes.clear();
+  for (const Command& command : batch.commands) AppendCommand(command, bytes);
+  SendWire(WireBatch{bytes, batch.commands.size(), batch.exclusive_connection, batch.caller_waits},
+           std::move(call), std::move(done));
+  if (uses_kept) {
+    if (kept.capacity() > kEncodedBufferKept) std::string().swap(kept);
+    kept_in_use = false;
+  }
+}
+
+void NodeConnections::SendWire(const WireBatch& batch, std::shared_ptr<CallControl> call,
+                               BatchDone done) {
   if (batch.exclusive_connection) {
     SendExclusive(batch, std::move(call), std::move(done));
     return;
@@ -35,7 +63,7 @@ void NodeConnections::Send(const Batch& batch, std::shared_ptr<CallControl> call
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<Connection> connection = Shared(slot);
     if (connection == nullptr) break;
-    if (connection->Send(batch.commands, batch.caller_waits, call, done)) return;
+    if (connection->Send(batch.bytes, batch.commands, batch.caller_waits, call, done)) return;
   }
   std::move(done)(NotSent(Refusal()));
 }
@@ -47,7 +75,7 @@ absl::Status NodeConnections::Refusal() {
       StrCat("connection to ", options_.node.Address(), " was lost; nothing was sent"));
 }
 
-void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallControl> call,
+void NodeConnections::SendExclusive(const WireBatch& batch, std::shared_ptr<CallControl> call,
                                     BatchDone done) {
   std::shared_ptr<Connection> connection;
   {
@@ -75,7 +103,7 @@ void NodeConnections::SendExclusive(const Batch& batch, std::shared_ptr<CallCont
     }
     std::move(done)(std::move(replies));
   };
-  if (!connection->Send(batch.commands, batch.caller_waits, call, give_back)) {
+  if (!connection->Send(batch.bytes, batch.commands, batch.caller_waits, call, give_back)) {
     std::move(give_back)(NotSent(Refusal()));
   }
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -18,13 +19,26 @@
 
 namespace sfroute::internal {
 
+// A batch already in RESP: what a node's connections write. A cluster
+// encodes the parts of a plan straight from its callers' commands, with
+// no copy of them into a Batch of each node.
+struct WireBatch {
+  std::string_view bytes;  // the commands, encoded (AppendCommand)
+  std::size_t commands = 0;
+  bool exclusive_connection = false;  // as Batch's
+  bool caller_waits = false;          // as Batch's
+};
+
 // What a cluster needs of one node: NodeConnections, or a canned stand-in
 // that measures the cluster's own CPU cost (bench/client_cpu_bench.cc).
 class NodeSender {
  public:
   virtual ~NodeSender() = default;
-  // As NodeConnections::Send.
-  virtual void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) = 0;
+  // As NodeConnections::SendWire: the bytes are read before it returns.
+  virtual void SendWire(const WireBatch& batch, std::shared_ptr<CallControl> call,
+                        BatchDone done) = 0;
+  // Encodes the batch's commands and sends them (SendWire).
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done);
   virtual void Sweep(SteadyClock::time_point now) = 0;
   virtual void Shutdown(const absl::Status& why) = 0;
 };
@@ -38,7 +52,7 @@ class NodeConnections : public NodeSender {
   // turns), opening it first if it is not open or was lost; a batch with
   // exclusive_connection goes on a connection no other call uses until its
   // replies are in. `done` as Backend::Send.
-  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
+  void SendWire(const WireBatch& batch, std::shared_ptr<CallControl> call, BatchDone done) override;
 
   // Connection::Sweep on each connection.
   void Sweep(SteadyClock::time_point now) override;
@@ -51,7 +65,7 @@ class NodeConnections : public NodeSender {
   std::shared_ptr<Connection> Shared(std::size_t slot);
   // Why a send found no connection to take it.
   absl::Status Refusal();
-  void SendExclusive(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done);
+  void SendExclusive(const WireBatch& batch, std::shared_ptr<CallControl> call, BatchDone done);
 
   const ConnectionOptions options_;
   const std::shared_ptr<EventLoop> loop_;

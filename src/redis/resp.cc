@@ -30,12 +30,16 @@ void AppendCommand(const Command& command, std::string& out) {
   std::size_t size = 16;
   for (const std::string& arg : command.args) size += arg.size() + 16;
   out.reserve(out.size() + size);
-  AppendHeader('*', command.args.size(), out);
-  for (const std::string& arg : command.args) {
-    AppendHeader('$', arg.size(), out);
-    out.append(arg);
-    out.append("\r\n");
-  }
+  AppendArrayHeader(command.args.size(), out);
+  for (const std::string& arg : command.args) AppendArgument(arg, out);
+}
+
+void AppendArrayHeader(std::size_t count, std::string& out) { AppendHeader('*', count, out); }
+
+void AppendArgument(std::string_view argument, std::string& out) {
+  AppendHeader('$', argument.size(), out);
+  out.append(argument);
+  out.append("\r\n");
 }
 
 char* ReplyParser::Reserve(std::size_t size) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,11 @@ namespace sfroute::internal {
 
 // Appends `command` to `out` as a RESP array of bulk strings (binary safe).
 void AppendCommand(const Command& command, std::string& out);
+
+// The same in pieces, for a command made of some arguments of another:
+// the array's header (its number of arguments), then each argument.
+void AppendArrayHeader(std::size_t count, std::string& out);
+void AppendArgument(std::string_view argument, std::string& out);
 
 // Cuts a byte stream into replies. Memory follows the bytes received: an
 // array header announcing a billion elements reserves nothing until they

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keys.h"
+#include "redis/resp.h"
 
 namespace sfroute::internal {
 namespace {
@@ -20,6 +21,21 @@ TEST(ClusterSlotTest, Crc16MatchesTheSpecCheckValue) {
   // The Redis Cluster spec: CRC16/XMODEM of "123456789" is 0x31C3.
   EXPECT_EQ(Crc16("123456789"), 0x31C3);
   EXPECT_EQ(Crc16(""), 0);
+  // Every length up to 40 (eight bytes at a time, then one at a time)
+  // against the one-bit-at-a-time definition.
+  std::string data;
+  for (int size = 0; size <= 40; ++size) {
+    std::uint16_t bitwise = 0;
+    for (unsigned char byte : data) {
+      bitwise ^= static_cast<std::uint16_t>(byte << 8);
+      for (int bit = 0; bit < 8; ++bit) {
+        bitwise = (bitwise & 0x8000) != 0 ? static_cast<std::uint16_t>((bitwise << 1) ^ 0x1021)
+                                          : static_cast<std::uint16_t>(bitwise << 1);
+      }
+    }
+    EXPECT_EQ(Crc16(data), bitwise) << "length " << size;
+    data.push_back(static_cast<char>(size * 37 + 11));
+  }
 }
 
 TEST(ClusterSlotTest, KnownSlots) {
@@ -74,22 +90,35 @@ TEST(ClusterSlotTest, KeyPositionsByCommandName) {
   EXPECT_THAT(KeyPositions({{"GET"}}), IsEmpty());
 }
 
+std::string PartBytes(const BatchPart& part) {
+  std::string bytes;
+  AppendPart(part, bytes);
+  return bytes;
+}
+
+std::string CommandBytes(const Command& command) {
+  std::string bytes;
+  AppendCommand(command, bytes);
+  return bytes;
+}
+
 TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
-  const std::vector<std::string> keys = {"foo", "bar", "{foo}x", "hello"};
-  BatchPlan plan = PlanBatch({{{"MGET", keys[0], keys[1], keys[2], keys[3]}}});
+  const std::vector<Command> commands = {{{"MGET", "foo", "bar", "{foo}x", "hello"}}};
+  BatchPlan plan = PlanBatch(commands);
   ASSERT_EQ(plan.parts.size(), 3u);  // foo and {foo}x share a slot
-  EXPECT_THAT(plan.parts[0].command.args, ElementsAre("MGET", "foo", "{foo}x"));
+  EXPECT_EQ(PartBytes(plan.parts[0]), CommandBytes({{"MGET", "foo", "{foo}x"}}));
+  EXPECT_EQ(PartBytes(plan.parts[2]), CommandBytes({{"MGET", "hello"}}));
   EXPECT_THAT(plan.parts[0].positions, ElementsAre(0, 2));
   EXPECT_EQ(plan.parts[1].slot, KeySlot("bar"));
   EXPECT_THAT(plan.split_keys, ElementsAre(4));
   EXPECT_TRUE(plan.split);
 
-  std::vector<std::optional<Reply>> part_replies = {
+  std::vector<Reply> part_replies = {
       Reply::Array({Reply::String("v-foo"), Reply::Nil()}),
       Reply::Array({Reply::String("v-bar")}),
       Reply::Array({Reply::String("v-hello")}),
   };
-  std::vector<Reply> merged = MergeReplies(plan, absl::MakeSpan(part_replies));
+  std::vector<Reply> merged = MergeReplies(plan, std::move(part_replies));
   ASSERT_EQ(merged.size(), 1u);
   ASSERT_EQ(merged[0].elements.size(), 4u);
   EXPECT_EQ(merged[0].elements[0].str, "v-foo");
@@ -99,21 +128,24 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
 }
 
 TEST(ClusterSlotTest, AnErrorInOnePartStandsForTheWholeMget) {
-  BatchPlan plan = PlanBatch({{{"MGET", "foo", "bar"}}});
+  const std::vector<Command> commands = {{{"MGET", "foo", "bar"}}};
+  BatchPlan plan = PlanBatch(commands);
   ASSERT_EQ(plan.parts.size(), 2u);
-  std::vector<std::optional<Reply>> part_replies = {
-      Reply::Array({Reply::Nil()}), Reply::Error("CLUSTERDOWN The cluster is down")};
-  std::vector<Reply> merged = MergeReplies(plan, absl::MakeSpan(part_replies));
+  std::vector<Reply> part_replies = {Reply::Array({Reply::Nil()}),
+                                     Reply::Error("CLUSTERDOWN The cluster is down")};
+  std::vector<Reply> merged = MergeReplies(plan, std::move(part_replies));
   ASSERT_EQ(merged.size(), 1u);
   EXPECT_TRUE(merged[0].is_error());
 }
 
 TEST(ClusterSlotTest, KeylessCommandsFollowTheFirstKeyedCommand) {
-  BatchPlan plan = PlanBatch({{{"SCRIPT", "LOAD", "return 1"}},
-                              {{"EVALSHA", "sha", "2", "{a}1", "{a}2"}},
-                              {{"WAIT", "1", "100"}},
-                              {{"GET", "other"}}});
+  const std::vector<Command> commands = {{{"SCRIPT", "LOAD", "return 1"}},
+                                         {{"EVALSHA", "sha", "2", "{a}1", "{a}2"}},
+                                         {{"WAIT", "1", "100"}},
+                                         {{"GET", "other"}}};
+  BatchPlan plan = PlanBatch(commands);
   ASSERT_EQ(plan.parts.size(), 4u);
+  EXPECT_EQ(PartBytes(plan.parts[1]), CommandBytes(commands[1]));  // whole, as given
   ASSERT_TRUE(plan.anchor.has_value());
   EXPECT_EQ(*plan.anchor, 1u);
   EXPECT_EQ(plan.parts[0].slot, -1);
