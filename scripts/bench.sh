@@ -108,7 +108,6 @@ else
 fi
 
 # redis-benchmark with a request count that lasts about $seconds; prints
-# "<ops/s> <p50 ms> <p99 ms>".
 # "<ops/s> <p50 ms> <p99 ms>". Transport "tls": the TLS server, over TLS.
 reference() {
   local transport="$1" clients="$2" pipeline="$3" requests="$4" server=("${plain_server[@]}")

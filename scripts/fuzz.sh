@@ -25,21 +25,8 @@ JOBS="${FUZZ_JOBS:-$(nproc)}"
 # clang, libFuzzer and the sanitizer runtimes, on top of the project's own
 # packages (lib.sh's list).
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
-install_fuzz_deps() {
-  install_deps
-  local missing=()
-  for package in "${FUZZ_PACKAGES[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "== installing: ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
-install_fuzz_deps
+install_deps
+install_packages "${FUZZ_PACKAGES[@]}"
 
 # -O1 with line tables: fast to build, readable stacks; Debug keeps the
 # asserts (no -DNDEBUG).

@@ -19,9 +19,12 @@ export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 
 # Installs the packages that are missing (needs root, as on CI).
-install_deps() {
+install_deps() { install_packages "${SFROUTE_PACKAGES[@]}"; }
+
+# install_packages <package>...: installs those of them that are missing.
+install_packages() {
   local missing=()
-  for package in "${SFROUTE_PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -18,13 +18,18 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{4};
 constexpr std::chrono::milliseconds kMaxBackoff{250};
 
+// An error that says the cluster cannot run the command now (a slot in
+// migration, the cluster re-forming): it goes again after a pause.
+bool SaysTryLater(std::string_view error) {
+  return error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN");
+}
+
 // A reply that says the cluster did not run the command there: it goes
 // again (where a redirect says, or after a pause).
 bool IsRefusal(const Reply& reply) {
   if (!reply.is_error()) return false;
   const std::string& error = reply.str;
-  return error.starts_with("MOVED ") || error.starts_with("ASK ") ||
-         error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN");
+  return error.starts_with("MOVED ") || error.starts_with("ASK ") || SaysTryLater(error);
 }
 
 // Where a part goes next when the slot map is not to be trusted for it.
@@ -290,7 +295,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       }
       // MOVED: the slot has a new owner for good; the map is behind.
       if (!route.asking) topology_->MarkStale();
-    } else if (error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN")) {
+    } else if (SaysTryLater(error)) {
       wants_backoff_ = true;  // a slot in migration, or the cluster re-forming
       if (error.starts_with("CLUSTERDOWN")) topology_->MarkStale();
       if (!hops_.empty()) hops_[part] = Hop{};
