@@ -178,17 +178,23 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
 
   // A sync call's result: the caller reads the replies itself when its
   // Send made it the connection's reader, else waits; past the deadline it
-  // stops the call, which ends every part still out.
+  // stops the call, which ends every part still out. Whichever thread
+  // received them, the caller's thread works on the replies (parse, next
+  // step, metrics): the I/O thread, which serves every caller, only hands
+  // them over.
   absl::StatusOr<T> Wait() {
     for (;;) {
       internal::Connection::ReadForCaller(control_value_);
-      if (done_.HasBeenNotified()) break;
+      if (done_.HasBeenNotified()) {
+        if (TakeArrived()) continue;
+        break;
+      }
       if (internal::Connection::HasReadDuty()) continue;
       if (!done_.WaitUntil(control_value_.deadline())) {
+        // Every part still out ends now; a next step would not be sent.
         control_value_.Stop(absl::DeadlineExceededError("the call's deadline passed"));
         internal::Connection::ReadForCaller(control_value_);
         done_.Wait();
-        break;
       }
     }
     return *std::move(result_);
@@ -202,8 +208,24 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
       return;
     }
     impl_.backend_->Send(plan_.batch, control(), [self = this->shared_from_this()](auto replies) {
+      if (self->sync_) {
+        self->arrived_ = std::move(replies);
+        self->done_.Notify();
+        return;
+      }
       self->OnReplies(std::move(replies));
     });
+  }
+
+  // A sync call: works on the replies that arrived, if that is what woke
+  // its caller (not the result).
+  bool TakeArrived() {
+    if (!arrived_.has_value()) return false;
+    auto replies = *std::move(arrived_);
+    arrived_.reset();
+    done_.Reset();  // nothing else is out: the next Notify is for what this sends
+    OnReplies(std::move(replies));
+    return true;
   }
 
   void OnReplies(absl::StatusOr<std::vector<internal::Reply>> replies) {
@@ -309,8 +331,10 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
   const bool sync_;
   Complete complete_;
   std::optional<absl::StatusOr<T>> result_;  // a sync call's
-  internal::Notification done_;              // a sync call's
-  internal::Plan<T> plan_;                   // the step under way
+  // A sync call's replies, handed over to its caller's thread.
+  std::optional<absl::StatusOr<std::vector<internal::Reply>>> arrived_;
+  internal::Notification done_;  // a sync call's: its result, or replies, are in
+  internal::Plan<T> plan_;       // the step under way
   // The scripts sent again after NOSCRIPT. Batches live in the call until
   // their replies are in (Backend::Send's contract).
   internal::Batch reloading_batch_;

@@ -53,6 +53,9 @@ class Notification {
   void Wait() { WaitUntil(std::chrono::steady_clock::time_point::max()); }
   // False when `deadline` came first.
   bool WaitUntil(std::chrono::steady_clock::time_point deadline);
+  // Back to not notified, for the next Notify. Only by the one waiter,
+  // once it has seen it notified and before anything can notify it again.
+  void Reset() { state_.store(0, std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint32_t> state_{0};  // 1 once notified
