@@ -60,17 +60,15 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
 }
 
 std::size_t EncodedSizeBound(const BatchPart& part) {
-  // A header ("$" or "*", up to 20 digits, CRLF) for the array and each
-  // argument.
-  constexpr std::size_t kHeader = 24;
   const Command& command = *part.command;
-  std::size_t size = kHeader;
+  std::size_t size = ArgumentSizeBound(0);  // the array's header
   if (part.positions.empty()) {
-    for (const std::string& arg : command.args) size += kHeader + arg.size() + 2;
+    for (const std::string& arg : command.args) size += ArgumentSizeBound(arg.size());
     return size;
   }
-  size += kHeader + command.args[0].size() + 2;
-  for (const std::size_t key : part.positions) size += kHeader + command.args[key + 1].size() + 2;
+  size += ArgumentSizeBound(command.args[0].size());
+  for (const std::size_t key : part.positions)
+    size += ArgumentSizeBound(command.args[key + 1].size());
   return size;
 }
 

@@ -27,8 +27,8 @@ absl::Status Malformed(std::string_view what) {
 }  // namespace
 
 void AppendCommand(const Command& command, std::string& out) {
-  std::size_t size = 16;
-  for (const std::string& arg : command.args) size += arg.size() + 16;
+  std::size_t size = ArgumentSizeBound(0);
+  for (const std::string& arg : command.args) size += ArgumentSizeBound(arg.size());
   out.reserve(out.size() + size);
   AppendArrayHeader(command.args.size(), out);
   for (const std::string& arg : command.args) AppendArgument(arg, out);

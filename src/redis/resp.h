@@ -18,6 +18,10 @@ namespace sfroute::internal {
 // Appends `command` to `out` as a RESP array of bulk strings (binary safe).
 void AppendCommand(const Command& command, std::string& out);
 
+// Bytes enough for an argument of `size` bytes, or an array's header, in
+// RESP: a header ("$" or "*", up to 20 digits, CRLF) and the bytes' CRLF.
+constexpr std::size_t ArgumentSizeBound(std::size_t size) { return size + 24; }
+
 // The same in pieces, for a command made of some arguments of another:
 // the array's header (its number of arguments), then each argument.
 void AppendArrayHeader(std::size_t count, std::string& out);
