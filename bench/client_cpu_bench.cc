@@ -63,9 +63,9 @@ class CannedServer {
     std::vector<Reply> replies;
     replies.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      auto reply = parser_.Next();
-      if (!reply.ok()) return reply.status();
-      replies.push_back(**std::move(reply));
+      auto complete = parser_.Next(replies);
+      if (!complete.ok()) return complete.status();
+      if (!*complete) return absl::InternalError("a canned answer is cut short");
     }
     return replies;
   }

@@ -31,8 +31,8 @@ namespace {
 
 // "Op(key)": how every error message starts, so that it names the operation
 // and what it touched.
-std::string Context(std::string_view operation, std::string_view key) {
-  return StrCat(operation, "(", key, ")");
+internal::ShortText Context(std::string_view operation, std::string_view key) {
+  return internal::ShortText::Cat(operation, "(", key, ")");
 }
 
 absl::Status Validation(std::string_view operation, const absl::Status& status) {
@@ -137,7 +137,7 @@ absl::Status FirstRefusal(std::string_view context, const std::vector<Reply>& re
 // One command, whose error reply fails the call; `parse(context, reply)`
 // reads the rest.
 template <typename T, typename Parse>
-Plan<T> OneCommand(std::string context, Command command, Parse parse) {
+Plan<T> OneCommand(internal::ShortText context, Command command, Parse parse) {
   Batch batch;
   batch.commands.push_back(std::move(command));
   return Plan<T>{
@@ -227,7 +227,7 @@ absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(pod)));
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateTtl(ttl)));
   std::string link_key = internal::LinkKey(ns, uid, svc);
-  std::string context = Context(operation, link_key);
+  internal::ShortText context = Context(operation, link_key);
   Batch batch;
   batch.commands.push_back(
       SetLinkCommand(std::move(link_key), internal::LinksHashKey(ns, uid), svc, pod, ttl, mode));
@@ -268,7 +268,7 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
   SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidateKeepSeconds(keep_seconds)));
   if (pod.has_value()) SFROUTE_RETURN_IF_ERROR(Validation(operation, internal::ValidatePod(*pod)));
   std::string link_key = internal::LinkKey(ns, uid, svc);
-  std::string context = Context(operation, link_key);
+  internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("remove_link").sha1;
   Command remove = internal::MakeCommand("EVALSHA", sha1, "2", std::move(link_key),
                                          internal::LinksHashKey(ns, uid), std::string(svc),
@@ -290,7 +290,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
   const std::string link_key = internal::LinkKey(ns, uid, svc);
   const std::string state_key = internal::StateKey(ns, svc);
-  const std::string context = Context(kOp, link_key);
+  const internal::ShortText context = Context(kOp, link_key);
   // The link and the states live in different slots on a cluster: read
   // both, then set-if-absent, which keeps a link that appeared in between.
   Batch read;
@@ -345,7 +345,7 @@ absl::StatusOr<Plan<MoveResult>> MoveLinkPlan(std::string_view operation, std::s
     }
   }
   std::string link_key = internal::LinkKey(ns, uid, svc);
-  std::string context = Context(operation, link_key);
+  internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("move_link").sha1;
   Command move = internal::MakeCommand(
       "EVALSHA", sha1, "2", std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
@@ -550,7 +550,7 @@ absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::strin
   static constexpr std::string_view kOp = "GetWorkloadState";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateServices(ns, {std::string(svc)})));
   const std::string key = internal::WorkloadKey(ns, svc);
-  const std::string context = Context(kOp, key);
+  const internal::ShortText context = Context(kOp, key);
   // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
   // here, where MGET would read it as absent.
   return OneCommand<std::optional<std::string>>(
@@ -570,7 +570,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view 
   static constexpr std::string_view kOp = "GetLinkedPod";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   std::string key = internal::LinkKey(ns, uid, svc);
-  std::string context = Context(kOp, key);
+  internal::ShortText context = Context(kOp, key);
   return OneCommand<std::optional<PodIndex>>(
       std::move(context), internal::MakeCommand("GET", std::move(key)), StoredPod);
 }
@@ -581,7 +581,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
   static constexpr std::string_view kOp = "GetLinkedPodIfPersist";
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, ValidateLinkArgs(ns, uid, svc)));
   std::string key = internal::LinkKey(ns, uid, svc);
-  std::string context = Context(kOp, key);
+  internal::ShortText context = Context(kOp, key);
   static const char* const sha1 = internal::GetScript("get_link_if_persist").sha1;
   return OneCommand<std::optional<PodIndex>>(
       std::move(context), internal::MakeCommand("EVALSHA", sha1, "1", std::move(key)), StoredPod);
@@ -593,7 +593,7 @@ absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateNamespace(ns)));
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(uid)));
   const std::string key = internal::LinksHashKey(ns, uid);
-  const std::string context = Context(kOp, key);
+  const internal::ShortText context = Context(kOp, key);
   return OneCommand<ServicePods>(
       context, Command{{"HGETALL", key}},
       [&impl](std::string_view context, const Reply& reply) -> absl::StatusOr<ServicePods> {
@@ -859,7 +859,7 @@ absl::StatusOr<Plan<std::vector<Executor::LinkWrite>>> SetLinkedPodsPlan(
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateTtl(ttl)));
   Batch batch;
   batch.commands.reserve(links.size());
-  std::vector<std::string> contexts;
+  std::vector<internal::ShortText> contexts;
   contexts.reserve(links.size());
   for (const UidPod& link : links) {
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateUid(link.uid)));
@@ -1222,7 +1222,7 @@ Plan<std::vector<LinkInfo>> ReadLinksPlan(Executor::Impl& impl, std::string_view
         std::vector<LinkInfo> links;
         links.reserve(found.size());
         for (std::size_t i = 0; i < found.size(); ++i) {
-          const std::string context = Context(kScanLinks, found[i].key);
+          const internal::ShortText context = Context(kScanLinks, found[i].key);
           const Reply& value = replies[2 * i];
           const Reply& ttl = replies[2 * i + 1];
           bool unreadable = false;

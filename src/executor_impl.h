@@ -64,7 +64,7 @@ struct Step {
 
 template <typename T>
 struct Plan {
-  std::string context;  // "Operation(key)": a failed round trip's message starts with it
+  ShortText context;  // "Operation(key)": a failed round trip's message starts with it
   Batch batch;
   // Reads the replies (one per command); `context` is the plan's.
   absl::AnyInvocable<Step<T>(std::string_view context, std::vector<Reply>& replies) &&> parse;
@@ -147,7 +147,7 @@ class Executor::Impl::Call : public std::enable_shared_from_this<Call<T>> {
     return std::shared_ptr<internal::CallControl>(this->shared_from_this(), &control_value_);
   }
 
-  void Start(absl::StatusOr<internal::Plan<T>> plan,
+  void Start(absl::StatusOr<internal::Plan<T>>&& plan,
              const std::shared_ptr<const Cancellation>& cancellation) {
     if (cancellation != nullptr) control_value_.Watch(cancellation, control());
     if (!plan.ok()) {
@@ -349,7 +349,7 @@ absl::StatusOr<T> Executor::Impl::RunSync(internal::Operation operation,
                                           std::optional<internal::Audit<T>> audit) {
   if (loop_->InLoopThread()) {
     // It would wait for the very thread that has to answer it.
-    const std::string operation = plan.ok() ? plan->context : "a call";
+    const std::string_view operation = plan.ok() ? plan->context.view() : "a call";
     return absl::FailedPreconditionError(
         internal::StrCat(operation,
                          ": a sync call inside an executor's callback would wait forever for the "

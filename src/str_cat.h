@@ -4,8 +4,10 @@
 #ifndef SFROUTE_SRC_STR_CAT_H_
 #define SFROUTE_SRC_STR_CAT_H_
 
+#include <array>
 #include <charconv>
 #include <concepts>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,56 @@ std::string StrCat(const Pieces&... pieces) {
     return out;
   }(Piece(pieces)...);
 }
+
+// Text kept in place when short, on the heap only when long: what every
+// call builds and almost never reads (the "Operation(key)" its error
+// messages start with) costs no allocation in the common case.
+class ShortText {
+ public:
+  static constexpr std::size_t kInline = 80;
+
+  ShortText() = default;
+  ShortText(std::string text) {  // NOLINT: implicit on purpose
+    if (text.size() <= kInline) {
+      Append(text);
+    } else {
+      heap_.swap(text);
+      on_heap_ = true;
+    }
+  }
+  // The pieces one after the other, as StrCat.
+  template <typename... Pieces>
+  static ShortText Cat(const Pieces&... pieces) {
+    return [](const auto&... piece) {
+      ShortText out;
+      const std::size_t size = (piece.text().size() + ... + 0);
+      if (size > kInline) {
+        out.heap_.reserve(size);
+        (out.heap_.append(piece.text()), ...);
+        out.on_heap_ = true;
+        return out;
+      }
+      (out.Append(piece.text()), ...);
+      return out;
+    }(Piece(pieces)...);
+  }
+
+  std::string_view view() const {
+    return on_heap_ ? std::string_view(heap_) : std::string_view(inline_.data(), size_);
+  }
+  operator std::string_view() const { return view(); }  // NOLINT: implicit on purpose
+
+ private:
+  void Append(std::string_view text) {
+    std::memcpy(inline_.data() + size_, text.data(), text.size());
+    size_ += text.size();
+  }
+
+  std::array<char, kInline> inline_;
+  std::size_t size_ = 0;
+  bool on_heap_ = false;
+  std::string heap_;
+};
 
 }  // namespace sfroute::internal
 

@@ -271,32 +271,30 @@ bool Connection::Send(std::string_view bytes, std::size_t commands, bool caller_
     if (phase_ == Phase::kFailed) {
       // Lost after it worked: the caller tries a new connection. Never
       // opened (the server is down, or refused the log-in): that is this
-      // call's answer too, as it is for every call that queued meanwhile.
+      // call's answer too, as it is for every call that queued meanwhile
+      // (told outside the lock).
       if (ever_ready_) return false;
       refused = failure_;
+    } else {
+      request->done = std::move(done);
+      // A sync caller that finds the connection idle reads its own replies:
+      // no hand-off to the loop's thread and back.
+      if (caller_waits && phase_ == Phase::kReady && awaiting_.empty() && pending_.empty() &&
+          !loop_reading_ && tls_reader_duty == nullptr && !loop_->InLoopThread() &&
+          (reader_ == Reader::kNone || reader_ == Reader::kLoop)) {
+        disarm = reader_ == Reader::kLoop;
+        reader_ = Reader::kCaller;
+        tls_reader_duty = shared_from_this();
+        if (disarm) UpdateEventsLocked();
+      }
+      outbox_.append(bytes);
+      pending_.push_back(request);
+      if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
     }
   }
   if (!refused.ok()) {
     std::move(done)(NotSent(refused));
     return true;
-  }
-  {
-    MutexLock lock(&mutex_);
-    if (phase_ == Phase::kFailed) return false;  // just now: a new connection
-    request->done = std::move(done);
-    // A sync caller that finds the connection idle reads its own replies:
-    // no hand-off to the loop's thread and back.
-    if (caller_waits && phase_ == Phase::kReady && awaiting_.empty() && pending_.empty() &&
-        !loop_reading_ && tls_reader_duty == nullptr && !loop_->InLoopThread() &&
-        (reader_ == Reader::kNone || reader_ == Reader::kLoop)) {
-      disarm = reader_ == Reader::kLoop;
-      reader_ = Reader::kCaller;
-      tls_reader_duty = shared_from_this();
-      if (disarm) UpdateEventsLocked();
-    }
-    outbox_.append(bytes);
-    pending_.push_back(request);
-    if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
   }
   if (call != nullptr) call->OnStop(request);
   if (write_now) Flush(kCallerPasses);
@@ -507,21 +505,20 @@ bool Connection::ReadAvailable() {
     if (received.kind == IoResult::kDone) {
       parser_.Commit(received.bytes);
       for (;;) {
-        auto reply = parser_.Next();
-        if (!reply.ok()) {
+        auto more = parser_.Next(read_);
+        if (!more.ok()) {
           Fail(LoggingIn()
                    ? absl::UnavailableError(StrCat(
                          "cannot connect to ", address_, ": the server's answer is not RESP (",
-                         reply.status().message(), ")",
+                         more.status().message(), ")",
                          options_.tls == nullptr ? ": if the port is a TLS port, use rediss://"
                                                  : ""))
                    : absl::UnavailableError(StrCat("connection to ", address_, ": ",
-                                                   reply.status().message(),
+                                                   more.status().message(),
                                                    "; the commands may or may not have run")));
           return false;
         }
-        if (!reply->has_value()) break;
-        read_.push_back(**std::move(reply));
+        if (!*more) break;
       }
       if (!read_.empty()) Deliver(read_);
       read_.clear();  // keeps its capacity: no big allocation per read

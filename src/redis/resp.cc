@@ -137,7 +137,7 @@ absl::StatusOr<std::size_t> ReplyParser::Scan() {
   return scan_at_;
 }
 
-Reply ReplyParser::Build(std::size_t& at) const {
+void ReplyParser::Build(std::size_t& at, Reply& reply) const {
   const std::string_view stream(buffer_.data(), end_);
   const char kind = stream[at];
   const std::size_t cr = stream.find('\r', at + 1);
@@ -146,39 +146,44 @@ Reply ReplyParser::Build(std::size_t& at) const {
   std::int64_t number = 0;
   switch (kind) {
     case '+':
-      return Reply::Status(std::string(line));
+      reply.type = Reply::Type::kStatus;
+      reply.str = line;
+      return;
     case '-':
-      return Reply::Error(std::string(line));
+      reply.type = Reply::Type::kError;
+      reply.str = line;
+      return;
     case ':':
       ParseInteger(line, &number);
-      return Reply::Integer(number);
-    case '$': {
+      reply.type = Reply::Type::kInteger;
+      reply.integer = number;
+      return;
+    case '$':
       ParseInteger(line, &number);
-      if (number < 0) return Reply::Nil();
-      Reply reply = Reply::String(std::string(stream.substr(at, static_cast<std::size_t>(number))));
+      if (number < 0) return;  // nil
+      reply.type = Reply::Type::kString;
+      reply.str = stream.substr(at, static_cast<std::size_t>(number));
       at += static_cast<std::size_t>(number) + 2;
-      return reply;
-    }
-    default: {  // '*': Scan checked every element is there
+      return;
+    default:  // '*': Scan checked every element is there
       ParseInteger(line, &number);
-      if (number < 0) return Reply::Nil();
-      std::vector<Reply> elements;
-      elements.reserve(static_cast<std::size_t>(number));
-      for (std::int64_t i = 0; i < number; ++i) elements.push_back(Build(at));
-      return Reply::Array(std::move(elements));
-    }
+      if (number < 0) return;  // nil
+      reply.type = Reply::Type::kArray;
+      reply.elements.resize(static_cast<std::size_t>(number));
+      for (Reply& element : reply.elements) Build(at, element);
+      return;
   }
 }
 
-absl::StatusOr<std::optional<Reply>> ReplyParser::Next() {
+absl::StatusOr<bool> ReplyParser::Next(std::vector<Reply>& replies) {
   auto end = Scan();
   if (!end.ok()) return end.status();
-  if (*end == kNotYet) return std::nullopt;
+  if (*end == kNotYet) return false;
   std::size_t at = begin_;
-  Reply reply = Build(at);
+  Build(at, replies.emplace_back());
   begin_ = at;
   if (begin_ == end_) begin_ = end_ = 0;
-  return reply;
+  return true;
 }
 
 }  // namespace sfroute::internal

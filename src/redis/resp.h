@@ -41,15 +41,16 @@ class ReplyParser {
   void Commit(std::size_t size) { end_ += size; }
   void Feed(const char* data, std::size_t size);
 
-  // The next complete reply; nullopt until more bytes arrive. INTERNAL when
-  // the stream is not RESP: the connection cannot be trusted any more.
-  absl::StatusOr<std::optional<Reply>> Next();
+  // Appends the next complete reply to `replies`: true, or false until more
+  // bytes arrive. INTERNAL when the stream is not RESP: the connection
+  // cannot be trusted any more.
+  absl::StatusOr<bool> Next(std::vector<Reply>& replies);
 
  private:
   // Where the reply that starts at begin_ ends, without building it; npos
   // while it is not all there. INTERNAL when it is not RESP.
   absl::StatusOr<std::size_t> Scan();
-  Reply Build(std::size_t& at) const;  // a reply Scan found complete
+  void Build(std::size_t& at, Reply& reply) const;  // a reply Scan found complete
 
   std::string buffer_;
   std::size_t begin_ = 0;  // the first byte not parsed yet

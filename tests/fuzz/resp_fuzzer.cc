@@ -39,15 +39,14 @@ struct Parsed {
 // Takes every complete reply out of the parser.
 void Drain(ReplyParser& parser, Parsed& parsed) {
   while (!parsed.failed) {
-    auto next = parser.Next();
-    if (!next.ok()) {
-      FUZZ_CHECK(next.status().code() == absl::StatusCode::kInternal, next.status().ToString());
+    auto more = parser.Next(parsed.replies);
+    if (!more.ok()) {
+      FUZZ_CHECK(more.status().code() == absl::StatusCode::kInternal, more.status().ToString());
       parsed.failed = true;
-      parsed.error = std::string(next.status().message());
+      parsed.error = std::string(more.status().message());
       return;
     }
-    if (!next->has_value()) return;
-    parsed.replies.push_back(**std::move(next));
+    if (!*more) return;
   }
 }
 

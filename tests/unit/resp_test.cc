@@ -28,9 +28,8 @@ TEST(RespTest, CutsRepliesAnywhereInTheStream) {
   for (char byte : stream) {
     parser.Feed(&byte, 1);
     for (;;) {
-      ASSERT_OK_AND_ASSIGN(auto reply, parser.Next());
-      if (!reply) break;
-      replies.push_back(*std::move(reply));
+      ASSERT_OK_AND_ASSIGN(const bool more, parser.Next(replies));
+      if (!more) break;
     }
   }
   ASSERT_EQ(replies.size(), 6u);
@@ -48,7 +47,8 @@ TEST(RespTest, CutsRepliesAnywhereInTheStream) {
 TEST(RespTest, AStreamThatIsNotRespIsAnInternalError) {
   ReplyParser parser;
   parser.Feed("?what\r\n", 7);
-  EXPECT_STATUS_CODE(parser.Next(), INTERNAL);
+  std::vector<Reply> replies;
+  EXPECT_STATUS_CODE(parser.Next(replies), INTERNAL);
 }
 
 }  // namespace
