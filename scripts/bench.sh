@@ -52,20 +52,12 @@ start_tls_redis() {
   for attempt in 1 2 3 4 5; do
     TLS_PORT=$((20000 + RANDOM % 20000))
     TLS_PLAIN_PORT=$((20000 + RANDOM % 20000))
-    redis-server --port "$TLS_PLAIN_PORT" --tls-port "$TLS_PORT" --bind 127.0.0.1 \
+    if launch_redis "$TLS_DIR" "$TLS_PLAIN_PORT" --tls-port "$TLS_PORT" \
       --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key" \
-      --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no --dir "$TLS_DIR" --save "" \
-      --appendonly no --daemonize yes --pidfile "$TLS_DIR/redis.pid" \
-      --logfile "$TLS_DIR/redis.log" >/dev/null
-    local wait
-    for wait in $(seq 50); do
-      if redis-cli -p "$TLS_PLAIN_PORT" ping 2>/dev/null | grep -q PONG; then
-        TLS_URL="rediss://localhost:$TLS_PORT?tls_ca=$TLS_DIR/ca.crt"
-        return 0
-      fi
-      sleep 0.05
-    done
-    [ -f "$TLS_DIR/redis.pid" ] && kill "$(cat "$TLS_DIR/redis.pid")" 2>/dev/null || true
+      --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no; then
+      TLS_URL="rediss://localhost:$TLS_PORT?tls_ca=$TLS_DIR/ca.crt"
+      return 0
+    fi
   done
   echo "could not start a TLS redis-server; see $TLS_DIR/redis.log" >&2
   return 1

@@ -66,21 +66,32 @@ start_redis() {
   local attempt
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     REDIS_PORT=$((20000 + RANDOM % 20000))
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" \
-      --appendonly no --daemonize yes --pidfile "$REDIS_DIR/redis.pid" \
-      --logfile "$REDIS_DIR/redis.log" >/dev/null
-    local wait
-    for wait in $(seq 50); do
-      if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-        REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-        return 0
-      fi
-      [ -f "$REDIS_DIR/redis.pid" ] || sleep 0.1
-      sleep 0.05
-    done
-    stop_redis_process
+    if launch_redis "$REDIS_DIR" "$REDIS_PORT"; then
+      REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+      return 0
+    fi
   done
   echo "could not start redis-server; see $REDIS_DIR/redis.log" >&2
+  return 1
+}
+
+# launch_redis <dir> <port> [redis-server args...]: starts a redis-server on
+# 127.0.0.1:<port>, its files in <dir>, and waits until it answers there;
+# if it does not (the port was taken), stops it and fails.
+launch_redis() {
+  local dir="$1" port="$2" wait
+  shift 2
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "$@" >/dev/null
+  for wait in $(seq 50); do
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+    [ -f "$dir/redis.pid" ] || sleep 0.1
+    sleep 0.05
+  done
+  if [ -f "$dir/redis.pid" ]; then
+    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    rm -f "$dir/redis.pid"
+  fi
   return 1
 }
 

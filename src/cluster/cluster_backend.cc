@@ -170,7 +170,8 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         return;
       }
       for (int part : batch.part_of) {
-        if (part >= 0 && !hops_.empty()) hops_[part] = Hop{};  // back to the (reloaded) map
+        if (Hop* hop = part >= 0 ? RouteOf(static_cast<std::size_t>(part)) : nullptr)
+          *hop = Hop{};  // the (reloaded) map
       }
     }
     ResendKeylessWithAnchor();
@@ -224,7 +225,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     // A keyless part (WAIT) goes where the anchor goes.
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
-    const Hop* hop = hops_.empty() ? nullptr : &hops_[routed];
+    const Hop* hop = RouteOf(routed);
     std::optional<Routes::Primary> target;
     if (hop != nullptr && hop->target) {
       target = topology_->ConnectionsOf(*hop->target);
@@ -249,7 +250,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       batch->connections = target->connections;
       batch->part_of.reserve(unanswered_);  // no more than the parts to send
     }
-    if (!keyless && !hops_.empty() && hops_[part].asking) batch->part_of.push_back(-1);
+    if (const Hop* own = keyless ? nullptr : RouteOf(part); own != nullptr && own->asking) {
+      batch->part_of.push_back(-1);
+    }
     batch->part_of.push_back(static_cast<int>(part));
   }
 
@@ -278,7 +281,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // A reply is final unless the cluster refused the command: then it did
   // not run and is sent again, where the refusal says.
   void TakeReply(std::size_t part, const HostPort& node, Reply& reply) {
-    if (!hops_.empty()) hops_[part].asking = false;  // ASK holds for one try only
+    if (Hop* hop = RouteOf(part)) hop->asking = false;  // ASK holds for one try only
     if (!reply.is_error()) {
       Answer(part, reply);
       return;
@@ -298,7 +301,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     } else if (SaysTryLater(error)) {
       wants_backoff_ = true;  // a slot in migration, or the cluster re-forming
       if (error.starts_with("CLUSTERDOWN")) topology_->MarkStale();
-      if (!hops_.empty()) hops_[part] = Hop{};
+      if (Hop* hop = RouteOf(part)) *hop = Hop{};
     } else {
       Answer(part, reply);
       return;
@@ -341,6 +344,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     if (finished_.exchange(true)) return;
     std::move(done_)(std::move(result));
   }
+
+  // A part's own route once the cluster refused something of the call;
+  // null before: every part follows the slot map.
+  Hop* RouteOf(std::size_t part) { return hops_.empty() ? nullptr : &hops_[part]; }
 
   const std::shared_ptr<Topology> topology_;
   const std::shared_ptr<EventLoop> loop_;
