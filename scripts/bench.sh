@@ -64,7 +64,7 @@ start_tls_redis() {
 }
 stop_tls_redis() {
   [ -n "${TLS_DIR:-}" ] || return 0
-  [ -f "$TLS_DIR/redis.pid" ] && kill "$(cat "$TLS_DIR/redis.pid")" 2>/dev/null || true
+  stop_redis_process "$TLS_DIR"
   rm -rf "$TLS_DIR"
 }
 

@@ -88,23 +88,21 @@ launch_redis() {
     [ -f "$dir/redis.pid" ] || sleep 0.1
     sleep 0.05
   done
-  if [ -f "$dir/redis.pid" ]; then
-    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
-    rm -f "$dir/redis.pid"
-  fi
+  stop_redis_process "$dir"
   return 1
 }
 
+# stop_redis_process <dir>: stops the redis-server whose pid file is in <dir>.
 stop_redis_process() {
-  if [ -f "$REDIS_DIR/redis.pid" ]; then
-    kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true
-    rm -f "$REDIS_DIR/redis.pid"
+  if [ -f "$1/redis.pid" ]; then
+    kill "$(cat "$1/redis.pid")" 2>/dev/null || true
+    rm -f "$1/redis.pid"
   fi
 }
 
 stop_redis() {
   [ -n "${REDIS_DIR:-}" ] || return 0
-  stop_redis_process
+  stop_redis_process "$REDIS_DIR"
   rm -rf "$REDIS_DIR"
   REDIS_DIR=""
 }

@@ -61,45 +61,37 @@ class ShortText {
 
   ShortText() = default;
   ShortText(std::string text) {  // NOLINT: implicit on purpose
-    if (text.size() <= kInline) {
-      Append(text);
-    } else {
+    if (text.size() > kInline) {
       heap_.swap(text);
-      on_heap_ = true;
+      return;
     }
+    Append(text);
   }
   // The pieces one after the other, as StrCat.
   template <typename... Pieces>
   static ShortText Cat(const Pieces&... pieces) {
     return [](const auto&... piece) {
+      if ((piece.text().size() + ... + 0) > kInline) return ShortText(StrCat(piece.text()...));
       ShortText out;
-      const std::size_t size = (piece.text().size() + ... + 0);
-      if (size > kInline) {
-        out.heap_.reserve(size);
-        (out.heap_.append(piece.text()), ...);
-        out.on_heap_ = true;
-        return out;
-      }
       (out.Append(piece.text()), ...);
       return out;
     }(Piece(pieces)...);
   }
 
   std::string_view view() const {
-    return on_heap_ ? std::string_view(heap_) : std::string_view(inline_.data(), size_);
+    return heap_.empty() ? std::string_view(inline_.data(), size_) : std::string_view(heap_);
   }
   operator std::string_view() const { return view(); }  // NOLINT: implicit on purpose
 
  private:
-  void Append(std::string_view text) {
+  void Append(std::string_view text) {  // fits: the callers checked
     std::memcpy(inline_.data() + size_, text.data(), text.size());
     size_ += text.size();
   }
 
   std::array<char, kInline> inline_;
-  std::size_t size_ = 0;
-  bool on_heap_ = false;
-  std::string heap_;
+  std::size_t size_ = 0;  // of inline_
+  std::string heap_;      // the text when longer than kInline; empty otherwise
 };
 
 }  // namespace sfroute::internal
