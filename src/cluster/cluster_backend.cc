@@ -10,6 +10,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "cluster/batch_plan.h"
+#include "redis/resp.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
@@ -43,13 +44,12 @@ class Call;
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 
 // The pipeline of one node in one attempt, encoded straight from the
-// plan's parts (which point into the caller's batch): a call copies no
-// command.
+// plan's parts (which point into the caller's batch) as it is sent: a call
+// copies no command.
 struct NodeBatch {
   Call* call = nullptr;
   HostPort node;
   NodeSender* connections = nullptr;
-  std::string bytes;                    // its commands, in RESP
   absl::InlinedVector<int, 2> part_of;  // per command: its part; -1 for ASKING
   // Set by the thread that reads them; read once every node has answered.
   absl::StatusOr<std::vector<Reply>> replies;
@@ -132,17 +132,20 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
       if (!answered_[part]) AddToBatch(part, routes);
     }
-    for (NodeBatch& node_batch : batches_) Encode(node_batch);
     // One count more than there are batches, given back below: a batch
     // answered at once (inside Send) cannot end the attempt while others
     // are still to be sent. batches_ stays as it is until the attempt ends.
     outstanding_.store(batches_.size() + 1, std::memory_order_relaxed);
+    EncodeBuffer buffer;  // read before SendWire returns: one for every node
     for (NodeBatch& node_batch : batches_) {
+      std::string& bytes = buffer.bytes();
+      bytes.clear();
+      Encode(node_batch, bytes);
       // Points at its batch and owns the call: small enough for the
       // callback to hold without an allocation.
       std::shared_ptr<NodeBatch> batch(shared_from_this(), &node_batch);
       node_batch.connections->SendWire(
-          WireBatch{node_batch.bytes, node_batch.part_of.size(), exclusive_, caller_waits_},
+          WireBatch{bytes, node_batch.part_of.size(), exclusive_, caller_waits_, CheckedBy{}},
           control_,
           [batch](auto replies) { batch->call->OnNodeReplies(*batch, std::move(replies)); });
     }
@@ -256,18 +259,18 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     batch->part_of.push_back(static_cast<int>(part));
   }
 
-  // The node's pipeline in RESP, in one buffer sized once.
-  void Encode(NodeBatch& batch) const {
-    std::size_t size = 0;
+  // The node's pipeline in RESP, appended to `out`, sized once.
+  void Encode(const NodeBatch& batch, std::string& out) const {
+    std::size_t size = out.size();
     for (const int part : batch.part_of) {
       size += part < 0 ? kAsking.size() : EncodedSizeBound(plan_.parts[part]);
     }
-    batch.bytes.reserve(size);
+    out.reserve(size);
     for (const int part : batch.part_of) {
       if (part < 0) {
-        batch.bytes.append(kAsking);
+        out.append(kAsking);
       } else {
-        AppendPart(plan_.parts[part], batch.bytes);
+        AppendPart(plan_.parts[part], out);
       }
     }
   }
@@ -414,28 +417,35 @@ void ClusterBackend::Send(const Batch& batch, std::shared_ptr<CallControl> call,
     return;
   }
   // Nearly every call: its keys in one slot and the slot map fresh. It goes
-  // to the slot's primary as it is (no plan, no copy); only when the
-  // cluster refuses some of it (a redirect, TRYAGAIN) or the connection
-  // could not take it does it become a Call, which retries. The batch
-  // outlives `done` (Backend's contract), so that Call can still plan it.
+  // to the slot's primary as it is (no plan, no copy), its replies checked
+  // on their way to `done` (Check); only when the cluster refuses some of
+  // it (a redirect, TRYAGAIN) or the connection could not take it does it
+  // become a Call, which retries. The batch outlives `done` (Backend's
+  // contract), so that Call can still plan it.
   if (const Routes* routes = topology_->Fresh()) {
     if (const int slot = OneSlot(batch.commands); slot >= 0) {
       if (const auto primary = routes->Of(slot)) {
-        auto sent = [topology = topology_, &batch, call, done = std::move(done),
-                     node = primary->node](absl::StatusOr<std::vector<Reply>> replies) mutable {
-          if (replies.ok() && std::none_of(replies->begin(), replies->end(), IsRefusal)) {
-            std::move(done)(std::move(replies));
-            return;
-          }
-          NewCall(std::move(topology), batch, std::move(call), std::move(done))
-              ->AfterDirectSend(*node, std::move(replies));
-        };
-        primary->connections->Send(batch, call, std::move(sent));
+        primary->connections->Send(batch, std::move(call), std::move(done),
+                                   CheckedBy{this, &batch, primary->node});
         return;
       }
     }
   }
   NewCall(topology_, batch, std::move(call), std::move(done))->Attempt();
+}
+
+void ClusterBackend::Check(const CheckedBy& sent, const std::shared_ptr<CallControl>& call,
+                           BatchDone done, absl::StatusOr<std::vector<Reply>> replies) {
+  if (replies.ok() && std::none_of(replies->begin(), replies->end(), IsRefusal)) {
+    std::move(done)(std::move(replies));
+    return;
+  }
+  NewCall(topology_, *sent.batch, call, std::move(done))
+      ->AfterDirectSend(*sent.node, std::move(replies));
+}
+
+ClusterBackend::~ClusterBackend() {
+  topology_->Shutdown(absl::CancelledError("the cluster backend is closing"));
 }
 
 void ClusterBackend::Nodes(NodesDone done) {

@@ -27,7 +27,7 @@ namespace sfroute::internal {
 // and no pause between attempts ends later than the command timeout after
 // the call began. Past that the call fails with UNAVAILABLE naming the last
 // node tried and what it said.
-class ClusterBackend : public Backend {
+class ClusterBackend : public Backend, private ReplyCheck {
  public:
   static constexpr int kMaxAttempts = 16;
 
@@ -44,8 +44,15 @@ class ClusterBackend : public Backend {
   // stale).
   void Nodes(NodesDone done) override;
   void Shutdown(const absl::Status& why) override { topology_->Shutdown(why); }
+  // Shuts down: no send of its direct path outlives it.
+  ~ClusterBackend() override;
 
  private:
+  // The replies of a direct send: to the caller when the cluster refused
+  // none of it, else to a Call that sends the refused part again.
+  void Check(const CheckedBy& sent, const std::shared_ptr<CallControl>& call, BatchDone done,
+             absl::StatusOr<std::vector<Reply>> replies) override;
+
   const std::shared_ptr<Topology> topology_;
 };
 

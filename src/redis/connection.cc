@@ -58,6 +58,7 @@ struct Connection::Request : StopTarget {
   bool ends_write = false;  // the last request of one write (writes_in_flight_)
   std::shared_ptr<CallControl> call;
   BatchDone done;
+  CheckedBy checked;  // where the replies go before `done`
 };
 
 std::shared_ptr<Connection> Connection::Open(const ConnectionOptions& options,
@@ -254,13 +255,15 @@ void Connection::OnLoggedIn(absl::StatusOr<std::vector<Reply>> replies) {
 
 bool Connection::HasReadDuty() { return tls_reader_duty != nullptr; }
 
-bool Connection::Send(std::string_view bytes, std::size_t commands, bool caller_waits,
-                      const std::shared_ptr<CallControl>& call, BatchDone& done) {
+bool Connection::Send(const WireBatch& batch, const std::shared_ptr<CallControl>& call,
+                      BatchDone& done) {
+  const bool caller_waits = batch.caller_waits;
   auto request = std::make_shared<Request>();
-  request->size = bytes.size();
-  request->expected = commands;
-  request->replies.reserve(commands);
+  request->size = batch.bytes.size();
+  request->expected = batch.commands;
+  request->replies.reserve(batch.commands);
   request->caller_waits = caller_waits;
+  request->checked = batch.checked;
   request->call = call;
   request->owner = weak_from_this();
   bool write_now = false;
@@ -287,13 +290,13 @@ bool Connection::Send(std::string_view bytes, std::size_t commands, bool caller_
         tls_reader_duty = shared_from_this();
         if (disarm) UpdateEventsLocked();
       }
-      outbox_.append(bytes);
+      outbox_.append(batch.bytes);
       pending_.push_back(request);
       if (phase_ == Phase::kReady) StartWriterLocked(&write_now);
     }
   }
   if (!refused.ok()) {
-    std::move(done)(NotSent(refused));
+    GiveReplies(batch.checked, call, std::move(done), NotSent(refused));
     return true;
   }
   if (call != nullptr) call->OnStop(request);
@@ -769,11 +772,9 @@ void Connection::Complete(std::vector<std::shared_ptr<Request>>& completed) {
   for (auto& request : completed) {
     BatchDone done = std::move(request->done);
     if (!done) continue;
-    if (request->status.ok()) {
-      std::move(done)(std::move(request->replies));
-    } else {
-      std::move(done)(request->status);
-    }
+    absl::StatusOr<std::vector<Reply>> replies = std::move(request->replies);
+    if (!request->status.ok()) replies = request->status;
+    GiveReplies(request->checked, request->call, std::move(done), std::move(replies));
   }
 }
 

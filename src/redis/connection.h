@@ -52,6 +52,52 @@ struct ConnectionOptions {
   std::shared_ptr<const TlsClient> tls;    // null: plain TCP
 };
 
+class ReplyCheck;
+
+// Where a send's replies go before its `done`: a cluster's direct send
+// (ClusterBackend::Send) has them checked for refusals and sends again
+// what was refused, with no callable of its own around `done`.
+struct CheckedBy {
+  ReplyCheck* check = nullptr;     // null: `done` gets the replies as they are
+  const Batch* batch = nullptr;    // what was sent, to send it again
+  const HostPort* node = nullptr;  // where it went
+};
+
+// Takes a send's replies (or why there are none) in place of its `done`.
+// Outlives every send it is given to: its owner shuts the connections down
+// (which completes their requests) before it goes.
+class ReplyCheck {
+ public:
+  // Gives `done` the replies, or takes the call over and gives it the final
+  // ones later. Runs once per send.
+  virtual void Check(const CheckedBy& sent, const std::shared_ptr<CallControl>& call,
+                     BatchDone done, absl::StatusOr<std::vector<Reply>> replies) = 0;
+
+ protected:
+  ~ReplyCheck() = default;
+};
+
+// Gives `done` the replies, through `sent.check` when there is one.
+inline void GiveReplies(const CheckedBy& sent, const std::shared_ptr<CallControl>& call,
+                        BatchDone done, absl::StatusOr<std::vector<Reply>> replies) {
+  if (sent.check == nullptr) {
+    std::move(done)(std::move(replies));
+  } else {
+    sent.check->Check(sent, call, std::move(done), std::move(replies));
+  }
+}
+
+// A batch already in RESP: what a node's connections write. A cluster
+// encodes the parts of a plan straight from its callers' commands, with
+// no copy of them into a Batch of each node.
+struct WireBatch {
+  std::string_view bytes;  // the commands, encoded (AppendCommand)
+  std::size_t commands = 0;
+  bool exclusive_connection = false;  // as Batch's
+  bool caller_waits = false;          // as Batch's
+  CheckedBy checked;                  // where the replies go before `done`
+};
+
 class Connection : public EventLoop::Handler, public std::enable_shared_from_this<Connection> {
  public:
   // Starts connecting; the loop goes on with it (connect, TLS handshake,
@@ -62,14 +108,14 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
                                           std::shared_ptr<EventLoop> loop);
   ~Connection() override;
 
-  // Queues `commands` commands, encoded in `bytes` (read before it
-  // returns), and takes `done`, which gets their replies, or why not,
-  // exactly once. Returns false, leaving `done` to the caller, when the
-  // connection has failed already: nothing was sent, the caller picks
-  // another connection. `caller_waits`: the calling thread will wait for
-  // the replies (see ReadForCaller).
-  bool Send(std::string_view bytes, std::size_t commands, bool caller_waits,
-            const std::shared_ptr<CallControl>& call, BatchDone& done);
+  // Queues the batch's commands (its bytes are read before it returns;
+  // exclusive_connection is its caller's business) and takes `done`, which
+  // gets their replies, or why not, exactly once (through batch.checked).
+  // Returns false, leaving `done` to the caller, when the connection has
+  // failed already: nothing was sent, the caller picks another connection.
+  // caller_waits: the calling thread will wait for the replies (see
+  // ReadForCaller).
+  bool Send(const WireBatch& batch, const std::shared_ptr<CallControl>& call, BatchDone& done);
 
   // Ends the connection: every request gets `why` (UNAVAILABLE or
   // CANCELLED), with "nothing was sent" for those not written.

@@ -7,12 +7,6 @@
 #include "str_cat.h"
 
 namespace sfroute::internal {
-namespace {
-
-constexpr std::size_t kEncodedBufferKept = 1 << 20;
-
-}  // namespace
-
 NodeConnections::NodeConnections(ConnectionOptions options, int count,
                                  std::shared_ptr<EventLoop> loop)
     : options_(std::move(options)),
@@ -31,24 +25,14 @@ std::shared_ptr<Connection> NodeConnections::Shared(std::size_t slot) {
   return connection;
 }
 
-void NodeSender::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done) {
-  // Encoded into a buffer each thread keeps: no allocation per call. A send
-  // started from inside another's callback (on the same thread, while the
-  // buffer is in use) encodes into its own.
-  thread_local std::string kept;
-  thread_local bool kept_in_use = false;
-  std::string own;
-  std::string& bytes = kept_in_use ? own : kept;
-  const bool uses_kept = !kept_in_use;
-  kept_in_use = true;
-  bytes.clear();
+void NodeSender::Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done,
+                      CheckedBy checked) {
+  EncodeBuffer buffer;
+  std::string& bytes = buffer.bytes();
   for (const Command& command : batch.commands) AppendCommand(command, bytes);
-  SendWire(WireBatch{bytes, batch.commands.size(), batch.exclusive_connection, batch.caller_waits},
+  SendWire(WireBatch{bytes, batch.commands.size(), batch.exclusive_connection, batch.caller_waits,
+                     checked},
            std::move(call), std::move(done));
-  if (uses_kept) {
-    if (kept.capacity() > kEncodedBufferKept) std::string().swap(kept);
-    kept_in_use = false;
-  }
 }
 
 void NodeConnections::SendWire(const WireBatch& batch, std::shared_ptr<CallControl> call,
@@ -63,9 +47,9 @@ void NodeConnections::SendWire(const WireBatch& batch, std::shared_ptr<CallContr
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<Connection> connection = Shared(slot);
     if (connection == nullptr) break;
-    if (connection->Send(batch.bytes, batch.commands, batch.caller_waits, call, done)) return;
+    if (connection->Send(batch, call, done)) return;
   }
-  std::move(done)(NotSent(Refusal()));
+  GiveReplies(batch.checked, call, std::move(done), NotSent(Refusal()));
 }
 
 absl::Status NodeConnections::Refusal() {
@@ -91,19 +75,22 @@ void NodeConnections::SendExclusive(const WireBatch& batch, std::shared_ptr<Call
     }
   }
   if (connection == nullptr) {
-    std::move(done)(NotSent(Refusal()));
+    GiveReplies(batch.checked, call, std::move(done), NotSent(Refusal()));
     return;
   }
-  // Back with the idle ones once its replies are in.
-  BatchDone give_back = [this, connection, done = std::move(done)](
+  // Back with the idle ones once its replies are in (then checked: a retry
+  // does not hold it).
+  BatchDone give_back = [this, connection, checked = batch.checked, call, done = std::move(done)](
                             absl::StatusOr<std::vector<Reply>> replies) mutable {
     if (!connection->failed() && connection->idle()) {
       MutexLock lock(&mutex_);
       if (shut_down_.ok()) idle_exclusive_.push_back(connection);
     }
-    std::move(done)(std::move(replies));
+    GiveReplies(checked, call, std::move(done), std::move(replies));
   };
-  if (!connection->Send(batch.bytes, batch.commands, batch.caller_waits, call, give_back)) {
+  WireBatch unchecked = batch;
+  unchecked.checked = {};
+  if (!connection->Send(unchecked, call, give_back)) {
     std::move(give_back)(NotSent(Refusal()));
   }
 }

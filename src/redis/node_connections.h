@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -19,16 +18,6 @@
 
 namespace sfroute::internal {
 
-// A batch already in RESP: what a node's connections write. A cluster
-// encodes the parts of a plan straight from its callers' commands, with
-// no copy of them into a Batch of each node.
-struct WireBatch {
-  std::string_view bytes;  // the commands, encoded (AppendCommand)
-  std::size_t commands = 0;
-  bool exclusive_connection = false;  // as Batch's
-  bool caller_waits = false;          // as Batch's
-};
-
 // What a cluster needs of one node: NodeConnections, or a canned stand-in
 // that measures the cluster's own CPU cost (bench/client_cpu_bench.cc).
 class NodeSender {
@@ -38,7 +27,8 @@ class NodeSender {
   virtual void SendWire(const WireBatch& batch, std::shared_ptr<CallControl> call,
                         BatchDone done) = 0;
   // Encodes the batch's commands and sends them (SendWire).
-  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done);
+  void Send(const Batch& batch, std::shared_ptr<CallControl> call, BatchDone done,
+            CheckedBy checked = {});
   virtual void Sweep(SteadyClock::time_point now) = 0;
   virtual void Shutdown(const absl::Status& why) = 0;
 };

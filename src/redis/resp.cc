@@ -17,6 +17,12 @@ void AppendHeader(char kind, std::size_t number, std::string& out) {
   out.append("\r\n");
 }
 
+// A buffer kept past this size (a very large batch) is let go after use.
+constexpr std::size_t kEncodeBufferKept = 1 << 20;
+
+thread_local std::string kept_encode_buffer;
+thread_local bool kept_encode_buffer_in_use = false;
+
 constexpr std::size_t kNotYet = std::string::npos;
 constexpr std::int64_t kMaxBulk = std::int64_t{512} << 20;
 
@@ -40,6 +46,21 @@ void AppendArgument(std::string_view argument, std::string& out) {
   AppendHeader('$', argument.size(), out);
   out.append(argument);
   out.append("\r\n");
+}
+
+EncodeBuffer::EncodeBuffer() : bytes_(&own_) {
+  if (!kept_encode_buffer_in_use) {
+    kept_encode_buffer_in_use = true;
+    kept_ = true;
+    bytes_ = &kept_encode_buffer;
+    bytes_->clear();
+  }
+}
+
+EncodeBuffer::~EncodeBuffer() {
+  if (!kept_) return;
+  if (bytes_->capacity() > kEncodeBufferKept) std::string().swap(*bytes_);
+  kept_encode_buffer_in_use = false;
 }
 
 char* ReplyParser::Reserve(std::size_t size) {

@@ -27,6 +27,26 @@ constexpr std::size_t ArgumentSizeBound(std::size_t size) { return size + 24; }
 void AppendArrayHeader(std::size_t count, std::string& out);
 void AppendArgument(std::string_view argument, std::string& out);
 
+// A buffer to encode commands into that are read before the send returns:
+// one per thread, kept from call to call (no allocation per call). A send
+// started while this thread's is in use (from inside a callback) gets one
+// of its own.
+class EncodeBuffer {
+ public:
+  EncodeBuffer();
+  ~EncodeBuffer();
+  EncodeBuffer(const EncodeBuffer&) = delete;
+  EncodeBuffer& operator=(const EncodeBuffer&) = delete;
+
+  // Empty at first.
+  std::string& bytes() { return *bytes_; }
+
+ private:
+  std::string own_;
+  std::string* bytes_;
+  bool kept_ = false;  // bytes_ is this thread's kept buffer
+};
+
 // Cuts a byte stream into replies. Memory follows the bytes received: an
 // array header announcing a billion elements reserves nothing until they
 // arrive; arrays nest at most kMaxDepth deep and a bulk string is at most
