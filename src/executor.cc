@@ -838,7 +838,9 @@ absl::StatusOr<Plan<PodUids>> BatchGetLinkedPodPlan(Executor::Impl& impl, std::s
                                         std::vector<Reply>& values) -> Step<PodUids> {
                             PodUids pods;
                             for (std::size_t i = 0; i < uids.size(); ++i) {
-                              auto pod = StoredPod(Context(kOp, keys[i]), values[i]);
+                              // The context names an error: built only for one.
+                              auto pod = StoredPod(kOp, values[i]);
+                              if (!pod.ok()) pod = StoredPod(Context(kOp, keys[i]), values[i]);
                               if (!pod.ok()) {
                                 impl.Log(LogLevel::kWarning,
                                          StrCat(pod.status().message(), "; skipped"));

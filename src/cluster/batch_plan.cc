@@ -33,22 +33,22 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   absl::InlinedVector<int, 16> slots;  // of the command's keys
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
-    const auto keys = KeyPositions(command);
+    const KeyRange keys = Keys(command);
     slots.clear();
     bool one_slot = true;
     std::string_view last_tag;  // the keys of a link script share theirs: hashed once
-    for (const std::size_t position : keys) {
+    for (std::size_t position = keys.first; position < keys.end(); ++position) {
       const std::string_view tag = HashTag(command.args[position]);
       slots.push_back(!slots.empty() && tag == last_tag ? slots.back() : TagSlot(tag));
       last_tag = tag;
       one_slot = one_slot && slots.back() == slots.front();
     }
-    const int slot = keys.empty() ? -1 : slots.front();
+    const int slot = keys.count == 0 ? -1 : slots.front();
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
     if (!one_slot && strcasecmp(command.args[0].c_str(), "MGET") == 0) {
       plan.split = true;
-      plan.split_keys[origin] = keys.size();
+      plan.split_keys[origin] = keys.count;
       if (!plan.anchor) plan.anchor = plan.parts.size();
       SplitMget(command, slots, origin, plan);
       continue;
@@ -88,7 +88,8 @@ int OneSlot(const std::vector<Command>& commands) {
   int slot = -1;
   std::string_view slot_tag;  // the hashed part of a key of `slot`
   for (const Command& command : commands) {
-    for (const std::size_t position : KeyPositions(command)) {
+    const KeyRange keys = Keys(command);
+    for (std::size_t position = keys.first; position < keys.end(); ++position) {
       // The keys of a link script share their tag: hashed once.
       const std::string_view tag = HashTag(command.args[position]);
       if (slot >= 0 && tag == slot_tag) continue;

@@ -87,23 +87,20 @@ int TagSlot(std::string_view tag) { return Crc16(tag) % kClusterSlots; }
 
 int KeySlot(std::string_view key) { return TagSlot(HashTag(key)); }
 
-absl::InlinedVector<std::size_t, 2> KeyPositions(const Command& command) {
+KeyRange Keys(const Command& command) {
   const std::string_view name = command.args.empty() ? "" : std::string_view(command.args[0]);
   const std::size_t size = command.args.size();
-  absl::InlinedVector<std::size_t, 2> positions;
-  if (IsSingleKeyCommand(name)) {
-    if (size > 1) positions.push_back(1);
-  } else if (NameIs(name, "MGET")) {
-    for (std::size_t i = 1; i < size; ++i) positions.push_back(i);
-  } else if ((NameIs(name, "EVALSHA") || NameIs(name, "EVAL")) && size > 2) {
+  if (IsSingleKeyCommand(name)) return size > 1 ? KeyRange{1, 1} : KeyRange{};
+  if (NameIs(name, "MGET")) return KeyRange{1, size - 1};
+  if ((NameIs(name, "EVALSHA") || NameIs(name, "EVAL")) && size > 2) {
     const std::string& text = command.args[2];
     std::size_t numkeys = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);
     if (error == std::errc() && end == text.data() + text.size() && 3 + numkeys <= size) {
-      for (std::size_t i = 3; i < 3 + numkeys; ++i) positions.push_back(i);
+      return KeyRange{3, numkeys};
     }
   }
-  return positions;
+  return KeyRange{};
 }
 
 }  // namespace sfroute::internal

@@ -8,7 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/inlined_vector.h"
 #include "backend.h"
 
 namespace sfroute::internal {
@@ -29,13 +28,19 @@ int KeySlot(std::string_view key);
 // TagSlot(HashTag(key))).
 int TagSlot(std::string_view tag);
 
-// The positions in command.args of the keys the command touches, known by
-// command name (case-insensitive): GET, SET, HSET, HGETALL, HDEL, EXPIRE,
-// TTL, DEL ... -> {1}; MGET -> every argument; EVALSHA/EVAL sha numkeys
-// key... -> the numkeys keys. Empty for keyless commands (WAIT)
-// and for commands this table does not know: those go to the node of the
-// batch's first keyed command, and a MOVED reply corrects a wrong guess.
-absl::InlinedVector<std::size_t, 2> KeyPositions(const Command& command);
+// Where in command.args the keys the command touches are: args[first] to
+// args[first + count - 1], known by command name (case-insensitive): GET,
+// SET, HSET, HGETALL, HDEL, EXPIRE, TTL, DEL ... -> one key at 1; MGET ->
+// every argument; EVALSHA/EVAL sha numkeys key... -> the numkeys keys. No
+// keys for keyless commands (WAIT) and for commands this table does not
+// know: those go to the node of the batch's first keyed command, and a
+// MOVED reply corrects a wrong guess.
+struct KeyRange {
+  std::size_t first = 0;
+  std::size_t count = 0;
+  std::size_t end() const { return first + count; }
+};
+KeyRange Keys(const Command& command);
 
 }  // namespace sfroute::internal
 

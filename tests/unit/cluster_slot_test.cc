@@ -71,6 +71,16 @@ TEST(ClusterSlotTest, TheKeysOfAUidShareASlot) {
   EXPECT_EQ(KeySlot(StateKey("ns", "chat")), KeySlot("ns:state:chat"));
 }
 
+// The positions in command.args of the command's keys (Keys, spelt out).
+std::vector<std::size_t> KeyPositions(const Command& command) {
+  std::vector<std::size_t> positions;
+  const KeyRange keys = Keys(command);
+  for (std::size_t position = keys.first; position < keys.end(); ++position) {
+    positions.push_back(position);
+  }
+  return positions;
+}
+
 TEST(ClusterSlotTest, KeyPositionsByCommandName) {
   EXPECT_THAT(KeyPositions({{"GET", "k"}}), ElementsAre(1));
   EXPECT_THAT(KeyPositions({{"set", "k", "v"}}), ElementsAre(1));
