@@ -59,24 +59,10 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   return plan;
 }
 
-std::size_t EncodedSizeBound(const BatchPart& part) {
-  const Command& command = *part.command;
-  std::size_t size = ArgumentSizeBound(0);  // the array's header
-  if (part.positions.empty()) {
-    for (const std::string& arg : command.args) size += ArgumentSizeBound(arg.size());
-    return size;
-  }
-  size += ArgumentSizeBound(command.args[0].size());
-  for (const std::size_t key : part.positions)
-    size += ArgumentSizeBound(command.args[key + 1].size());
-  return size;
-}
-
 void AppendPart(const BatchPart& part, std::string& out) {
   const Command& command = *part.command;
   if (part.positions.empty()) {
-    AppendArrayHeader(command.args.size(), out);
-    for (const std::string& arg : command.args) AppendArgument(arg, out);
+    AppendCommand(command, out);
     return;
   }
   AppendArrayHeader(part.positions.size() + 1, out);

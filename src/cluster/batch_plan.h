@@ -41,10 +41,8 @@ struct BatchPlan {
 // The plan points into `commands`: they must outlive it, unchanged.
 BatchPlan PlanBatch(const std::vector<Command>& commands);
 
-// Appends the part's command to `out`, in RESP; at most EncodedSizeBound
-// bytes.
+// Appends the part's command to `out`, in RESP.
 void AppendPart(const BatchPart& part, std::string& out);
-std::size_t EncodedSizeBound(const BatchPart& part);
 
 // The slot of every key of `commands` when they all share one (then the
 // batch needs no plan: it goes to that slot's node as it is); -1 when

@@ -259,13 +259,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     batch->part_of.push_back(static_cast<int>(part));
   }
 
-  // The node's pipeline in RESP, appended to `out`, sized once.
+  // The node's pipeline in RESP, appended to `out` (the thread's kept
+  // buffer: its room stays from call to call).
   void Encode(const NodeBatch& batch, std::string& out) const {
-    std::size_t size = out.size();
-    for (const int part : batch.part_of) {
-      size += part < 0 ? kAsking.size() : EncodedSizeBound(plan_.parts[part]);
-    }
-    out.reserve(size);
     for (const int part : batch.part_of) {
       if (part < 0) {
         out.append(kAsking);

@@ -33,26 +33,44 @@ constexpr Crc16Tables MakeCrc16Tables() {
 
 constexpr Crc16Tables kCrc16Tables = MakeCrc16Tables();
 
-// Whether `name` is `upper` in any case (command names are case-blind).
-bool NameIs(std::string_view name, std::string_view upper) {
-  if (name.size() != upper.size()) return false;
+// Where a command's keys are, by its name in upper case.
+enum class KeysAt { kFirst, kAllButName, kAfterNumkeys };
+struct KnownCommand {
+  std::string_view name;
+  KeysAt keys;
+};
+// The commands sfroute sends (the most sent first), and the few a test or
+// tool may add.
+constexpr KnownCommand kKnownCommands[] = {
+    {"GET", KeysAt::kFirst},       {"EVALSHA", KeysAt::kAfterNumkeys},
+    {"HGETALL", KeysAt::kFirst},   {"HSET", KeysAt::kFirst},
+    {"MGET", KeysAt::kAllButName}, {"EVAL", KeysAt::kAfterNumkeys},
+    {"SET", KeysAt::kFirst},       {"HDEL", KeysAt::kFirst},
+    {"HGET", KeysAt::kFirst},      {"EXPIRE", KeysAt::kFirst},
+    {"TTL", KeysAt::kFirst},       {"PTTL", KeysAt::kFirst},
+    {"DEL", KeysAt::kFirst},       {"EXISTS", KeysAt::kFirst},
+    {"TYPE", KeysAt::kFirst},      {"PERSIST", KeysAt::kFirst}};
+constexpr std::size_t kLongestKnownName = 7;
+
+// The known command `name` is, in any case (command names are
+// case-blind); null when it is none of them.
+const KnownCommand* Known(std::string_view name) {
+  // As sfroute spells them: no case folding.
+  for (const KnownCommand& known : kKnownCommands) {
+    if (known.name == name) return &known;
+  }
+  if (name.size() > kLongestKnownName) return nullptr;
+  char upper[kLongestKnownName];
   for (std::size_t i = 0; i < name.size(); ++i) {
     // ASCII only, as Redis compares command names (no locale call).
     const char c = name[i];
-    if ((c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c) != upper[i]) return false;
+    upper[i] = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   }
-  return true;
-}
-
-bool IsSingleKeyCommand(std::string_view name) {
-  // The commands sfroute sends, and the few a test or tool may add.
-  static constexpr std::string_view kNames[] = {"GET",    "SET",    "HSET",   "HGETALL", "HDEL",
-                                                "HGET",   "EXPIRE", "TTL",    "PTTL",    "DEL",
-                                                "EXISTS", "TYPE",   "PERSIST"};
-  for (std::string_view known : kNames) {
-    if (NameIs(name, known)) return true;
+  const std::string_view upper_name(upper, name.size());
+  for (const KnownCommand& known : kKnownCommands) {
+    if (known.name == upper_name) return &known;
   }
-  return false;
+  return nullptr;
 }
 
 }  // namespace
@@ -88,15 +106,22 @@ int TagSlot(std::string_view tag) { return Crc16(tag) % kClusterSlots; }
 int KeySlot(std::string_view key) { return TagSlot(HashTag(key)); }
 
 KeyRange Keys(const Command& command) {
-  const std::string_view name = command.args.empty() ? "" : std::string_view(command.args[0]);
+  const KnownCommand* known = command.args.empty() ? nullptr : Known(command.args[0]);
+  if (known == nullptr) return KeyRange{};
   const std::size_t size = command.args.size();
-  if (IsSingleKeyCommand(name)) return size > 1 ? KeyRange{1, 1} : KeyRange{};
-  if (NameIs(name, "MGET")) return KeyRange{1, size - 1};
-  if ((NameIs(name, "EVALSHA") || NameIs(name, "EVAL")) && size > 2) {
-    const std::string& text = command.args[2];
-    std::size_t numkeys = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);
-    if (error == std::errc() && end == text.data() + text.size() && 3 + numkeys <= size) {
+  switch (known->keys) {
+    case KeysAt::kFirst:
+      return size > 1 ? KeyRange{1, 1} : KeyRange{};
+    case KeysAt::kAllButName:
+      return KeyRange{1, size - 1};
+    case KeysAt::kAfterNumkeys: {
+      if (size < 3) return KeyRange{};
+      const std::string& text = command.args[2];
+      std::size_t numkeys = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);
+      if (error != std::errc() || end != text.data() + text.size() || 3 + numkeys > size) {
+        return KeyRange{};
+      }
       return KeyRange{3, numkeys};
     }
   }

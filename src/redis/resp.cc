@@ -9,12 +9,37 @@
 namespace sfroute::internal {
 namespace {
 
-void AppendHeader(char kind, std::size_t number, std::string& out) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
-  out.push_back(kind);
-  out.append(digits, end);
-  out.append("\r\n");
+// The encoders write in place, into room made once (at most the bound),
+// instead of appending each piece: one size check per command, not six
+// per argument.
+
+// Writes a header ("*3\r\n", "$5\r\n") at `at`; returns its end.
+char* WriteHeader(char* at, char kind, std::size_t number) {
+  *at++ = kind;
+  at = std::to_chars(at, at + 20, number).ptr;
+  *at++ = '\r';
+  *at++ = '\n';
+  return at;
+}
+
+// Writes a bulk string at `at`; returns its end.
+char* WriteArgument(char* at, std::string_view argument) {
+  at = WriteHeader(at, '$', argument.size());
+  if (!argument.empty()) std::memcpy(at, argument.data(), argument.size());
+  at += argument.size();
+  *at++ = '\r';
+  *at++ = '\n';
+  return at;
+}
+
+// Grows `out` by what `write` writes at the end of it, at most `bound`
+// bytes: write(char* at) returns the end of what it wrote.
+template <typename Write>
+void AppendInPlace(std::size_t bound, std::string& out, Write write) {
+  const std::size_t start = out.size();
+  out.resize(start + bound);
+  char* const begin = out.data() + start;
+  out.resize(start + static_cast<std::size_t>(write(begin) - begin));
 }
 
 // A buffer kept past this size (a very large batch) is let go after use.
@@ -33,19 +58,23 @@ absl::Status Malformed(std::string_view what) {
 }  // namespace
 
 void AppendCommand(const Command& command, std::string& out) {
-  std::size_t size = ArgumentSizeBound(0);
-  for (const std::string& arg : command.args) size += ArgumentSizeBound(arg.size());
-  out.reserve(out.size() + size);
-  AppendArrayHeader(command.args.size(), out);
-  for (const std::string& arg : command.args) AppendArgument(arg, out);
+  std::size_t bound = ArgumentSizeBound(0);
+  for (const std::string& arg : command.args) bound += ArgumentSizeBound(arg.size());
+  AppendInPlace(bound, out, [&command](char* at) {
+    at = WriteHeader(at, '*', command.args.size());
+    for (const std::string& arg : command.args) at = WriteArgument(at, arg);
+    return at;
+  });
 }
 
-void AppendArrayHeader(std::size_t count, std::string& out) { AppendHeader('*', count, out); }
+void AppendArrayHeader(std::size_t count, std::string& out) {
+  AppendInPlace(ArgumentSizeBound(0), out,
+                [count](char* at) { return WriteHeader(at, '*', count); });
+}
 
 void AppendArgument(std::string_view argument, std::string& out) {
-  AppendHeader('$', argument.size(), out);
-  out.append(argument);
-  out.append("\r\n");
+  AppendInPlace(ArgumentSizeBound(argument.size()), out,
+                [argument](char* at) { return WriteArgument(at, argument); });
 }
 
 EncodeBuffer::EncodeBuffer() : bytes_(&own_) {

@@ -19,6 +19,23 @@ TEST(RespTest, EncodesCommandsAsArraysOfBulkStrings) {
   EXPECT_EQ(out, std::string(kExpected, sizeof kExpected - 1));
 }
 
+// The encoders write in place into room sized by ArgumentSizeBound: an
+// argument of a seven-digit length, an empty command, and pieces appended
+// after bytes already there come out exact, and the room left over is not
+// kept as bytes.
+TEST(RespTest, EncodesInPlaceExactlyAfterWhatIsThere) {
+  const std::string big(1234567, 'x');
+  std::string out = "already";
+  AppendCommand(Command{{"SET", big}}, out);
+  AppendCommand(Command{}, out);
+  AppendArrayHeader(12, out);
+  AppendArgument("", out);
+  AppendArgument("abc", out);
+  const std::string expected =
+      "already*2\r\n$3\r\nSET\r\n$1234567\r\n" + big + "\r\n*0\r\n*12\r\n$0\r\n\r\n$3\r\nabc\r\n";
+  EXPECT_EQ(out, expected);
+}
+
 TEST(RespTest, CutsRepliesAnywhereInTheStream) {
   const std::string stream =
       "+OK\r\n:42\r\n$-1\r\n$3\r\na\r\n\r\n-ERR boom\r\n*2\r\n:1\r\n*1\r\n$1\r\nx\r\n";
