@@ -8,7 +8,9 @@
 //    Every reply, written back as RESP, parses to itself.
 //  - commands: the rest describes commands (binary arguments); encoded one
 //    after the other with AppendCommand and parsed back in random cuts, each
-//    is an array of bulk strings equal to its arguments.
+//    is an array of bulk strings equal to its arguments. Encoded in pieces
+//    (AppendArrayHeader, AppendArgument, after a byte already there), each
+//    is the same bytes.
 //  - replies: the rest describes replies of every type, nested; written as
 //    a server would and parsed in random cuts, each comes back equal.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -111,6 +113,14 @@ void CheckCommands(FuzzedDataProvider& input) {
     const int args = input.ConsumeIntegralInRange(0, 8);
     for (int i = 0; i < args; ++i) command.args.push_back(input.ConsumeRandomLengthString(64));
     internal::AppendCommand(command, stream);
+    // The same command in pieces (as a cluster writes a split MGET's part)
+    // is the same bytes.
+    std::string whole, pieces = "x";
+    internal::AppendCommand(command, whole);
+    internal::AppendArrayHeader(command.args.size(), pieces);
+    for (const std::string& arg : command.args) internal::AppendArgument(arg, pieces);
+    FUZZ_CHECK(pieces.substr(1) == whole,
+               "\"" + Escape(whole, 300) + "\" in pieces: \"" + Escape(pieces, 300) + "\"");
     commands.push_back(std::move(command));
   }
   const Parsed parsed = ParseInPieces(stream, sizes);
