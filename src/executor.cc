@@ -174,7 +174,7 @@ Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string co
                 std::vector<std::string> keys, Read read) {
   Batch batch;
   batch.commands.reserve(keys.size());
-  for (const std::string& key : keys) batch.commands.push_back(Command{{"GET", key}});
+  for (const std::string& key : keys) batch.commands.push_back(internal::MakeCommand("GET", key));
   return Plan<T>{context, std::move(batch),
                  [&impl, operation, keys = std::move(keys), read = std::move(read)](
                      std::string_view, std::vector<Reply>& replies) mutable -> Step<T> {
@@ -238,7 +238,8 @@ absl::StatusOr<Plan<T>> SetLink(Executor::Impl& impl, std::string_view operation
   const auto ack_timeout = impl.replica_ack_timeout();
   const bool await_replica = ttl.is_persistent() && ack_timeout.count() > 0;
   if (await_replica) {
-    batch.commands.push_back(Command{{"WAIT", "1", std::to_string(ack_timeout.count())}});
+    batch.commands.push_back(
+        internal::MakeCommand("WAIT", "1", std::to_string(ack_timeout.count())));
     batch.exclusive_connection = true;
   }
   return Plan<T>{
@@ -294,7 +295,9 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
   // The link and the states live in different slots on a cluster: read
   // both, then set-if-absent, which keeps a link that appeared in between.
   Batch read;
-  read.commands = {Command{{"GET", link_key}}, Command{{"HGETALL", state_key}}};
+  read.commands.reserve(2);
+  read.commands.push_back(internal::MakeCommand("GET", link_key));
+  read.commands.push_back(internal::MakeCommand("HGETALL", state_key));
   return Plan<std::optional<PodIndex>>{
       context, std::move(read),
       [&impl, context, state_key, ns = std::string(ns), uid = std::string(uid),
@@ -479,7 +482,8 @@ absl::StatusOr<Plan<Done>> SetServiceStatePlan(std::string_view ns, std::string_
   SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
   const std::string key = internal::StateKey(ns, svc);
   return OneCommand<Done>(
-      Context(kOp, key), Command{{"HSET", key, internal::PodText(pod), std::string(state)}},
+      Context(kOp, key),
+      internal::MakeCommand("HSET", key, internal::PodText(pod), std::string(state)),
       [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
@@ -489,7 +493,7 @@ absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view ope
   SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateServices(ns, svcs)));
   Batch batch;
   for (const std::string& svc : svcs) {
-    batch.commands.push_back(Command{{"HGETALL", internal::StateKey(ns, svc)}});
+    batch.commands.push_back(internal::MakeCommand("HGETALL", internal::StateKey(ns, svc)));
   }
   return Plan<ServicePodStates>{
       StrCat(operation, "(ns=", ns, ")"), std::move(batch),
@@ -541,7 +545,7 @@ absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string
   const std::string key = internal::WorkloadKey(ns, svc);
   // A plain SET also clears any TTL: workload states do not expire.
   return OneCommand<Done>(
-      Context(kOp, key), Command{{"SET", key, std::string(state)}},
+      Context(kOp, key), internal::MakeCommand("SET", key, std::string(state)),
       [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
@@ -554,7 +558,7 @@ absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::strin
   // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
   // here, where MGET would read it as absent.
   return OneCommand<std::optional<std::string>>(
-      context, Command{{"GET", key}},
+      context, internal::MakeCommand("GET", key),
       [](std::string_view context,
          const Reply& reply) -> absl::StatusOr<std::optional<std::string>> {
         if (reply.is_nil()) return std::nullopt;
@@ -595,7 +599,7 @@ absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::
   const std::string key = internal::LinksHashKey(ns, uid);
   const internal::ShortText context = Context(kOp, key);
   return OneCommand<ServicePods>(
-      context, Command{{"HGETALL", key}},
+      context, internal::MakeCommand("HGETALL", key),
       [&impl](std::string_view context, const Reply& reply) -> absl::StatusOr<ServicePods> {
         if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
           return internal::UnexpectedReply(context, reply);
@@ -1214,8 +1218,8 @@ Plan<std::vector<LinkInfo>> ReadLinksPlan(Executor::Impl& impl, std::string_view
   Batch batch;
   batch.commands.reserve(found.size() * 2);
   for (const FoundKey& link : found) {
-    batch.commands.push_back(Command{{"GET", link.key}});
-    batch.commands.push_back(Command{{"PTTL", link.key}});
+    batch.commands.push_back(internal::MakeCommand("GET", link.key));
+    batch.commands.push_back(internal::MakeCommand("PTTL", link.key));
   }
   return Plan<std::vector<LinkInfo>>{
       StrCat(kScanLinks, "(ns=", ns, ")"), std::move(batch),
