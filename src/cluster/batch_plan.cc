@@ -1,7 +1,5 @@
 #include "cluster/batch_plan.h"
 
-#include <strings.h>
-
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -46,7 +44,7 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
     const int slot = keys.count == 0 ? -1 : slots.front();
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
-    if (!one_slot && strcasecmp(command.args[0].c_str(), "MGET") == 0) {
+    if (!one_slot && keys.separable) {
       plan.split = true;
       plan.split_keys[origin] = keys.count;
       if (!plan.anchor) plan.anchor = plan.parts.size();

@@ -1,5 +1,6 @@
 #include "cluster/slot.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <string>
@@ -50,7 +51,11 @@ constexpr KnownCommand kKnownCommands[] = {
     {"TTL", KeysAt::kFirst},       {"PTTL", KeysAt::kFirst},
     {"DEL", KeysAt::kFirst},       {"EXISTS", KeysAt::kFirst},
     {"TYPE", KeysAt::kFirst},      {"PERSIST", KeysAt::kFirst}};
-constexpr std::size_t kLongestKnownName = 7;
+constexpr std::size_t kLongestKnownName = [] {
+  std::size_t longest = 0;
+  for (const KnownCommand& known : kKnownCommands) longest = std::max(longest, known.name.size());
+  return longest;
+}();
 
 // The known command `name` is, in any case (command names are
 // case-blind); null when it is none of them.
@@ -113,7 +118,7 @@ KeyRange Keys(const Command& command) {
     case KeysAt::kFirst:
       return size > 1 ? KeyRange{1, 1} : KeyRange{};
     case KeysAt::kAllButName:
-      return KeyRange{1, size - 1};
+      return KeyRange{1, size - 1, /*separable=*/true};
     case KeysAt::kAfterNumkeys: {
       if (size < 3) return KeyRange{};
       const std::string& text = command.args[2];

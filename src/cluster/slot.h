@@ -34,10 +34,12 @@ int TagSlot(std::string_view tag);
 // every argument; EVALSHA/EVAL sha numkeys key... -> the numkeys keys. No
 // keys for keyless commands (WAIT) and for commands this table does not
 // know: those go to the node of the batch's first keyed command, and a
-// MOVED reply corrects a wrong guess.
+// MOVED reply corrects a wrong guess. `separable`: each key stands alone
+// (MGET), so the command may be cut into one per slot.
 struct KeyRange {
   std::size_t first = 0;
   std::size_t count = 0;
+  bool separable = false;
   std::size_t end() const { return first + count; }
 };
 KeyRange Keys(const Command& command);
