@@ -86,6 +86,6 @@ if [ $quick -eq 0 ]; then
   # The tests whose point is threads meeting (the rest run one call at a
   # time on the same code paths); `scripts/tsan.sh` alone runs them all.
   SFROUTE_TSAN_TESTS="races_test async_test async_stress_test shared_connections_test \
-faults_test memory_backend_test observability_test routing_test sentinel_test" scripts/tsan.sh -j 2
+faults_test memory_backend_test observability_test routing_test sentinel_test sync_test" scripts/tsan.sh -j 2
 fi
 step "all tests passed"

@@ -46,6 +46,10 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 // answered at once) pays for no mutex or condition variable. Whoever
 // notifies must hold a share of it until Notify returns (a waiter that sees
 // it notified may go on and let it go).
+//
+// A waiter sleeps on one of two words shared by all threads, with a bit
+// of its own thread's (FUTEX_WAIT_BITSET), so that one system call can wake
+// many waiters: see WakeBatch.
 class Notification {
  public:
   void Notify();
@@ -59,7 +63,31 @@ class Notification {
 
  private:
   std::atomic<std::uint32_t> state_{0};  // 1 once notified
-  std::atomic<std::uint32_t> waiters_{0};
+  // The sleep slots of its waiters (bit i: slot i, see sync.cc).
+  std::atomic<std::uint64_t> sleepers_{0};
+  // Waiters of threads with no slot: they sleep on state_.
+  std::atomic<std::uint32_t> slotless_waiters_{0};
+};
+
+// While one lives on a thread, the waiters of the Notifications notified
+// there are woken when it ends, all together: one system call per shared
+// word instead of one per waiter. The I/O thread that completes many sync
+// calls in one read so wakes their callers at once, and the scheduler
+// preempts it once for all of them, not once per caller (a woken caller
+// runs before the busy I/O thread, which has had more than its share of
+// the CPU). Only around code that never waits for one of those waiters.
+// Nests: the outermost one wakes.
+class WakeBatch {
+ public:
+  WakeBatch();
+  ~WakeBatch();
+  WakeBatch(const WakeBatch&) = delete;
+  WakeBatch& operator=(const WakeBatch&) = delete;
+
+ private:
+  friend class Notification;
+  bool outermost_ = false;
+  std::uint64_t due_ = 0;  // the sleep slots to wake (bit i: slot i)
 };
 
 }  // namespace sfroute::internal

@@ -769,12 +769,23 @@ void Connection::FailLocked(const absl::Status& why,
 }
 
 void Connection::Complete(std::vector<std::shared_ptr<Request>>& completed) {
+  const auto give = [](Request& request) {
+    BatchDone done = std::move(request.done);
+    if (!done) return;
+    absl::StatusOr<std::vector<Reply>> replies = std::move(request.replies);
+    if (!request.status.ok()) replies = request.status;
+    GiveReplies(request.checked, request.call, std::move(done), std::move(replies));
+  };
+  // The waiting callers first, woken together; then the callbacks, which
+  // may wait for what those callers do.
+  {
+    WakeBatch wakes;
+    for (auto& request : completed) {
+      if (request->caller_waits) give(*request);
+    }
+  }
   for (auto& request : completed) {
-    BatchDone done = std::move(request->done);
-    if (!done) continue;
-    absl::StatusOr<std::vector<Reply>> replies = std::move(request->replies);
-    if (!request->status.ok()) replies = request->status;
-    GiveReplies(request->checked, request->call, std::move(done), std::move(replies));
+    if (!request->caller_waits) give(*request);
   }
 }
 
