@@ -156,4 +156,11 @@ WakeBatch::~WakeBatch() {
   if (due_ != 0) WakeSlots(due_);
 }
 
+void WakeBatch::WakeDue() {
+  WakeBatch* batch = this_thread_batch;
+  if (batch == nullptr || batch->due_ == 0) return;
+  WakeSlots(batch->due_);
+  batch->due_ = 0;
+}
+
 }  // namespace sfroute::internal

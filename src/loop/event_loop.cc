@@ -245,6 +245,9 @@ void EventLoop::RunRounds() {
     busy_ = ready > 0;
     next_wake_ns_.store(0);  // awake: it looks at new timers before it sleeps again
     if (ready < 0 && errno != EINTR) return;  // only on a programming error
+    // The sync callers whose replies came from any socket of this round
+    // are woken together, once every socket was read.
+    WakeBatch wakes;
     for (int i = 0; i < ready; ++i) {
       auto* handler = static_cast<Handler*>(events[i].data.ptr);
       if (handler == nullptr) {

@@ -776,14 +776,19 @@ void Connection::Complete(std::vector<std::shared_ptr<Request>>& completed) {
     if (!request.status.ok()) replies = request.status;
     GiveReplies(request.checked, request.call, std::move(done), std::move(replies));
   };
-  // The waiting callers first, woken together; then the callbacks, which
-  // may wait for what those callers do.
-  {
-    WakeBatch wakes;
-    for (auto& request : completed) {
-      if (request->caller_waits) give(*request);
+  // The waiting callers first, woken together (with those of the loop's
+  // round); then the callbacks, which may wait for what those callers do.
+  WakeBatch wakes;
+  bool callbacks = false;
+  for (auto& request : completed) {
+    if (request->caller_waits) {
+      give(*request);
+    } else {
+      callbacks = true;
     }
   }
+  if (!callbacks) return;
+  WakeBatch::WakeDue();
   for (auto& request : completed) {
     if (!request->caller_waits) give(*request);
   }

@@ -84,25 +84,34 @@ TEST(NotificationTest, WaitUntilReturnsFalseAtTheDeadline) {
   EXPECT_FALSE(notification.HasBeenNotified());
 }
 
-TEST(WakeBatchTest, WakesTheNotifiedWaitersWhenTheOutermostBatchEnds) {
+TEST(WakeBatchTest, WakesTheNotifiedWaitersWhenTheOutermostBatchEndsOrWakeDue) {
   std::vector<std::unique_ptr<Notification>> notifications;
   std::vector<std::unique_ptr<Waiter>> waiters;
-  for (int i = 0; i < 10; ++i) notifications.push_back(std::make_unique<Notification>());
-  for (int i = 0; i < 10; ++i) waiters.push_back(std::make_unique<Waiter>(*notifications[i]));
+  for (int i = 0; i < 15; ++i) notifications.push_back(std::make_unique<Notification>());
+  for (int i = 0; i < 15; ++i) waiters.push_back(std::make_unique<Waiter>(*notifications[i]));
   for (const auto& waiter : waiters) waiter->AwaitAsleep();
+  const auto returned = [&](int from, int to) {
+    int count = 0;
+    for (int i = from; i < to; ++i) count += waiters[i]->returned.load() ? 1 : 0;
+    return count;
+  };
   {
     WakeBatch outer;
+    for (int i = 0; i < 5; ++i) notifications[i]->Notify();
+    WakeBatch::WakeDue();  // 0..4 now
+    for (int i = 0; i < 5; ++i) waiters[i]->thread.join();
     {
       WakeBatch inner;
-      for (int i = 0; i < 5; ++i) notifications[i]->Notify();
+      for (int i = 5; i < 10; ++i) notifications[i]->Notify();
     }
-    for (int i = 5; i < 10; ++i) notifications[i]->Notify();
+    for (int i = 10; i < 15; ++i) notifications[i]->Notify();
     // Notified, not woken: they sleep until `outer` ends.
     std::this_thread::sleep_for(milliseconds(50));
-    for (const auto& waiter : waiters) EXPECT_FALSE(waiter->returned.load());
+    EXPECT_EQ(returned(5, 15), 0);
     for (const auto& notification : notifications) EXPECT_TRUE(notification->HasBeenNotified());
   }
-  for (const auto& waiter : waiters) waiter->thread.join();
+  for (int i = 5; i < 15; ++i) waiters[i]->thread.join();
+  EXPECT_EQ(returned(0, 15), 15);
 }
 
 TEST(WakeBatchTest, AWaiterAboutToSleepDoesNotMissABatchedWake) {
