@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "cluster/slot.h"
 #include "redis/resp.h"
 
@@ -13,12 +14,27 @@ namespace {
 // `slots` holds the slot of each key.
 void SplitMget(const Command& mget, absl::Span<const int> slots, std::size_t origin,
                BatchPlan& plan) {
+  const std::size_t first_part = plan.parts.size();
   absl::flat_hash_map<int, std::size_t> part_of_slot;  // slot -> index into plan.parts
   part_of_slot.reserve(slots.size());
+  absl::InlinedVector<std::size_t, 16> part_of_key;
+  for (const int slot : slots) {
+    auto [it, inserted] = part_of_slot.try_emplace(slot, plan.parts.size());
+    if (inserted) plan.parts.push_back(BatchPart{&mget, slot, origin, 0, 0});
+    ++plan.parts[it->second].keys;
+    part_of_key.push_back(it->second);
+  }
+  // The parts' keys one part after the other.
+  auto next = static_cast<std::uint32_t>(plan.split_positions.size());
+  for (std::size_t part = first_part; part < plan.parts.size(); ++part) {
+    plan.parts[part].first_key = next;
+    next += plan.parts[part].keys;
+    plan.parts[part].keys = 0;  // counted again as they are placed
+  }
+  plan.split_positions.resize(next);
   for (std::size_t key = 0; key < slots.size(); ++key) {
-    auto [it, inserted] = part_of_slot.try_emplace(slots[key], plan.parts.size());
-    if (inserted) plan.parts.push_back(BatchPart{&mget, slots[key], origin, {}});
-    plan.parts[it->second].positions.push_back(key);
+    BatchPart& part = plan.parts[part_of_key[key]];
+    plan.split_positions[part.first_key + part.keys++] = key;
   }
 }
 
@@ -27,7 +43,6 @@ void SplitMget(const Command& mget, absl::Span<const int> slots, std::size_t ori
 BatchPlan PlanBatch(const std::vector<Command>& commands) {
   BatchPlan plan;
   plan.parts.reserve(commands.size());
-  plan.split_keys.assign(commands.size(), 0);
   absl::InlinedVector<int, 16> slots;  // of the command's keys
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
@@ -45,6 +60,7 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
     if (!one_slot && keys.separable) {
+      if (!plan.split) plan.split_keys.assign(commands.size(), 0);
       plan.split = true;
       plan.split_keys[origin] = keys.count;
       if (!plan.anchor) plan.anchor = plan.parts.size();
@@ -57,15 +73,15 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   return plan;
 }
 
-void AppendPart(const BatchPart& part, std::string& out) {
+void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out) {
   const Command& command = *part.command;
-  if (part.positions.empty()) {
+  if (part.keys == 0) {
     AppendCommand(command, out);
     return;
   }
-  AppendArrayHeader(part.positions.size() + 1, out);
+  AppendArrayHeader(part.keys + 1, out);
   AppendArgument(command.args[0], out);
-  for (const std::size_t key : part.positions) AppendArgument(command.args[key + 1], out);
+  for (const std::size_t key : Positions(plan, part)) AppendArgument(command.args[key + 1], out);
 }
 
 int OneSlot(const std::vector<Command>& commands) {
@@ -100,14 +116,15 @@ std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_r
     }
     Reply& merged = replies[part.origin];
     if (failed[part.origin]) continue;
-    if (reply.type != Reply::Type::kArray || reply.elements.size() != part.positions.size()) {
+    const absl::Span<const std::size_t> positions = Positions(plan, part);
+    if (reply.type != Reply::Type::kArray || reply.elements.size() != positions.size()) {
       merged = std::move(reply);
       failed[part.origin] = true;
       continue;
     }
     if (merged.type != Reply::Type::kArray) merged = Reply::Array(std::vector<Reply>(keys));
-    for (std::size_t k = 0; k < part.positions.size(); ++k) {
-      merged.elements[part.positions[k]] = std::move(reply.elements[k]);
+    for (std::size_t k = 0; k < positions.size(); ++k) {
+      merged.elements[positions[k]] = std::move(reply.elements[k]);
     }
   }
   return replies;

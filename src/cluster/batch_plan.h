@@ -8,11 +8,12 @@
 #define SFROUTE_SRC_CLUSTER_BATCH_PLAN_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/container/inlined_vector.h"
+#include "absl/types/span.h"
 #include "backend.h"
 #include "reply.h"
 
@@ -25,24 +26,34 @@ struct BatchPart {
   const Command* command = nullptr;  // the input command it is, or is cut from
   int slot = -1;                     // the slot of its keys; -1: keyless
   std::size_t origin = 0;            // index of the input command
-  // A part of a split MGET: its keys, as their positions among the input
-  // MGET's keys (argument position + 1). Empty: the whole command.
-  absl::InlinedVector<std::size_t, 1> positions;
+  // A part of a split MGET: its keys are BatchPlan::split_positions
+  // [first_key, first_key + keys). 0 keys: the whole command.
+  std::uint32_t first_key = 0;
+  std::uint32_t keys = 0;
 };
 
 struct BatchPlan {
-  absl::InlinedVector<BatchPart, 2> parts;  // in input order
-  std::optional<std::size_t> anchor;        // the first keyed part
+  std::vector<BatchPart> parts;       // in input order
+  std::optional<std::size_t> anchor;  // the first keyed part
   // Per input command: the number of keys of a split MGET, 0 if not split.
-  absl::InlinedVector<std::size_t, 2> split_keys;
+  // Empty when no MGET was split.
+  std::vector<std::size_t> split_keys;
+  // The keys of split MGETs' parts, as their positions among the input
+  // MGET's keys (argument position + 1), part after part.
+  std::vector<std::size_t> split_positions;
   bool split = false;  // some MGET was split: the parts are not the commands
 };
+
+// The keys of a split MGET's part (see BatchPart::keys).
+inline absl::Span<const std::size_t> Positions(const BatchPlan& plan, const BatchPart& part) {
+  return absl::MakeConstSpan(plan.split_positions).subspan(part.first_key, part.keys);
+}
 
 // The plan points into `commands`: they must outlive it, unchanged.
 BatchPlan PlanBatch(const std::vector<Command>& commands);
 
-// Appends the part's command to `out`, in RESP.
-void AppendPart(const BatchPart& part, std::string& out);
+// Appends the plan's part's command to `out`, in RESP.
+void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out);
 
 // The slot of every key of `commands` when they all share one (then the
 // batch needs no plan: it goes to that slot's node as it is); -1 when

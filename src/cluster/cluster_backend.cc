@@ -41,7 +41,7 @@ struct Hop {
 
 class Call;
 
-constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+constexpr std::string_view kAskingCommand = "*1\r\n$6\r\nASKING\r\n";
 
 // The pipeline of one node in one attempt, encoded straight from the
 // plan's parts (which point into the caller's batch) as it is sent: a call
@@ -50,7 +50,11 @@ struct NodeBatch {
   Call* call = nullptr;
   HostPort node;
   NodeSender* connections = nullptr;
-  absl::InlinedVector<int, 2> part_of;  // per command: its part; -1 for ASKING
+  // Its commands: the call's sequence_[begin, end), each a part, or -1
+  // for ASKING.
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t commands = 0;  // while an attempt places its parts
   // Set by the thread that reads them; read once every node has answered.
   absl::StatusOr<std::vector<Reply>> replies;
 };
@@ -88,9 +92,11 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     NodeBatch& sent = batches_.emplace_back();
     sent.call = this;
     sent.node = node;
+    sequence_.resize(plan_.parts.size());
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      sent.part_of.push_back(static_cast<int>(part));  // one part per command: one slot
+      sequence_[part] = static_cast<int>(part);  // one part per command: one slot
     }
+    sent.end = sequence_.size();
     sent.replies = std::move(replies);
     AfterRoundTrip();
   }
@@ -129,8 +135,22 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   void SendOnce(const Routes& routes) {
     if (finished_.load()) return;  // the plan may point at a batch gone by now
     batches_.reserve(std::min(unanswered_, routes.primaries.size()));
+    // Each part's pipeline, then each pipeline's commands in one sequence.
+    placed_.assign(plan_.parts.size(), kNotSent);
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      if (!answered_[part]) AddToBatch(part, routes);
+      if (!answered_[part]) placed_[part] = Place(part, routes);
+    }
+    std::size_t next = 0;
+    for (NodeBatch& batch : batches_) {
+      batch.begin = batch.end = next;
+      next += batch.commands;
+    }
+    sequence_.resize(next);
+    for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
+      if (placed_[part] == kNotSent) continue;
+      NodeBatch& batch = batches_[placed_[part] >> 1];
+      if ((placed_[part] & kAsking) != 0) sequence_[batch.end++] = -1;
+      sequence_[batch.end++] = static_cast<int>(part);
     }
     // One count more than there are batches, given back below: a batch
     // answered at once (inside Send) cannot end the attempt while others
@@ -144,10 +164,11 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       // Points at its batch and owns the call: small enough for the
       // callback to hold without an allocation.
       std::shared_ptr<NodeBatch> batch(shared_from_this(), &node_batch);
-      node_batch.connections->SendWire(
-          WireBatch{bytes, node_batch.part_of.size(), exclusive_, caller_waits_, CheckedBy{}},
-          control_,
-          [batch](auto replies) { batch->call->OnNodeReplies(*batch, std::move(replies)); });
+      node_batch.connections->SendWire(WireBatch{bytes, node_batch.end - node_batch.begin,
+                                                 exclusive_, caller_waits_, CheckedBy{}},
+                                       control_, [batch](auto replies) {
+                                         batch->call->OnNodeReplies(*batch, std::move(replies));
+                                       });
     }
     if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) AfterRoundTrip();
   }
@@ -172,7 +193,8 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         Finish(final_status);
         return;
       }
-      for (int part : batch.part_of) {
+      for (std::size_t i = batch.begin; i < batch.end; ++i) {
+        const int part = sequence_[i];
         if (Hop* hop = part >= 0 ? RouteOf(static_cast<std::size_t>(part)) : nullptr)
           *hop = Hop{};  // the (reloaded) map
       }
@@ -224,7 +246,10 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     return absl::OkStatus();
   }
 
-  void AddToBatch(std::size_t part, const Routes& routes) {
+  // The pipeline `part` goes in (made on first use), as its index in
+  // batches_ times 2, plus kAsking when ASKING must go before it;
+  // kNotSent when no node serves its slot.
+  int Place(std::size_t part, const Routes& routes) {
     // A keyless part (WAIT) goes where the anchor goes.
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
@@ -241,7 +266,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       // An UNAVAILABLE is always worth another try after a pause.
       (void)RetryableNotSent(absl::UnavailableError(
           StrCat("slot ", plan_.parts[routed].slot, " is served by no node of the slot map")));
-      return;
+      return kNotSent;
     }
     auto batch = std::find_if(batches_.begin(), batches_.end(), [&](const NodeBatch& existing) {
       return existing.connections == target->connections;
@@ -251,29 +276,29 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       batch->call = this;
       batch->node = *target->node;
       batch->connections = target->connections;
-      batch->part_of.reserve(unanswered_);  // no more than the parts to send
     }
-    if (const Hop* own = keyless ? nullptr : RouteOf(part); own != nullptr && own->asking) {
-      batch->part_of.push_back(-1);
-    }
-    batch->part_of.push_back(static_cast<int>(part));
+    const Hop* own = keyless ? nullptr : RouteOf(part);
+    const bool asking = own != nullptr && own->asking;
+    batch->commands += asking ? 2 : 1;
+    return static_cast<int>(batch - batches_.begin()) * 2 + (asking ? kAsking : 0);
   }
 
   // The node's pipeline in RESP, appended to `out` (the thread's kept
   // buffer: its room stays from call to call).
   void Encode(const NodeBatch& batch, std::string& out) const {
-    for (const int part : batch.part_of) {
-      if (part < 0) {
-        out.append(kAsking);
+    for (std::size_t i = batch.begin; i < batch.end; ++i) {
+      if (sequence_[i] < 0) {
+        out.append(kAskingCommand);
       } else {
-        AppendPart(plan_.parts[part], out);
+        AppendPart(plan_, plan_.parts[sequence_[i]], out);
       }
     }
   }
 
   void TakeReplies(NodeBatch& batch) {
     for (std::size_t i = 0; i < batch.replies->size(); ++i) {
-      if (batch.part_of[i] >= 0) TakeReply(batch.part_of[i], batch.node, (*batch.replies)[i]);
+      const int part = sequence_[batch.begin + i];
+      if (part >= 0) TakeReply(part, batch.node, (*batch.replies)[i]);
     }
   }
 
@@ -375,6 +400,13 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // they are until the last answers (each thread that reads a node's
   // replies sets that node's), then taken by AfterRoundTrip.
   absl::InlinedVector<NodeBatch, 1> batches_;
+  // The attempt's commands, pipeline after pipeline: a part, or -1 for
+  // ASKING (NodeBatch::begin, end).
+  std::vector<int> sequence_;
+  // Per part, while an attempt places them: what Place said.
+  static constexpr int kNotSent = -1;
+  static constexpr int kAsking = 1;
+  std::vector<int> placed_;
 };
 
 std::shared_ptr<Call> NewCall(std::shared_ptr<Topology> topology, const Batch& batch,

@@ -100,9 +100,9 @@ TEST(ClusterSlotTest, KeyPositionsByCommandName) {
   EXPECT_THAT(KeyPositions({{"GET"}}), IsEmpty());
 }
 
-std::string PartBytes(const BatchPart& part) {
+std::string PartBytes(const BatchPlan& plan, const BatchPart& part) {
   std::string bytes;
-  AppendPart(part, bytes);
+  AppendPart(plan, part, bytes);
   return bytes;
 }
 
@@ -116,9 +116,11 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
   const std::vector<Command> commands = {{{"MGET", "foo", "bar", "{foo}x", "hello"}}};
   BatchPlan plan = PlanBatch(commands);
   ASSERT_EQ(plan.parts.size(), 3u);  // foo and {foo}x share a slot
-  EXPECT_EQ(PartBytes(plan.parts[0]), CommandBytes({{"MGET", "foo", "{foo}x"}}));
-  EXPECT_EQ(PartBytes(plan.parts[2]), CommandBytes({{"MGET", "hello"}}));
-  EXPECT_THAT(plan.parts[0].positions, ElementsAre(0, 2));
+  EXPECT_EQ(PartBytes(plan, plan.parts[0]), CommandBytes({{"MGET", "foo", "{foo}x"}}));
+  EXPECT_EQ(PartBytes(plan, plan.parts[2]), CommandBytes({{"MGET", "hello"}}));
+  EXPECT_THAT(Positions(plan, plan.parts[0]), ElementsAre(0, 2));
+  EXPECT_THAT(Positions(plan, plan.parts[1]), ElementsAre(1));
+  EXPECT_THAT(Positions(plan, plan.parts[2]), ElementsAre(3));
   EXPECT_EQ(plan.parts[1].slot, KeySlot("bar"));
   EXPECT_THAT(plan.split_keys, ElementsAre(4));
   EXPECT_TRUE(plan.split);
@@ -135,6 +137,39 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
   EXPECT_EQ(merged[0].elements[1].str, "v-bar");
   EXPECT_TRUE(merged[0].elements[2].is_nil());
   EXPECT_EQ(merged[0].elements[3].str, "v-hello");
+}
+
+TEST(ClusterSlotTest, TwoSplitMgetsKeepTheirOwnKeysAndReplies) {
+  const std::vector<Command> commands = {
+      {{"MGET", "foo", "bar"}}, {{"GET", "x"}}, {{"MGET", "{bar}y", "hello", "{foo}z"}}};
+  BatchPlan plan = PlanBatch(commands);
+  ASSERT_EQ(plan.parts.size(), 6u);  // foo, bar | x | {bar}y, hello, {foo}z
+  EXPECT_THAT(Positions(plan, plan.parts[0]), ElementsAre(0));
+  EXPECT_THAT(Positions(plan, plan.parts[1]), ElementsAre(1));
+  EXPECT_EQ(plan.parts[2].keys, 0u);  // the GET, whole
+  EXPECT_THAT(Positions(plan, plan.parts[3]), ElementsAre(0));
+  EXPECT_THAT(Positions(plan, plan.parts[4]), ElementsAre(1));
+  EXPECT_THAT(Positions(plan, plan.parts[5]), ElementsAre(2));
+  EXPECT_EQ(PartBytes(plan, plan.parts[4]), CommandBytes({{"MGET", "hello"}}));
+  EXPECT_EQ(PartBytes(plan, plan.parts[2]), CommandBytes(commands[1]));
+  EXPECT_THAT(plan.split_keys, ElementsAre(2, 0, 3));
+
+  std::vector<Reply> part_replies = {
+      Reply::Array({Reply::String("v-foo")}),
+      Reply::Array({Reply::String("v-bar")}),
+      Reply::String("v-x"),
+      Reply::Array({Reply::String("v-bar-y")}),
+      Reply::Array({Reply::String("v-hello")}),
+      Reply::Array({Reply::String("v-foo-z")}),
+  };
+  std::vector<Reply> merged = MergeReplies(plan, std::move(part_replies));
+  ASSERT_EQ(merged.size(), 3u);
+  ASSERT_EQ(merged[0].elements.size(), 2u);
+  EXPECT_EQ(merged[0].elements[1].str, "v-bar");
+  EXPECT_EQ(merged[1].str, "v-x");
+  ASSERT_EQ(merged[2].elements.size(), 3u);
+  EXPECT_EQ(merged[2].elements[0].str, "v-bar-y");
+  EXPECT_EQ(merged[2].elements[2].str, "v-foo-z");
 }
 
 TEST(ClusterSlotTest, AnErrorInOnePartStandsForTheWholeMget) {
@@ -155,7 +190,7 @@ TEST(ClusterSlotTest, KeylessCommandsFollowTheFirstKeyedCommand) {
                                          {{"GET", "other"}}};
   BatchPlan plan = PlanBatch(commands);
   ASSERT_EQ(plan.parts.size(), 4u);
-  EXPECT_EQ(PartBytes(plan.parts[1]), CommandBytes(commands[1]));  // whole, as given
+  EXPECT_EQ(PartBytes(plan, plan.parts[1]), CommandBytes(commands[1]));  // whole, as given
   ASSERT_TRUE(plan.anchor.has_value());
   EXPECT_EQ(*plan.anchor, 1u);
   EXPECT_EQ(plan.parts[0].slot, -1);
