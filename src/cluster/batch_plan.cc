@@ -47,6 +47,12 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
     const KeyRange keys = Keys(command);
+    if (keys.count <= 1) {  // nearly every command: one key, or none
+      const int slot = keys.count == 0 ? -1 : KeySlot(command.args[keys.first]);
+      if (slot >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
+      plan.parts.push_back(BatchPart{&command, slot, origin, 0, 0});
+      continue;
+    }
     slots.clear();
     bool one_slot = true;
     std::string_view last_tag;  // the keys of a link script share theirs: hashed once
