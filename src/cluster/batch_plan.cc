@@ -10,6 +10,27 @@
 namespace sfroute::internal {
 namespace {
 
+// The slot of keys one after the other, and whether they all share it.
+// Keys that share a hash tag (those of a link script) are hashed once.
+class SharedSlot {
+ public:
+  // False when `key` is in another slot than the keys before it.
+  bool Add(std::string_view key) {
+    const std::string_view tag = HashTag(key);
+    if (slot_ >= 0 && tag == tag_) return true;
+    const int slot = TagSlot(tag);
+    if (slot_ >= 0 && slot != slot_) return false;
+    slot_ = slot;
+    tag_ = tag;
+    return true;
+  }
+  int slot() const { return slot_; }  // -1: no key yet
+
+ private:
+  int slot_ = -1;
+  std::string_view tag_;  // the hashed part of a key of slot_
+};
+
 // One MGET per slot of its keys, in the order the slots first appear.
 // `slots` holds the slot of each key.
 void SplitMget(const Command& mget, absl::Span<const int> slots, std::size_t origin,
@@ -43,29 +64,22 @@ void SplitMget(const Command& mget, absl::Span<const int> slots, std::size_t ori
 BatchPlan PlanBatch(const std::vector<Command>& commands) {
   BatchPlan plan;
   plan.parts.reserve(commands.size());
-  absl::InlinedVector<int, 16> slots;  // of the command's keys
+  absl::InlinedVector<int, 16> slots;  // of a split MGET's keys
   for (std::size_t origin = 0; origin < commands.size(); ++origin) {
     const Command& command = commands[origin];
     const KeyRange keys = Keys(command);
-    if (keys.count <= 1) {  // nearly every command: one key, or none
-      const int slot = keys.count == 0 ? -1 : KeySlot(command.args[keys.first]);
-      if (slot >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
-      plan.parts.push_back(BatchPart{&command, slot, origin, 0, 0});
-      continue;
-    }
-    slots.clear();
+    SharedSlot shared;
     bool one_slot = true;
-    std::string_view last_tag;  // the keys of a link script share theirs: hashed once
-    for (std::size_t position = keys.first; position < keys.end(); ++position) {
-      const std::string_view tag = HashTag(command.args[position]);
-      slots.push_back(!slots.empty() && tag == last_tag ? slots.back() : TagSlot(tag));
-      last_tag = tag;
-      one_slot = one_slot && slots.back() == slots.front();
+    for (std::size_t position = keys.first; position < keys.end() && one_slot; ++position) {
+      one_slot = shared.Add(command.args[position]);
     }
-    const int slot = keys.count == 0 ? -1 : slots.front();
     // Only MGET is split: the keys of a script must share a slot, and the
     // node says so (CROSSSLOT) if they do not.
     if (!one_slot && keys.separable) {
+      slots.clear();
+      for (std::size_t position = keys.first; position < keys.end(); ++position) {
+        slots.push_back(KeySlot(command.args[position]));
+      }
       if (!plan.split) plan.split_keys.assign(commands.size(), 0);
       plan.split = true;
       plan.split_keys[origin] = keys.count;
@@ -73,8 +87,8 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
       SplitMget(command, slots, origin, plan);
       continue;
     }
-    if (slot >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
-    plan.parts.push_back(BatchPart{&command, slot, origin, {}});
+    if (shared.slot() >= 0 && !plan.anchor) plan.anchor = plan.parts.size();
+    plan.parts.push_back(BatchPart{&command, shared.slot(), origin, 0, 0});
   }
   return plan;
 }
@@ -91,21 +105,14 @@ void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out) 
 }
 
 int OneSlot(const std::vector<Command>& commands) {
-  int slot = -1;
-  std::string_view slot_tag;  // the hashed part of a key of `slot`
+  SharedSlot shared;
   for (const Command& command : commands) {
     const KeyRange keys = Keys(command);
     for (std::size_t position = keys.first; position < keys.end(); ++position) {
-      // The keys of a link script share their tag: hashed once.
-      const std::string_view tag = HashTag(command.args[position]);
-      if (slot >= 0 && tag == slot_tag) continue;
-      const int key_slot = TagSlot(tag);
-      if (slot >= 0 && key_slot != slot) return -1;
-      slot = key_slot;
-      slot_tag = tag;
+      if (!shared.Add(command.args[position])) return -1;
     }
   }
-  return slot;
+  return shared.slot();
 }
 
 std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies) {
