@@ -75,8 +75,9 @@ class Notification {
 // calls in one read so wakes their callers at once, and the scheduler
 // preempts it once for all of them, not once per caller (a woken caller
 // runs before the busy I/O thread, which has had more than its share of
-// the CPU). Only around code that never waits for one of those waiters
-// (else WakeDue first). Nests: the outermost one wakes.
+// the CPU). Only around code that never waits for one of those waiters:
+// the application's code (async callbacks, the log sink) runs after
+// WakeDue. Nests: the outermost one wakes.
 class WakeBatch {
  public:
   WakeBatch();

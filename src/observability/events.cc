@@ -97,6 +97,9 @@ void Events::Limited(LogLevel level, std::string_view kind, const std::string& n
     held_back = limit.held_back;
     limit.held_back = 0;
   }
+  // The sink is the application's code: it may wait for a sync caller
+  // whose wake-up this thread holds back (WakeBatch).
+  WakeBatch::WakeDue();
   if (held_back == 0) {
     log_sink_(level, message);
   } else {
