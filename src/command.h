@@ -3,6 +3,8 @@
 #ifndef SFROUTE_SRC_COMMAND_H_
 #define SFROUTE_SRC_COMMAND_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,8 +17,22 @@
 
 namespace sfroute::internal {
 
+// Where a command's keys are among its arguments: args[first, first +
+// count). A cluster sends a command to the slot of its keys; an MGET's
+// keys may go in parts (separable), a script's may not.
+struct KeyRange {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  bool separable = false;
+  std::size_t end() const { return std::size_t{first} + count; }
+};
+
 struct Command {
   std::vector<std::string> args;  // the command and its arguments, binary safe
+  // Where its keys are, as its maker says (MakeKeyCommand,
+  // MakeScriptCommand). Unset: found from the command's name
+  // (cluster/slot.h Keys), as for the handshake's and tools' commands.
+  std::optional<KeyRange> keys;
 };
 
 // A command from its arguments, moving those given as rvalues (a braced
@@ -26,6 +42,24 @@ Command MakeCommand(Args&&... args) {
   Command command;
   command.args.reserve(sizeof...(Args));
   (command.args.emplace_back(std::forward<Args>(args)), ...);
+  return command;
+}
+
+// A command on one key, its first argument (GET, SET, HSET, ...).
+template <typename Name, typename Key, typename... Args>
+Command MakeKeyCommand(Name&& name, Key&& key, Args&&... args) {
+  Command command =
+      MakeCommand(std::forward<Name>(name), std::forward<Key>(key), std::forward<Args>(args)...);
+  command.keys = KeyRange{1, 1};
+  return command;
+}
+
+// EVALSHA of the script `sha1` on `numkeys` keys, the first of `args`.
+template <typename... Args>
+Command MakeScriptCommand(const char* sha1, std::uint32_t numkeys, Args&&... args) {
+  Command command =
+      MakeCommand("EVALSHA", sha1, std::to_string(numkeys), std::forward<Args>(args)...);
+  command.keys = KeyRange{3, numkeys};
   return command;
 }
 

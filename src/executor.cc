@@ -174,7 +174,9 @@ Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string co
                 std::vector<std::string> keys, Read read) {
   Batch batch;
   batch.commands.reserve(keys.size());
-  for (const std::string& key : keys) batch.commands.push_back(internal::MakeCommand("GET", key));
+  for (const std::string& key : keys) {
+    batch.commands.push_back(internal::MakeKeyCommand("GET", key));
+  }
   return Plan<T>{context, std::move(batch),
                  [&impl, operation, keys = std::move(keys), read = std::move(read)](
                      std::string_view, std::vector<Reply>& replies) mutable -> Step<T> {
@@ -195,9 +197,9 @@ Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string co
 Command SetLinkCommand(std::string link_key, std::string links_key, std::string_view svc,
                        PodIndex pod, Ttl ttl, const char* mode) {
   static const char* const sha1 = internal::GetScript("set_link").sha1;
-  return internal::MakeCommand("EVALSHA", sha1, "2", std::move(link_key), std::move(links_key),
-                               std::string(svc), internal::PodText(pod),
-                               std::to_string(ttl.seconds()), mode);
+  return internal::MakeScriptCommand(sha1, 2, std::move(link_key), std::move(links_key),
+                                     std::string(svc), internal::PodText(pod),
+                                     std::to_string(ttl.seconds()), mode);
 }
 
 // The reply of set_link.lua: {applied, previous pod or -1}, or an error.
@@ -271,9 +273,9 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
   std::string link_key = internal::LinkKey(ns, uid, svc);
   internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("remove_link").sha1;
-  Command remove = internal::MakeCommand("EVALSHA", sha1, "2", std::move(link_key),
-                                         internal::LinksHashKey(ns, uid), std::string(svc),
-                                         std::to_string(keep_seconds));
+  Command remove =
+      internal::MakeScriptCommand(sha1, 2, std::move(link_key), internal::LinksHashKey(ns, uid),
+                                  std::string(svc), std::to_string(keep_seconds));
   if (pod.has_value()) remove.args.push_back(internal::PodText(*pod));
   return OneCommand<bool>(std::move(context), std::move(remove),
                           [](std::string_view context, const Reply& reply) -> absl::StatusOr<bool> {
@@ -296,8 +298,8 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> ComputeLinkedPodIfAbsentPlan(
   // both, then set-if-absent, which keeps a link that appeared in between.
   Batch read;
   read.commands.reserve(2);
-  read.commands.push_back(internal::MakeCommand("GET", link_key));
-  read.commands.push_back(internal::MakeCommand("HGETALL", state_key));
+  read.commands.push_back(internal::MakeKeyCommand("GET", link_key));
+  read.commands.push_back(internal::MakeKeyCommand("HGETALL", state_key));
   return Plan<std::optional<PodIndex>>{
       context, std::move(read),
       [&impl, context, state_key, ns = std::string(ns), uid = std::string(uid),
@@ -350,8 +352,8 @@ absl::StatusOr<Plan<MoveResult>> MoveLinkPlan(std::string_view operation, std::s
   std::string link_key = internal::LinkKey(ns, uid, svc);
   internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("move_link").sha1;
-  Command move = internal::MakeCommand(
-      "EVALSHA", sha1, "2", std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
+  Command move = internal::MakeScriptCommand(
+      sha1, 2, std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
       internal::PodText(from), internal::PodText(to), temporary_ttl ? "temporary" : "keep");
   if (temporary_ttl.has_value()) move.args.push_back(std::to_string(temporary_ttl->seconds()));
   return OneCommand<MoveResult>(
@@ -483,7 +485,7 @@ absl::StatusOr<Plan<Done>> SetServiceStatePlan(std::string_view ns, std::string_
   const std::string key = internal::StateKey(ns, svc);
   return OneCommand<Done>(
       Context(kOp, key),
-      internal::MakeCommand("HSET", key, internal::PodText(pod), std::string(state)),
+      internal::MakeKeyCommand("HSET", key, internal::PodText(pod), std::string(state)),
       [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
@@ -493,7 +495,7 @@ absl::StatusOr<Plan<ServicePodStates>> GetServiceStatesPlan(std::string_view ope
   SFROUTE_RETURN_IF_ERROR(Validation(operation, ValidateServices(ns, svcs)));
   Batch batch;
   for (const std::string& svc : svcs) {
-    batch.commands.push_back(internal::MakeCommand("HGETALL", internal::StateKey(ns, svc)));
+    batch.commands.push_back(internal::MakeKeyCommand("HGETALL", internal::StateKey(ns, svc)));
   }
   return Plan<ServicePodStates>{
       StrCat(operation, "(ns=", ns, ")"), std::move(batch),
@@ -518,7 +520,7 @@ absl::StatusOr<Plan<Done>> SetServiceStatesPlan(std::string_view ns,
   for (const auto& [svc, pods] : states) {
     SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateService(svc)));
     if (pods.empty()) continue;
-    Command hset{{"HSET", internal::StateKey(ns, svc)}};
+    Command hset = internal::MakeKeyCommand("HSET", internal::StateKey(ns, svc));
     for (const auto& [pod, state] : pods) {
       SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidatePod(pod)));
       SFROUTE_RETURN_IF_ERROR(Validation(kOp, internal::ValidateState(state)));
@@ -545,7 +547,7 @@ absl::StatusOr<Plan<Done>> SetWorkloadStatePlan(std::string_view ns, std::string
   const std::string key = internal::WorkloadKey(ns, svc);
   // A plain SET also clears any TTL: workload states do not expire.
   return OneCommand<Done>(
-      Context(kOp, key), internal::MakeCommand("SET", key, std::string(state)),
+      Context(kOp, key), internal::MakeKeyCommand("SET", key, std::string(state)),
       [](std::string_view, const Reply&) -> absl::StatusOr<Done> { return Done{}; });
 }
 
@@ -558,7 +560,7 @@ absl::StatusOr<Plan<std::optional<std::string>>> GetWorkloadStatePlan(std::strin
   // A GET, not an MGET: a key of another type is WRONGTYPE (DATA_LOSS)
   // here, where MGET would read it as absent.
   return OneCommand<std::optional<std::string>>(
-      context, internal::MakeCommand("GET", key),
+      context, internal::MakeKeyCommand("GET", key),
       [](std::string_view context,
          const Reply& reply) -> absl::StatusOr<std::optional<std::string>> {
         if (reply.is_nil()) return std::nullopt;
@@ -576,7 +578,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodPlan(std::string_view 
   std::string key = internal::LinkKey(ns, uid, svc);
   internal::ShortText context = Context(kOp, key);
   return OneCommand<std::optional<PodIndex>>(
-      std::move(context), internal::MakeCommand("GET", std::move(key)), StoredPod);
+      std::move(context), internal::MakeKeyCommand("GET", std::move(key)), StoredPod);
 }
 
 absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::string_view ns,
@@ -588,7 +590,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
   internal::ShortText context = Context(kOp, key);
   static const char* const sha1 = internal::GetScript("get_link_if_persist").sha1;
   return OneCommand<std::optional<PodIndex>>(
-      std::move(context), internal::MakeCommand("EVALSHA", sha1, "1", std::move(key)), StoredPod);
+      std::move(context), internal::MakeScriptCommand(sha1, 1, std::move(key)), StoredPod);
 }
 
 absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,
@@ -599,7 +601,7 @@ absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::
   const std::string key = internal::LinksHashKey(ns, uid);
   const internal::ShortText context = Context(kOp, key);
   return OneCommand<ServicePods>(
-      context, internal::MakeCommand("HGETALL", key),
+      context, internal::MakeKeyCommand("HGETALL", key),
       [&impl](std::string_view context, const Reply& reply) -> absl::StatusOr<ServicePods> {
         if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
           return internal::UnexpectedReply(context, reply);
@@ -1218,8 +1220,8 @@ Plan<std::vector<LinkInfo>> ReadLinksPlan(Executor::Impl& impl, std::string_view
   Batch batch;
   batch.commands.reserve(found.size() * 2);
   for (const FoundKey& link : found) {
-    batch.commands.push_back(internal::MakeCommand("GET", link.key));
-    batch.commands.push_back(internal::MakeCommand("PTTL", link.key));
+    batch.commands.push_back(internal::MakeKeyCommand("GET", link.key));
+    batch.commands.push_back(internal::MakeKeyCommand("PTTL", link.key));
   }
   return Plan<std::vector<LinkInfo>>{
       StrCat(kScanLinks, "(ns=", ns, ")"), std::move(batch),

@@ -93,12 +93,8 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
   return plan;
 }
 
-void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out) {
+void AppendSplitPart(const BatchPlan& plan, const BatchPart& part, std::string& out) {
   const Command& command = *part.command;
-  if (part.keys == 0) {
-    AppendCommand(command, out);
-    return;
-  }
   AppendArrayHeader(part.keys + 1, out);
   AppendArgument(command.args[0], out);
   for (const std::size_t key : Positions(plan, part)) AppendArgument(command.args[key + 1], out);

@@ -15,6 +15,7 @@
 
 #include "absl/types/span.h"
 #include "backend.h"
+#include "redis/resp.h"
 #include "reply.h"
 
 namespace sfroute::internal {
@@ -52,8 +53,16 @@ inline absl::Span<const std::size_t> Positions(const BatchPlan& plan, const Batc
 // The plan points into `commands`: they must outlive it, unchanged.
 BatchPlan PlanBatch(const std::vector<Command>& commands);
 
-// Appends the plan's part's command to `out`, in RESP.
-void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out);
+// Appends the plan's part's command to `out`, in RESP (a split MGET's part:
+// AppendSplitPart).
+void AppendSplitPart(const BatchPlan& plan, const BatchPart& part, std::string& out);
+inline void AppendPart(const BatchPlan& plan, const BatchPart& part, std::string& out) {
+  if (part.keys == 0) {
+    AppendCommand(*part.command, out);
+  } else {
+    AppendSplitPart(plan, part, out);
+  }
+}
 
 // The slot of every key of `commands` when they all share one (then the
 // batch needs no plan: it goes to that slot's node as it is); -1 when

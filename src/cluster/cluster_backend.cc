@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,7 +77,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
         start_(start),
         give_up_(give_up),
         replies_(plan_.parts.size()),
-        answered_(plan_.parts.size(), false),
+        answered_(plan_.parts.size(), 0),
         unanswered_(plan_.parts.size()) {}
 
   // Stopped while it waits for its backoff (while it is out on the nodes,
@@ -135,9 +136,11 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   void SendOnce(const Routes& routes) {
     if (finished_.load()) return;  // the plan may point at a batch gone by now
     batches_.reserve(std::min(unanswered_, routes.primaries.size()));
+    batch_of_primary_.assign(routes.primaries.size(), -1);
     // Each part's pipeline, then each pipeline's commands in one sequence.
-    placed_.assign(plan_.parts.size(), kNotSent);
-    for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
+    const std::size_t parts = plan_.parts.size();
+    placed_.assign(parts, kNotSent);
+    for (std::size_t part = 0; part < parts; ++part) {
       if (!answered_[part]) placed_[part] = Place(part, routes);
     }
     std::size_t next = 0;
@@ -146,10 +149,12 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
       next += batch.commands;
     }
     sequence_.resize(next);
-    for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
-      if (placed_[part] == kNotSent) continue;
-      NodeBatch& batch = batches_[placed_[part] >> 1];
-      if ((placed_[part] & kAsking) != 0) sequence_[batch.end++] = -1;
+    NodeBatch* const batches = batches_.data();  // as it is until the attempt ends
+    for (std::size_t part = 0; part < parts; ++part) {
+      const int placed = placed_[part];
+      if (placed == kNotSent) continue;
+      NodeBatch& batch = batches[placed >> 1];
+      if ((placed & kAsking) != 0) sequence_[batch.end++] = -1;
       sequence_[batch.end++] = static_cast<int>(part);
     }
     // One count more than there are batches, given back below: a batch
@@ -254,33 +259,41 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     const bool keyless = plan_.parts[part].slot < 0;
     const std::size_t routed = keyless && plan_.anchor ? *plan_.anchor : part;
     const Hop* hop = RouteOf(routed);
-    std::optional<Routes::Primary> target;
+    int index;  // into batches_
     if (hop != nullptr && hop->target) {
-      target = topology_->ConnectionsOf(*hop->target);
-    } else if (const int slot = plan_.parts[routed].slot; slot >= 0) {
-      target = routes.Of(slot);
+      index = BatchOf(topology_->ConnectionsOf(*hop->target));
     } else {
-      target = routes.primaries.front();
+      const int slot = plan_.parts[routed].slot;
+      const int owner =
+          slot >= 0 ? routes.map.OwnerIndex(slot) : (routes.primaries.empty() ? -1 : 0);
+      if (owner < 0) {
+        // An UNAVAILABLE is always worth another try after a pause.
+        (void)RetryableNotSent(
+            absl::UnavailableError(StrCat("slot ", slot, " is served by no node of the slot map")));
+        return kNotSent;
+      }
+      index = batch_of_primary_[owner];
+      if (index < 0) index = batch_of_primary_[owner] = BatchOf(routes.primaries[owner]);
     }
-    if (!target) {
-      // An UNAVAILABLE is always worth another try after a pause.
-      (void)RetryableNotSent(absl::UnavailableError(
-          StrCat("slot ", plan_.parts[routed].slot, " is served by no node of the slot map")));
-      return kNotSent;
-    }
+    const Hop* own = keyless ? nullptr : RouteOf(part);
+    const bool asking = own != nullptr && own->asking;
+    batches_[index].commands += asking ? 2 : 1;
+    return index * 2 + (asking ? kAsking : 0);
+  }
+
+  // The index in batches_ of the attempt's pipeline to `target` (made on
+  // first use).
+  int BatchOf(const Routes::Primary& target) {
     auto batch = std::find_if(batches_.begin(), batches_.end(), [&](const NodeBatch& existing) {
-      return existing.connections == target->connections;
+      return existing.connections == target.connections;
     });
     if (batch == batches_.end()) {
       batch = &batches_.emplace_back();
       batch->call = this;
-      batch->node = *target->node;
-      batch->connections = target->connections;
+      batch->node = *target.node;
+      batch->connections = target.connections;
     }
-    const Hop* own = keyless ? nullptr : RouteOf(part);
-    const bool asking = own != nullptr && own->asking;
-    batch->commands += asking ? 2 : 1;
-    return static_cast<int>(batch - batches_.begin()) * 2 + (asking ? kAsking : 0);
+    return static_cast<int>(batch - batches_.begin());
   }
 
   // The node's pipeline in RESP, appended to `out` (the thread's kept
@@ -339,7 +352,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
     if (!plan_.anchor || answered_[*plan_.anchor]) return;
     for (std::size_t part = 0; part < plan_.parts.size(); ++part) {
       if (plan_.parts[part].slot < 0 && answered_[part]) {
-        answered_[part] = false;
+        answered_[part] = 0;
         ++unanswered_;
       }
     }
@@ -348,7 +361,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   void Answer(std::size_t part, Reply& reply) {
     replies_[part] = std::move(reply);
     if (!answered_[part]) {
-      answered_[part] = true;
+      answered_[part] = 1;
       --unanswered_;
     }
   }
@@ -390,7 +403,7 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   // one that received its last node's replies.
   std::vector<Hop> hops_;  // per part once the cluster refused one; empty until then
   std::vector<Reply> replies_;
-  std::vector<bool> answered_;  // false: still to send
+  std::vector<std::uint8_t> answered_;  // per part; 0: still to send
   std::size_t unanswered_;
   absl::Status last_error_;
   bool wants_backoff_ = false;
@@ -407,6 +420,9 @@ class Call : public StopTarget, public std::enable_shared_from_this<Call> {
   static constexpr int kNotSent = -1;
   static constexpr int kAsking = 1;
   std::vector<int> placed_;
+  // Per primary of the attempt's routes: its pipeline (index into
+  // batches_), -1 while it has none.
+  std::vector<int> batch_of_primary_;
 };
 
 std::shared_ptr<Call> NewCall(std::shared_ptr<Topology> topology, const Batch& batch,

@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <string>
+#include <utility>
 
 namespace sfroute::internal {
 namespace {
 
 // kCrc16Tables[k][byte]: the CRC of `byte` followed by k zero bytes. The
-// CRC is linear, so eight bytes are hashed with eight lookups that do not
-// wait on each other ("slicing by 8"), instead of a chain of eight.
-using Crc16Tables = std::array<std::array<std::uint16_t, 256>, 8>;
+// CRC is linear, so n bytes are hashed with n lookups that do not wait on
+// each other ("slicing by n"), instead of a chain of n: a key's hash tag
+// (ns:lk:uid, some 20 bytes) in two steps.
+constexpr std::size_t kSlice = 16;
+using Crc16Tables = std::array<std::array<std::uint16_t, 256>, kSlice>;
 
 constexpr Crc16Tables MakeCrc16Tables() {
   Crc16Tables tables{};
@@ -33,6 +37,14 @@ constexpr Crc16Tables MakeCrc16Tables() {
 }
 
 constexpr Crc16Tables kCrc16Tables = MakeCrc16Tables();
+
+// The lookups of a full step's bytes after its first two, unrolled: byte
+// 2 + i goes through table kSlice - 3 - i.
+constexpr auto kSliceRest = std::make_index_sequence<kSlice - 2>();
+template <std::size_t... I>
+unsigned SliceRest(const unsigned char* bytes, std::index_sequence<I...>) {
+  return (0u ^ ... ^ kCrc16Tables[kSlice - 3 - I][bytes[2 + I]]);
+}
 
 // Where a command's keys are, by its name in upper case.
 enum class KeysAt { kFirst, kAllButName, kAfterNumkeys };
@@ -85,32 +97,41 @@ std::uint16_t Crc16(std::string_view data) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t size = data.size();
   std::uint16_t crc = 0;
-  for (; size >= 8; bytes += 8, size -= 8) {
-    // The running CRC folds into the first two bytes.
-    crc = static_cast<std::uint16_t>(t[7][(crc >> 8) ^ bytes[0]] ^ t[6][(crc & 0xff) ^ bytes[1]] ^
-                                     t[5][bytes[2]] ^ t[4][bytes[3]] ^ t[3][bytes[4]] ^
-                                     t[2][bytes[5]] ^ t[1][bytes[6]] ^ t[0][bytes[7]]);
+  // A step hashes n >= 2 bytes: the running CRC folds into the first two.
+  const auto fold = [&](std::size_t n) {
+    return t[n - 1][(crc >> 8) ^ bytes[0]] ^ t[n - 2][(crc & 0xff) ^ bytes[1]];
+  };
+  for (; size >= kSlice; bytes += kSlice, size -= kSlice) {
+    crc = static_cast<std::uint16_t>(fold(kSlice) ^ SliceRest(bytes, kSliceRest));
   }
-  for (; size > 0; ++bytes, --size) {
-    crc = static_cast<std::uint16_t>((crc << 8) ^ t[0][(crc >> 8) ^ *bytes]);
+  if (size >= 2) {
+    unsigned next = fold(size);
+    for (std::size_t i = 2; i < size; ++i) next ^= t[size - 1 - i][bytes[i]];
+    crc = static_cast<std::uint16_t>(next);
+  } else if (size == 1) {
+    crc = static_cast<std::uint16_t>((crc << 8) ^ t[0][(crc >> 8) ^ bytes[0]]);
   }
   return crc;
 }
 
 std::string_view HashTag(std::string_view key) {
-  const std::size_t open = key.find('{');
-  if (open == std::string_view::npos) return key;
-  const std::size_t close = key.find('}', open + 1);
+  // memchr at once (string_view::find wraps it in as many instructions
+  // again, on every key of a batch).
+  const char* const end = key.data() + key.size();
+  const auto* open = static_cast<const char*>(std::memchr(key.data(), '{', key.size()));
+  if (open == nullptr) return key;
+  const char* const tag = open + 1;
+  const auto* close = static_cast<const char*>(std::memchr(tag, '}', end - tag));
   // "{}" (an empty tag) or no '}' at all: the whole key is hashed.
-  if (close == std::string_view::npos || close == open + 1) return key;
-  return key.substr(open + 1, close - open - 1);
+  if (close == nullptr || close == tag) return key;
+  return std::string_view(tag, close - tag);
 }
 
 int TagSlot(std::string_view tag) { return Crc16(tag) % kClusterSlots; }
 
 int KeySlot(std::string_view key) { return TagSlot(HashTag(key)); }
 
-KeyRange Keys(const Command& command) {
+KeyRange KeysByName(const Command& command) {
   const KnownCommand* known = command.args.empty() ? nullptr : Known(command.args[0]);
   if (known == nullptr) return KeyRange{};
   const std::size_t size = command.args.size();
@@ -118,13 +139,14 @@ KeyRange Keys(const Command& command) {
     case KeysAt::kFirst:
       return size > 1 ? KeyRange{1, 1} : KeyRange{};
     case KeysAt::kAllButName:
-      return KeyRange{1, size - 1, /*separable=*/true};
+      return KeyRange{1, static_cast<std::uint32_t>(size - 1), /*separable=*/true};
     case KeysAt::kAfterNumkeys: {
       if (size < 3) return KeyRange{};
       const std::string& text = command.args[2];
-      std::size_t numkeys = 0;
+      std::uint32_t numkeys = 0;
       const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), numkeys);
-      if (error != std::errc() || end != text.data() + text.size() || 3 + numkeys > size) {
+      if (error != std::errc() || end != text.data() + text.size() ||
+          3 + std::size_t{numkeys} > size) {
         return KeyRange{};
       }
       return KeyRange{3, numkeys};

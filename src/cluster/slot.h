@@ -28,21 +28,20 @@ int KeySlot(std::string_view key);
 // TagSlot(HashTag(key))).
 int TagSlot(std::string_view tag);
 
-// Where in command.args the keys the command touches are: args[first] to
-// args[first + count - 1], known by command name (case-insensitive): GET,
-// SET, HSET, HGETALL, HDEL, EXPIRE, TTL, DEL ... -> one key at 1; MGET ->
-// every argument; EVALSHA/EVAL sha numkeys key... -> the numkeys keys. No
-// keys for keyless commands (WAIT) and for commands this table does not
-// know: those go to the node of the batch's first keyed command, and a
-// MOVED reply corrects a wrong guess. `separable`: each key stands alone
-// (MGET), so the command may be cut into one per slot.
-struct KeyRange {
-  std::size_t first = 0;
-  std::size_t count = 0;
-  bool separable = false;
-  std::size_t end() const { return first + count; }
-};
-KeyRange Keys(const Command& command);
+// Where in command.args the keys the command touches are (KeyRange):
+// as the command says (Command::keys), else known by its name
+// (case-insensitive): GET, SET, HSET, HGETALL, HDEL, EXPIRE, TTL, DEL ...
+// -> one key at 1; MGET -> every argument (separable: each key stands
+// alone, so the command may be cut into one per slot); EVALSHA/EVAL sha
+// numkeys key... -> the numkeys keys. No keys for keyless commands (WAIT)
+// and for commands this table does not know: those go to the node of the
+// batch's first keyed command, and a MOVED reply corrects a wrong guess.
+KeyRange KeysByName(const Command& command);
+inline KeyRange Keys(const Command& command) {
+  // As the command says (a range past its arguments is not believed).
+  if (command.keys && command.keys->end() <= command.args.size()) return *command.keys;
+  return KeysByName(command);
+}
 
 }  // namespace sfroute::internal
 

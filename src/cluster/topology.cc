@@ -122,7 +122,7 @@ void Topology::LoadFrom(std::vector<HostPort> candidates, std::size_t next,
   auto call = std::make_shared<CallControl>(now + node_options_.command_timeout,
                                             /*explicit_deadline=*/false, now);
   ConnectionsOf(node).connections->Send(
-      Batch{{Command{{"CLUSTER", "SLOTS"}}}}, call,
+      Batch{{MakeCommand("CLUSTER", "SLOTS")}}, call,
       [self = shared_from_this(), candidates = std::move(candidates), next, node,
        call](absl::StatusOr<std::vector<Reply>> replies) mutable {
         call->Finish();

@@ -196,16 +196,16 @@ void Connection::LogIn() {
   std::vector<Command> handshake;
   if (!options_.password.empty()) {
     handshake.push_back(options_.user.empty()
-                            ? Command{{"AUTH", options_.password}}
-                            : Command{{"AUTH", options_.user, options_.password}});
+                            ? MakeCommand("AUTH", options_.password)
+                            : MakeCommand("AUTH", options_.user, options_.password));
   }
-  if (options_.db != 0) handshake.push_back(Command{{"SELECT", std::to_string(options_.db)}});
+  if (options_.db != 0) handshake.push_back(MakeCommand("SELECT", std::to_string(options_.db)));
   // With nothing else to send, a PING: the first exchange shows at connect
   // time a server that does not speak RESP over this stream (a TLS port
   // for a plain connection, or a TLS 1.3 server refusing the client's
   // certificate, whose alert comes only after the handshake), instead of
   // failing the first call after it was sent. Once per connection.
-  if (handshake.empty()) handshake.push_back(Command{{"PING"}});
+  if (handshake.empty()) handshake.push_back(MakeCommand("PING"));
   auto request = std::make_shared<Request>();
   for (const Command& command : handshake) AppendCommand(command, request->bytes);
   request->expected = handshake.size();

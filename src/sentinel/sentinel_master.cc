@@ -122,8 +122,8 @@ void SentinelMaster::AskSentinel(std::shared_ptr<Lookup> lookup) {
   const std::size_t sentinel = lookup->order[lookup->next++];
   auto call = OwnCall();
   sentinel_connections_[sentinel]->Send(
-      Batch{{Command{{"SENTINEL", "get-master-addr-by-name", name_}},
-             Command{{"SENTINEL", "MASTER", name_}}}},
+      Batch{{MakeCommand("SENTINEL", "get-master-addr-by-name", name_),
+             MakeCommand("SENTINEL", "MASTER", name_)}},
       call,
       [self = shared_from_this(), lookup = std::move(lookup), sentinel,
        call](absl::StatusOr<std::vector<Reply>> replies) mutable {
@@ -215,7 +215,7 @@ void SentinelMaster::CheckRole(std::shared_ptr<Lookup> lookup, std::size_t senti
   auto call = OwnCall();
   auto connections = candidate.connections;
   connections->Send(
-      Batch{{Command{{"ROLE"}}}}, call,
+      Batch{{MakeCommand("ROLE")}}, call,
       [self = shared_from_this(), lookup = std::move(lookup), sentinel, call,
        candidate = std::move(candidate)](absl::StatusOr<std::vector<Reply>> replies) mutable {
         call->Finish();

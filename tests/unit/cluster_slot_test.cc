@@ -21,8 +21,8 @@ TEST(ClusterSlotTest, Crc16MatchesTheSpecCheckValue) {
   // The Redis Cluster spec: CRC16/XMODEM of "123456789" is 0x31C3.
   EXPECT_EQ(Crc16("123456789"), 0x31C3);
   EXPECT_EQ(Crc16(""), 0);
-  // Every length up to 40 (eight bytes at a time, then one at a time)
-  // against the one-bit-at-a-time definition.
+  // Every length up to 40 (sixteen bytes at a time, then the rest in one
+  // step) against the one-bit-at-a-time definition.
   std::string data;
   for (int size = 0; size <= 40; ++size) {
     std::uint16_t bitwise = 0;
@@ -98,6 +98,25 @@ TEST(ClusterSlotTest, KeyPositionsByCommandName) {
   EXPECT_THAT(KeyPositions({{"SCRIPT", "LOAD", "return 1"}}), IsEmpty());
   EXPECT_THAT(KeyPositions({{"WAIT", "1", "100"}}), IsEmpty());
   EXPECT_THAT(KeyPositions({{"GET"}}), IsEmpty());
+  EXPECT_THAT(KeyPositions({{"EvalSha", "sha", "1", "k", "arg"}}), ElementsAre(3));
+}
+
+TEST(ClusterSlotTest, KeyPositionsAsTheCommandSaysThem) {
+  // The executor's makers say where the keys are; the same as by name.
+  const Command get = MakeKeyCommand("GET", "k");
+  const Command hset = MakeKeyCommand("HSET", "k", "f", "v");
+  const Command script = MakeScriptCommand("sha", 2, "k1", "k2", "arg");
+  ASSERT_TRUE(get.keys && hset.keys && script.keys);
+  EXPECT_THAT(KeyPositions(get), ElementsAre(1));
+  EXPECT_THAT(KeyPositions(Command{get.args}), ElementsAre(1));
+  EXPECT_THAT(KeyPositions(hset), ElementsAre(1));
+  EXPECT_THAT(KeyPositions(Command{hset.args}), ElementsAre(1));
+  EXPECT_THAT(script.args, ElementsAre("EVALSHA", "sha", "2", "k1", "k2", "arg"));
+  EXPECT_THAT(KeyPositions(script), ElementsAre(3, 4));
+  EXPECT_THAT(KeyPositions(Command{script.args}), ElementsAre(3, 4));
+  // Said, it wins over the name; a range past the arguments is not believed.
+  EXPECT_THAT(KeyPositions(Command{{"GET", "a", "b"}, KeyRange{2, 1}}), ElementsAre(2));
+  EXPECT_THAT(KeyPositions(Command{{"GET", "k"}, KeyRange{1, 2}}), ElementsAre(1));
 }
 
 std::string PartBytes(const BatchPlan& plan, const BatchPart& part) {
