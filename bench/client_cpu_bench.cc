@@ -16,6 +16,7 @@
 #include <benchmark/benchmark.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -284,6 +285,18 @@ void DeleteCachedRoutes(const benchmark::State&) {
   cached_routes = nullptr;
 }
 
+// SFROUTE_BENCH_CALLS=N runs each case for N calls instead of for a time:
+// scripts/instructions.sh counts the instructions of two runs of known
+// lengths, both past the first calls (glibc's heap settles over the first
+// hundred or so batch calls, consolidating more per call meanwhile), so
+// that its figure does not depend on how long a run the machine's load
+// made.
+void CallsFromEnvironment(benchmark::internal::Benchmark* benchmark) {
+  if (const char* calls = std::getenv("SFROUTE_BENCH_CALLS")) {
+    benchmark->Iterations(std::strtoll(calls, nullptr, 10));
+  }
+}
+
 BENCHMARK(BM_CachedRoute)
     ->Name("Router/CachedRoute")
     ->Threads(1)
@@ -292,21 +305,32 @@ BENCHMARK(BM_CachedRoute)
     ->UseRealTime()
     ->Teardown(DeleteCachedRoutes);
 
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned, OpenCanned, SetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned, OpenCanned, GetLinkedPod);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned);
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned_cluster, OpenCannedCluster, SetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned_cluster, OpenCannedCluster, TrySetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned_cluster, OpenCannedCluster, GetLinkedPod);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned_cluster, OpenCannedCluster);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned_cluster, OpenCannedCluster);
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / memory, OpenMemory, SetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / memory, OpenMemory, TrySetLinkedPod);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / memory, OpenMemory, GetLinkedPod);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, memory, OpenMemory);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, memory, OpenMemory);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned, OpenCanned, SetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned, OpenCanned, GetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned)->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned)->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned_cluster, OpenCannedCluster, SetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned_cluster, OpenCannedCluster, TrySetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned_cluster, OpenCannedCluster, GetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned_cluster, OpenCannedCluster)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned_cluster, OpenCannedCluster)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / memory, OpenMemory, SetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / memory, OpenMemory, TrySetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / memory, OpenMemory, GetLinkedPod)
+    ->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, memory, OpenMemory)->Apply(CallsFromEnvironment);
+BENCHMARK_CAPTURE(BM_SetLinkedPods100, memory, OpenMemory)->Apply(CallsFromEnvironment);
 
 }  // namespace
 }  // namespace sfroute
