@@ -111,14 +111,15 @@ reference() {
     awk -F'","' '{print $2, $5, $7}'
 }
 
-# sfroute bench; prints "<links/s> <p50 us> <p99 us> <errors>". Callers
-# "async": one thread keeps 256 calls in flight with the async API.
+# sfroute bench <op> <callers> <transport> <uids>; prints "<links/s> <p50
+# us> <p99 us> <errors>". Callers "async": one thread keeps 256 calls in
+# flight with the async API.
 candidate() {
   local json who=(--callers "$2") target="$url"
   [ "$2" = async ] && who=(--async --in-flight 256)
   [ "$3" = tls ] && target="$TLS_URL"
   json=$(build/bin/sfroute --redis "$target" bench --operation "$1" "${who[@]}" \
-    --seconds "$seconds" --keyspace "$keyspace" --batch 100)
+    --seconds "$seconds" --keyspace "$4" --batch 100)
   for field in links_per_second p50_us p99_us errors; do
     printf '%s ' "$(grep -o "\"$field\":[0-9.e+]*" <<<"$json" | cut -d: -f2)"
   done
@@ -128,6 +129,7 @@ candidate() {
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
 # case name | transport | sfroute op | callers | reference clients | pipeline | reference command
+# [| sfroute's uids, default the keyspace]
 set_link="EVALSHA $sha 2 $link $links_hash scene 7 -1 set"
 cases=("SetLinkedPod c=50|plain|set|50|50|1|$set_link")
 [ $cluster -eq 0 ] && cases+=("SetLinkedPod c=50 TLS|tls|set|50|50|1|$set_link")
@@ -141,13 +143,18 @@ if [ "$tls_only" = 0 ]; then
     "SetLinkedPod c=1|plain|set|1|1|1|$set_link"
     "GetLinkedPod c=1|plain|get|1|1|1|GET $link"
   )
+  # redis-benchmark --cluster's one client sends to one node (one primary
+  # and its replica at work); sfroute's uids are spread over the three.
+  # The same script on one node: sfroute with one uid.
+  [ $cluster -eq 1 ] &&
+    cases+=("SetLinkedPod c=1 1 uid|plain|set|1|1|1|$set_link|1")
 fi
 declare -A ref_median our_median
 
 printf '%-22s %14s %14s %7s %22s %22s %7s\n' case "redis-bench/s" "sfroute/s" ratio \
   "ref p50/p99 (us)" "sfroute p50/p99 (us)" errors
 for entry in "${cases[@]}"; do
-  IFS='|' read -r name transport op callers clients pipeline command <<<"$entry"
+  IFS='|' read -r name transport op callers clients pipeline command uids <<<"$entry"
   ref_rates=() ref_p50=() ref_p99=() our_rates=() our_p50=() our_p99=() errors=0
   last_rate=20000
   for round in $(seq "$rounds"); do
@@ -157,7 +164,7 @@ for entry in "${cases[@]}"; do
     last_rate="${rate%.*}"
     ref_rates+=("$last_rate") ref_p50+=("$p50") ref_p99+=("$p99")
     # B: sfroute, links per second.
-    read -r links p50 p99 errs < <(candidate "$op" "$callers" "$transport")
+    read -r links p50 p99 errs < <(candidate "$op" "$callers" "$transport" "${uids:-$keyspace}")
     our_rates+=("${links%.*}") our_p50+=("$p50") our_p99+=("$p99")
     errors=$((errors + errs))
   done
@@ -184,4 +191,6 @@ echo "Options::busy_poll (50 us): a waiting thread polls that long before it sle
 if [ $cluster -eq 1 ]; then
   echo "cluster: redis-benchmark --cluster, its keys named {tag}... so that it can route them"
   echo "(the same script and work per call); sfroute with its own keys, one connection per node."
+  echo "A redis-benchmark client sends to one node: at c=1 one primary (and its replica) works;"
+  echo "\"1 uid\": sfroute with one uid, so also one primary: the like-for-like latency."
 fi
