@@ -203,8 +203,8 @@ void GetLinkedPod(Executor& executor, const std::string& uid) {
 // Opens the executor and makes one call no case measures, so what a first
 // call costs once (a cluster's slot map loaded, a thread's first buffers)
 // is paid before the timing starts, once per run of a case, and stays out
-// of every case's figures (scripts/instructions.sh counts only the measured
-// method).
+// of every case's figures (scripts/instructions.sh takes the difference of
+// two runs, which pay it alike).
 std::unique_ptr<Executor> OpenWarm(std::unique_ptr<Executor> (*open)()) {
   auto executor = open();
   executor->GetWorkloadState("bench", "scene").IgnoreError();
@@ -285,15 +285,37 @@ void DeleteCachedRoutes(const benchmark::State&) {
   cached_routes = nullptr;
 }
 
-// SFROUTE_BENCH_CALLS=N runs each case for N calls instead of for a time:
-// scripts/instructions.sh counts the instructions of two runs of known
-// lengths, both past the first calls (glibc's heap settles over the first
-// hundred or so batch calls, consolidating more per call meanwhile), so
-// that its figure does not depend on how long a run the machine's load
-// made.
-void CallsFromEnvironment(benchmark::internal::Benchmark* benchmark) {
-  if (const char* calls = std::getenv("SFROUTE_BENCH_CALLS")) {
-    benchmark->Iterations(std::strtoll(calls, nullptr, 10));
+// The cases of every backend, named "<case>/<backend>" ("BM_OneUid/
+// GetLinkedPod / canned_cluster"). SFROUTE_BENCH_CALLS=N runs each for N
+// calls instead of for a time: scripts/instructions.sh counts the
+// instructions of two runs of known lengths, both past the first calls
+// (glibc's heap settles over the first hundred or so batch calls), so that
+// its figure does not depend on how long a run the machine's load made.
+void RegisterCallCases() {
+  const char* const calls = std::getenv("SFROUTE_BENCH_CALLS");
+  const auto fixed = [calls](benchmark::internal::Benchmark* benchmark) {
+    if (calls != nullptr) benchmark->Iterations(std::strtoll(calls, nullptr, 10));
+  };
+  const struct {
+    std::string name;
+    std::unique_ptr<Executor> (*open)();
+  } backends[] = {
+      {"canned", OpenCanned}, {"canned_cluster", OpenCannedCluster}, {"memory", OpenMemory}};
+  const struct {
+    std::string name;
+    OneUidCall call;
+  } one_uid_calls[] = {{"SetLinkedPod", SetLinkedPod},
+                       {"TrySetLinkedPod", TrySetLinkedPod},
+                       {"GetLinkedPod", GetLinkedPod}};
+  for (const auto& backend : backends) {
+    for (const auto& call : one_uid_calls) {
+      const std::string name = "BM_OneUid/" + call.name + " / " + backend.name;
+      fixed(benchmark::RegisterBenchmark(name.c_str(), BM_OneUid, backend.open, call.call));
+    }
+    fixed(benchmark::RegisterBenchmark(("BM_BatchGetLinkedPod100/" + backend.name).c_str(),
+                                       BM_BatchGetLinkedPod100, backend.open));
+    fixed(benchmark::RegisterBenchmark(("BM_SetLinkedPods100/" + backend.name).c_str(),
+                                       BM_SetLinkedPods100, backend.open));
   }
 }
 
@@ -305,34 +327,14 @@ BENCHMARK(BM_CachedRoute)
     ->UseRealTime()
     ->Teardown(DeleteCachedRoutes);
 
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned, OpenCanned, SetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned, OpenCanned, TrySetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned, OpenCanned, GetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned, OpenCanned)->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned, OpenCanned)->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / canned_cluster, OpenCannedCluster, SetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / canned_cluster, OpenCannedCluster, TrySetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / canned_cluster, OpenCannedCluster, GetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, canned_cluster, OpenCannedCluster)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, canned_cluster, OpenCannedCluster)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, SetLinkedPod / memory, OpenMemory, SetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, TrySetLinkedPod / memory, OpenMemory, TrySetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_OneUid, GetLinkedPod / memory, OpenMemory, GetLinkedPod)
-    ->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_BatchGetLinkedPod100, memory, OpenMemory)->Apply(CallsFromEnvironment);
-BENCHMARK_CAPTURE(BM_SetLinkedPods100, memory, OpenMemory)->Apply(CallsFromEnvironment);
-
 }  // namespace
 }  // namespace sfroute
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  sfroute::RegisterCallCases();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
