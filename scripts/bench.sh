@@ -86,6 +86,14 @@ if [ $cluster -eq 1 ]; then
   # two keys of one slot, but named so that redis-benchmark can route them.
   link='sf:{tag}bench:lk:u__rand_int__scene'
   links_hash='sf:{tag}bench:lk:u__rand_int__'
+  # The primary of `sfroute bench --keyspace 1`'s one uid (u0): the others
+  # answer MOVED.
+  for port in "${CLUSTER_PORTS[@]}"; do
+    if ! redis-cli -p "$port" get 'sf:{bench:lk:u0}scene' 2>&1 | grep -q MOVED &&
+      redis-cli -p "$port" role | head -n 1 | grep -q master; then
+      u0_port="$port"
+    fi
+  done
 else
   trap 'stop_redis; stop_tls_redis' EXIT
   start_redis
@@ -100,12 +108,14 @@ else
 fi
 
 # redis-benchmark with a request count that lasts about $seconds; prints
-# "<ops/s> <p50 ms> <p99 ms>". Transport "tls": the TLS server, over TLS.
+# "<ops/s> <p50 ms> <p99 ms>". Transport "tls": the TLS server, over TLS;
+# "u0": the cluster primary of uid u0, as a plain server.
 reference() {
   local transport="$1" clients="$2" pipeline="$3" requests="$4" server=("${plain_server[@]}")
   shift 4
   [ "$transport" = tls ] &&
     server=(-h localhost -p "$TLS_PORT" --tls --cacert "$TLS_DIR/ca.crt" --sni localhost)
+  [ "$transport" = u0 ] && server=(-h 127.0.0.1 -p "$u0_port")
   redis-benchmark "${server[@]}" -c "$clients" -P "$pipeline" -n "$requests" \
     -r "$keyspace" --csv "$@" 2>/dev/null | tail -n 1 |
     awk -F'","' '{print $2, $5, $7}'
@@ -117,7 +127,7 @@ reference() {
 candidate() {
   local json who=(--callers "$2") target="$url"
   [ "$2" = async ] && who=(--async --in-flight 256)
-  [ "$3" = tls ] && target="$TLS_URL"
+  [ "$3" = tls ] && target="$TLS_URL"  # "u0": the cluster, one uid (u0)
   json=$(build/bin/sfroute --redis "$target" bench --operation "$1" "${who[@]}" \
     --seconds "$seconds" --keyspace "$4" --batch 100)
   for field in links_per_second p50_us p99_us errors; do
@@ -145,9 +155,9 @@ if [ "$tls_only" = 0 ]; then
   )
   # redis-benchmark --cluster's one client sends to one node (one primary
   # and its replica at work); sfroute's uids are spread over the three.
-  # The same script on one node: sfroute with one uid.
-  [ $cluster -eq 1 ] &&
-    cases+=("SetLinkedPod c=1 1 uid|plain|set|1|1|1|$set_link|1")
+  # Like for like: both on uid u0's keys, on its primary.
+  [ $cluster -eq 1 ] && cases+=("SetLinkedPod c=1 1 uid|u0|set|1|1|1|EVALSHA $sha 2 \
+sf:{bench:lk:u0}scene sf:{bench:lk:u0} scene 7 -1 set|1")
 fi
 declare -A ref_median our_median
 
@@ -192,5 +202,6 @@ if [ $cluster -eq 1 ]; then
   echo "cluster: redis-benchmark --cluster, its keys named {tag}... so that it can route them"
   echo "(the same script and work per call); sfroute with its own keys, one connection per node."
   echo "A redis-benchmark client sends to one node: at c=1 one primary (and its replica) works;"
-  echo "\"1 uid\": sfroute with one uid, so also one primary: the like-for-like latency."
+  echo "\"1 uid\": both on one uid's keys (u0), on its primary: like for like (redis-benchmark"
+  echo "without --cluster, on that primary)."
 fi
