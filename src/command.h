@@ -54,12 +54,14 @@ Command MakeKeyCommand(Name&& name, Key&& key, Args&&... args) {
   return command;
 }
 
-// EVALSHA of the script `sha1` on `numkeys` keys, the first of `args`.
-template <typename... Args>
-Command MakeScriptCommand(const char* sha1, std::uint32_t numkeys, Args&&... args) {
-  Command command =
-      MakeCommand("EVALSHA", sha1, std::to_string(numkeys), std::forward<Args>(args)...);
-  command.keys = KeyRange{3, numkeys};
+// EVALSHA of the script `sha1` on kNumkeys keys, the first of `args`.
+// kNumkeys is written from a constant, not formatted on every call.
+template <std::uint32_t kNumkeys, typename... Args>
+Command MakeScriptCommand(const char* sha1, Args&&... args) {
+  static_assert(kNumkeys < 10, "one digit");
+  static constexpr char kNumkeysText[] = {static_cast<char>('0' + kNumkeys), '\0'};
+  Command command = MakeCommand("EVALSHA", sha1, kNumkeysText, std::forward<Args>(args)...);
+  command.keys = KeyRange{3, kNumkeys};
   return command;
 }
 

@@ -197,9 +197,9 @@ Plan<T> GetMany(Executor::Impl& impl, std::string_view operation, std::string co
 Command SetLinkCommand(std::string link_key, std::string links_key, std::string_view svc,
                        PodIndex pod, Ttl ttl, const char* mode) {
   static const char* const sha1 = internal::GetScript("set_link").sha1;
-  return internal::MakeScriptCommand(sha1, 2, std::move(link_key), std::move(links_key),
-                                     std::string(svc), internal::PodText(pod),
-                                     std::to_string(ttl.seconds()), mode);
+  return internal::MakeScriptCommand<2>(sha1, std::move(link_key), std::move(links_key),
+                                        std::string(svc), internal::PodText(pod),
+                                        std::to_string(ttl.seconds()), mode);
 }
 
 // The reply of set_link.lua: {applied, previous pod or -1}, or an error.
@@ -274,8 +274,8 @@ absl::StatusOr<Plan<bool>> RemoveLink(std::string_view operation, std::string_vi
   internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("remove_link").sha1;
   Command remove =
-      internal::MakeScriptCommand(sha1, 2, std::move(link_key), internal::LinksHashKey(ns, uid),
-                                  std::string(svc), std::to_string(keep_seconds));
+      internal::MakeScriptCommand<2>(sha1, std::move(link_key), internal::LinksHashKey(ns, uid),
+                                     std::string(svc), std::to_string(keep_seconds));
   if (pod.has_value()) remove.args.push_back(internal::PodText(*pod));
   return OneCommand<bool>(std::move(context), std::move(remove),
                           [](std::string_view context, const Reply& reply) -> absl::StatusOr<bool> {
@@ -352,8 +352,8 @@ absl::StatusOr<Plan<MoveResult>> MoveLinkPlan(std::string_view operation, std::s
   std::string link_key = internal::LinkKey(ns, uid, svc);
   internal::ShortText context = Context(operation, link_key);
   static const char* const sha1 = internal::GetScript("move_link").sha1;
-  Command move = internal::MakeScriptCommand(
-      sha1, 2, std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
+  Command move = internal::MakeScriptCommand<2>(
+      sha1, std::move(link_key), internal::LinksHashKey(ns, uid), std::string(svc),
       internal::PodText(from), internal::PodText(to), temporary_ttl ? "temporary" : "keep");
   if (temporary_ttl.has_value()) move.args.push_back(std::to_string(temporary_ttl->seconds()));
   return OneCommand<MoveResult>(
@@ -590,7 +590,7 @@ absl::StatusOr<Plan<std::optional<PodIndex>>> GetLinkedPodIfPersistPlan(std::str
   internal::ShortText context = Context(kOp, key);
   static const char* const sha1 = internal::GetScript("get_link_if_persist").sha1;
   return OneCommand<std::optional<PodIndex>>(
-      std::move(context), internal::MakeScriptCommand(sha1, 1, std::move(key)), StoredPod);
+      std::move(context), internal::MakeScriptCommand<1>(sha1, std::move(key)), StoredPod);
 }
 
 absl::StatusOr<Plan<ServicePods>> GetLinkServicePlan(Executor::Impl& impl, std::string_view ns,

@@ -80,8 +80,7 @@ BatchPlan PlanBatch(const std::vector<Command>& commands) {
       for (std::size_t position = keys.first; position < keys.end(); ++position) {
         slots.push_back(KeySlot(command.args[position]));
       }
-      if (!plan.split) plan.split_keys.assign(commands.size(), 0);
-      plan.split = true;
+      if (!plan.split()) plan.split_keys.assign(commands.size(), 0);
       plan.split_keys[origin] = keys.count;
       if (!plan.anchor) plan.anchor = plan.parts.size();
       SplitMget(command, slots, origin, plan);
@@ -112,7 +111,7 @@ int OneSlot(const std::vector<Command>& commands) {
 }
 
 std::vector<Reply> MergeReplies(const BatchPlan& plan, std::vector<Reply> part_replies) {
-  if (!plan.split) return part_replies;  // a part per command, in order
+  if (!plan.split()) return part_replies;  // a part per command, in order
   std::vector<Reply> replies(plan.split_keys.size());
   std::vector<bool> failed(plan.split_keys.size(), false);
   for (std::size_t i = 0; i < plan.parts.size(); ++i) {

@@ -42,7 +42,8 @@ struct BatchPlan {
   // The keys of split MGETs' parts, as their positions among the input
   // MGET's keys (argument position + 1), part after part.
   std::vector<std::size_t> split_positions;
-  bool split = false;  // some MGET was split: the parts are not the commands
+  // Some MGET was split: the parts are not the commands.
+  bool split() const { return !split_keys.empty(); }
 };
 
 // The keys of a split MGET's part (see BatchPart::keys).

@@ -105,7 +105,7 @@ TEST(ClusterSlotTest, KeyPositionsAsTheCommandSaysThem) {
   // The executor's makers say where the keys are; the same as by name.
   const Command get = MakeKeyCommand("GET", "k");
   const Command hset = MakeKeyCommand("HSET", "k", "f", "v");
-  const Command script = MakeScriptCommand("sha", 2, "k1", "k2", "arg");
+  const Command script = MakeScriptCommand<2>("sha", "k1", "k2", "arg");
   ASSERT_TRUE(get.keys && hset.keys && script.keys);
   EXPECT_THAT(KeyPositions(get), ElementsAre(1));
   EXPECT_THAT(KeyPositions(Command{get.args}), ElementsAre(1));
@@ -142,7 +142,7 @@ TEST(ClusterSlotTest, MgetOverSlotsIsSplitPerSlotAndMergedInInputOrder) {
   EXPECT_THAT(Positions(plan, plan.parts[2]), ElementsAre(3));
   EXPECT_EQ(plan.parts[1].slot, KeySlot("bar"));
   EXPECT_THAT(plan.split_keys, ElementsAre(4));
-  EXPECT_TRUE(plan.split);
+  EXPECT_TRUE(plan.split());
 
   std::vector<Reply> part_replies = {
       Reply::Array({Reply::String("v-foo"), Reply::Nil()}),
