@@ -35,6 +35,9 @@ done
 install_deps
 echo "== building (build/)" >&2
 build_cli
+if [ $cluster -eq 1 ]; then
+  cmake --build build -j "$(nproc)" --target spread_reference >/dev/null
+fi
 
 # A CA and a certificate for localhost it signed, and a redis-server serving
 # it on a TLS port (TLS_PORT); the client checks both (tls_verify=full).
@@ -109,10 +112,17 @@ fi
 
 # redis-benchmark with a request count that lasts about $seconds; prints
 # "<ops/s> <p50 ms> <p99 ms>". Transport "tls": the TLS server, over TLS;
-# "u0": the cluster primary of uid u0, as a plain server.
+# "u0": the cluster primary of uid u0, as a plain server; "spread": not
+# redis-benchmark but bench/spread_reference, one blocking client whose
+# commands go to the primary of their uid's slot.
 reference() {
   local transport="$1" clients="$2" pipeline="$3" requests="$4" server=("${plain_server[@]}")
   shift 4
+  if [ "$transport" = spread ]; then
+    build/bin/spread_reference --cluster "127.0.0.1:${CLUSTER_PORTS[0]}" \
+      --requests "$requests" --keyspace "$keyspace" -- "$@"
+    return
+  fi
   [ "$transport" = tls ] &&
     server=(-h localhost -p "$TLS_PORT" --tls --cacert "$TLS_DIR/ca.crt" --sni localhost)
   [ "$transport" = u0 ] && server=(-h 127.0.0.1 -p "$u0_port")
@@ -155,9 +165,12 @@ if [ "$tls_only" = 0 ]; then
   )
   # redis-benchmark --cluster's one client sends to one node (one primary
   # and its replica at work); sfroute's uids are spread over the three.
-  # Like for like: both on uid u0's keys, on its primary.
+  # Like for like: both on uid u0's keys, on its primary; and both spread
+  # over the primaries, against spread_reference.
   [ $cluster -eq 1 ] && cases+=("SetLinkedPod c=1 1 uid|u0|set|1|1|1|EVALSHA $sha 2 \
-sf:{bench:lk:u0}scene sf:{bench:lk:u0} scene 7 -1 set|1")
+sf:{bench:lk:u0}scene sf:{bench:lk:u0} scene 7 -1 set|1"
+    "SetLinkedPod c=1 spread|spread|set|1|1|1|EVALSHA $sha 2 \
+sf:{bench:lk:__uid__}scene sf:{bench:lk:__uid__} scene 7 -1 set")
 fi
 declare -A ref_median our_median
 
@@ -203,5 +216,6 @@ if [ $cluster -eq 1 ]; then
   echo "(the same script and work per call); sfroute with its own keys, one connection per node."
   echo "A redis-benchmark client sends to one node: at c=1 one primary (and its replica) works;"
   echo "\"1 uid\": both on one uid's keys (u0), on its primary: like for like (redis-benchmark"
-  echo "without --cluster, on that primary)."
+  echo "without --cluster, on that primary); \"spread\": both spread over the primaries, the"
+  echo "reference bench/spread_reference (one thread, blocking hiredis, a connection per primary)."
 fi
