@@ -72,7 +72,8 @@ Connection::Connection(const ConnectionOptions& options, std::shared_ptr<EventLo
     : options_(options),
       address_(options.node.Address()),
       loop_(std::move(loop)),
-      node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr) {}
+      node_events_(options.events != nullptr ? &options.events->ForNode(address_) : nullptr),
+      busy_poll_(options.busy_poll) {}
 
 Connection::~Connection() = default;
 
@@ -606,15 +607,13 @@ void Connection::ReadForCaller(CallControl& call) {
     if (!self->transport_->HasBufferedInput()) {
       const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
       pollfd ready{fd, POLLIN, 0};
-      // Options::busy_poll: look without sleeping for a while first.
-      int polled = 0;
-      for (auto until = now + self->options_.busy_poll;
-           polled == 0 && self->options_.busy_poll.count() > 0 && SteadyClock::now() < until;) {
-        polled = poll(&ready, 1, 0);
-      }
-      if (polled == 0 && wait > 0) {
-        polled = poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
-      }
+      // Options::busy_poll: perhaps look without sleeping for a while first.
+      int polled = self->busy_poll_.Wait(
+          [&ready] { return poll(&ready, 1, 0); },
+          [&ready, wait] {
+            if (wait <= 0) return 0;
+            return poll(&ready, 1, static_cast<int>(std::min<long>(wait, 1 << 30)));
+          });
       if (polled == 0) {
         if (SteadyClock::now() >= call.deadline()) {
           call.Stop(absl::DeadlineExceededError("the call's deadline passed"));

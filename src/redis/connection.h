@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "call_control.h"
 #include "command.h"
+#include "loop/busy_poll.h"
 #include "loop/event_loop.h"
 #include "observability/events.h"
 #include "redis/resp.h"
@@ -201,6 +202,7 @@ class Connection : public EventLoop::Handler, public std::enable_shared_from_thi
   std::vector<std::shared_ptr<Request>> delivered_;  // the reader's: requests they completed
   std::string sending_;                              // the writer's: bytes taken from the queue
   std::size_t sent_ = 0;                             // the writer's: how much of sending_ is sent
+  BusyPoll busy_poll_;                               // the reader's (a sync caller reading)
 
   mutable Mutex mutex_;
   Phase phase_ ABSL_GUARDED_BY(mutex_) = Phase::kConnecting;
