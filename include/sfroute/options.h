@@ -120,7 +120,11 @@ struct Options {
   // thread after a round with work. On a quiet machine a sleep and the
   // wake-up after it cost tens of microseconds; polling a little longer
   // saves them when the reply comes soon, at the price of the CPU time it
-  // spins (at most this long per wait). 0 never spins. Default 50 µs.
+  // spins (at most this long per wait). Where the servers share the
+  // client's cores, polling can delay the reply instead (the server waits
+  // for the core): a caller reading its own reply measures its waits with
+  // and without polling and polls only while that has been faster
+  // (docs/design.md). 0 never spins. Default 50 µs.
   std::chrono::microseconds busy_poll{50};
 
   // When > 0, a call that writes a persistent link (SetLinkedPod,
