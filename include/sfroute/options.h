@@ -123,7 +123,7 @@ struct Options {
   // spins (at most this long per wait). Where the servers share the
   // client's cores, polling can delay the reply instead (the server waits
   // for the core): a caller reading its own reply measures its waits with
-  // and without polling and polls only while that has been faster
+  // and without polling and polls only while that has made them shorter
   // (docs/design.md). 0 never spins. Default 50 µs.
   std::chrono::microseconds busy_poll{50};
 

@@ -4,6 +4,7 @@
 #define SFROUTE_SRC_LOOP_BUSY_POLL_H_
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 
@@ -16,12 +17,16 @@ namespace sfroute::internal {
 // poll to end. Which way is faster depends on the machine and changes with
 // it (one caller's cluster write on the 2-core test machine: 60 µs polling
 // and 72 sleeping at once in one hour, 100 and 62 in another;
-// docs/performance.md). So the wait measures both: it goes the way whose
-// waits have lately been shorter (the median, tracked), and the other way
-// one wait in kTryOtherEvery to keep that way's figure current.
-class BusyPoll {
+// docs/performance.md). So the wait measures both: it polls while polling
+// has lately made its waits shorter (the median of the last few) by at least
+// kPollMustSave, else sleeps at once (a poll that saves nothing only
+// burns the CPU: a server farther away than the budget), and goes the
+// other way one wait in kTryOtherEvery to keep that way's figure current.
+// `Clock`: the steady clock; a test's own to play given waits.
+template <typename Clock>
+class BasicBusyPoll {
  public:
-  explicit BusyPoll(std::chrono::microseconds budget) : budget_(budget) {}
+  explicit BasicBusyPoll(std::chrono::microseconds budget) : budget_(budget) {}
 
   // `look` checks without sleeping, `sleep` sleeps until something is
   // ready or a timeout; each returns > 0 ready, 0 nothing, < 0 an error.
@@ -30,47 +35,53 @@ class BusyPoll {
   template <typename Look, typename Sleep>
   int Wait(Look&& look, Sleep&& sleep) {
     const bool polls = budget_.count() > 0 && (polling_ != (++waits_ % kTryOtherEvery == 0));
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     int ready = 0;
     for (auto until = start + budget_; polls && ready == 0;) {
       ready = look();
-      if (std::chrono::steady_clock::now() >= until) break;
+      if (Clock::now() >= until) break;
     }
     if (ready == 0) ready = sleep();
     if (ready > 0 && budget_.count() > 0) {
-      waited_[polls].Add(std::chrono::steady_clock::now() - start);
-      if (waited_[0].known() && waited_[1].known()) polling_ = waited_[1].ns <= waited_[0].ns;
+      waited_[polls].Add(Clock::now() - start);
+      if (waited_[0].known() && waited_[1].known()) {
+        polling_ = waited_[1].Median() + kPollMustSave.count() <= waited_[0].Median();
+      }
     }
     return ready;
   }
 
  private:
   static constexpr std::uint32_t kTryOtherEvery = 16;
+  static constexpr std::chrono::nanoseconds kPollMustSave{2000};
 
-  // A running median of wait times: each sample moves it a step (1/32 of
-  // it) towards itself, so a rare long wait (a preempted server) moves it
-  // no more than a short one.
-  struct Median {
-    std::int64_t ns = -1;  // -1: no sample yet
-    bool known() const { return ns >= 0; }
-    void Add(std::chrono::steady_clock::duration waited) {
-      const std::int64_t sample = std::chrono::nanoseconds(waited).count();
-      const std::int64_t step = ns / 32 + 100;
-      if (!known()) {
-        ns = sample;
-      } else if (sample > ns) {
-        ns += step;
-      } else {
-        ns -= std::min(step, ns);
-      }
+  // The last kWindow waits one way and their median (the lower middle):
+  // a few long waits (a preempted server) do not move it, and a change of
+  // the machine shows in it after a few waits.
+  struct Recent {
+    static constexpr std::uint32_t kWindow = 8;
+    std::array<std::int64_t, kWindow> ns{};
+    std::uint32_t count = 0;
+    bool known() const { return count > 0; }
+    void Add(typename Clock::duration waited) {
+      ns[count++ % kWindow] = std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count();
+      if (count == 2 * kWindow) count = kWindow;  // full: counting on would overflow
+    }
+    std::int64_t Median() const {
+      std::array<std::int64_t, kWindow> sorted = ns;
+      const std::uint32_t n = std::min(count, kWindow);
+      std::nth_element(sorted.begin(), sorted.begin() + (n - 1) / 2, sorted.begin() + n);
+      return sorted[(n - 1) / 2];
     }
   };
 
   const std::chrono::microseconds budget_;
   bool polling_ = true;  // how waits go, but one in kTryOtherEvery
   std::uint32_t waits_ = 0;
-  Median waited_[2];  // [false]: sleeping at once, [true]: polling first
+  Recent waited_[2];  // [false]: sleeping at once, [true]: polling first
 };
+
+using BusyPoll = BasicBusyPoll<std::chrono::steady_clock>;
 
 }  // namespace sfroute::internal
 
