@@ -88,7 +88,9 @@ constexpr const char* kResultNames[] = {"cache_hit", "linked", "placed", "moved"
 std::vector<PodView> ViewPods(const PodStates& states, milliseconds freshness, milliseconds now) {
   std::vector<PodView> pods;
   for (const auto& [pod, state] : states) {
-    PodView view{.pod = pod, .state = state};
+    PodView view;
+    view.pod = pod;
+    view.state = state;
     if (auto report = ParseReport(state)) {
       if (!report->draining) view.load = report->load;
       view.draining = report->draining;
