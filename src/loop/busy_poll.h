@@ -1,5 +1,7 @@
-// A sync caller's wait for its reply: Options::busy_poll, spent only while
-// it pays. Not thread-safe: a connection's reader has its own.
+// Options::busy_poll: polling before sleeping (PollUntil, the I/O thread's
+// and a reading caller's), and a sync caller's wait for its reply, which
+// polls only while that pays (BusyPoll; not thread-safe: a connection's
+// reader has its own).
 #ifndef SFROUTE_SRC_LOOP_BUSY_POLL_H_
 #define SFROUTE_SRC_LOOP_BUSY_POLL_H_
 
@@ -9,6 +11,18 @@
 #include <cstdint>
 
 namespace sfroute::internal {
+
+// Calls `look` (a check that does not sleep: > 0 ready, 0 nothing yet, < 0
+// an error) until it returns other than 0 or `until` has passed, at least
+// once. Returns its last result.
+template <typename Clock = std::chrono::steady_clock, typename Look>
+int PollUntil(typename Clock::time_point until, Look&& look) {
+  int ready = 0;
+  do {
+    ready = look();
+  } while (ready == 0 && Clock::now() < until);
+  return ready;
+}
 
 // Polling before sleeping saves a waiter the sleep and the wake-up when the
 // reply comes soon. Where the servers share the client's cores it can cost
@@ -36,11 +50,7 @@ class BasicBusyPoll {
   int Wait(Look&& look, Sleep&& sleep) {
     const bool polls = budget_.count() > 0 && (polling_ != (++waits_ % kTryOtherEvery == 0));
     const auto start = Clock::now();
-    int ready = 0;
-    for (auto until = start + budget_; polls && ready == 0;) {
-      ready = look();
-      if (Clock::now() >= until) break;
-    }
+    int ready = polls ? PollUntil<Clock>(start + budget_, look) : 0;
     if (ready == 0) ready = sleep();
     if (ready > 0 && budget_.count() > 0) {
       waited_[polls].Add(Clock::now() - start);

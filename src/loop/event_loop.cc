@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "loop/busy_poll.h"
 #include "str_cat.h"
 
 namespace sfroute::internal {
@@ -236,10 +237,8 @@ void EventLoop::RunRounds() {
     // before sleeping (Options::busy_poll).
     int ready = 0;
     if (busy_ && busy_poll_.count() > 0) {
-      for (auto until = SteadyClock::now() + busy_poll_;
-           ready == 0 && SteadyClock::now() < until;) {
-        ready = epoll_wait(epoll_.get(), events, kMaxEvents, 0);
-      }
+      ready = PollUntil(SteadyClock::now() + busy_poll_,
+                        [&] { return epoll_wait(epoll_.get(), events, kMaxEvents, 0); });
     }
     if (ready == 0) ready = epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
     busy_ = ready > 0;
